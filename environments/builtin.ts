@@ -1,0 +1,12 @@
+/**
+ * Registers the built-in environments and reward checkers. Import this module once at start-up
+ * (workers, CLI, tests); plugins are added on top with `loadPlugin`.
+ */
+import '../rewards/builtin/index.js';
+import { registerEnvironment } from './registry.js';
+
+const builtins = [
+  // one line per built-in environment: import it above and list it here
+] as const;
+
+for (const env of builtins) registerEnvironment(env);

@@ -1,0 +1,212 @@
+/**
+ * The policy-worker HTTP protocol, version 1: the single source of truth.
+ *
+ * Every request and response the orchestrator exchanges with the Python policy worker
+ * (`policy/worker/`) is defined here with zod. `npm run protocol:schema` writes the JSON Schema of
+ * these shapes to `policy/worker/multigym_worker/protocol.schema.json`, which the worker validates
+ * against, so both sides check the same shapes. Field names are snake_case because they are wire
+ * names shared with Python.
+ */
+import { z } from 'zod';
+
+/** One chat message in OpenAI form. `tool` messages carry a tool's result back to the model. */
+export const ChatMessage = z
+  .object({
+    role: z.enum(['system', 'user', 'assistant', 'tool']).describe('Who speaks.'),
+    content: z.string().describe('The message text.'),
+    name: z.string().optional().describe('Tool name, for `tool` messages.'),
+  })
+  .describe('A chat message.');
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+const tokenIds = z.array(z.number().int().nonnegative());
+
+/** Reasoning-budget control (Nemotron 3 style): the worker closes `<think>` after this many tokens. */
+export const ReasoningBudget = z
+  .object({
+    budget_tokens: z
+      .number()
+      .int()
+      .positive()
+      .describe('Maximum tokens inside the <think> block; at the budget the worker closes the block.'),
+  })
+  .describe('Reasoning budget for the samples of this request.');
+
+/** `POST /v1/generate`: batched sampling. Give exactly one of `prompts`, `messages`, `prompt_token_ids`. */
+export const GenerateRequest = z
+  .object({
+    prompts: z.array(z.string()).min(1).optional().describe('Raw text prompts.'),
+    messages: z
+      .array(z.array(ChatMessage).min(1))
+      .min(1)
+      .optional()
+      .describe('Chat conversations; the worker applies its chat template with a generation prompt.'),
+    prompt_token_ids: z.array(tokenIds.min(1)).min(1).optional().describe('Already tokenized prompts.'),
+    n: z.number().int().min(1).max(1024).default(1).describe('Samples per prompt (the GRPO group size).'),
+    max_tokens: z.number().int().min(1).default(128).describe('Maximum new tokens per sample.'),
+    temperature: z.number().min(0).default(1).describe('Sampling temperature; 0 means greedy.'),
+    top_p: z.number().gt(0).max(1).default(1).describe('Nucleus sampling mass.'),
+    top_k: z.number().int().min(0).default(0).describe('Keep the k most likely tokens; 0 disables.'),
+    stop: z.array(z.string()).default([]).describe('Stop strings; the sample ends after the first match.'),
+    seed: z.number().int().optional().describe('Makes the request reproducible.'),
+    reasoning: ReasoningBudget.optional(),
+  })
+  .describe('Batched sampling request.');
+export type GenerateRequest = z.input<typeof GenerateRequest>;
+
+export const FinishReason = z.enum(['stop', 'length', 'eos']).describe('Why a sample ended.');
+
+export const Sample = z.object({
+  text: z.string().describe('Decoded completion text (stop string excluded).'),
+  token_ids: tokenIds.describe('Sampled token ids, length T.'),
+  logprobs: z.array(z.number()).describe('Log-probability of each sampled token under the sampling policy, length T.'),
+  finish_reason: FinishReason,
+  thinking_tokens: z.number().int().nonnegative().describe('Tokens inside the <think> block.'),
+  answer_tokens: z.number().int().nonnegative().describe('Tokens after the <think> block (or all, without one).'),
+});
+export type Sample = z.infer<typeof Sample>;
+
+export const GenerateResponse = z.object({
+  policy_version: z.number().int().nonnegative().describe('Policy version that sampled these tokens.'),
+  results: z
+    .array(
+      z.object({
+        prompt_token_ids: tokenIds.describe('The tokenized prompt, as the model saw it.'),
+        samples: z.array(Sample).describe('`n` samples for this prompt.'),
+      }),
+    )
+    .describe('One entry per prompt, in request order.'),
+});
+export type GenerateResponse = z.infer<typeof GenerateResponse>;
+
+/** One training sample: a completion of a prompt with its group-relative advantage. */
+export const TrainSample = z.object({
+  prompt_token_ids: tokenIds.min(1),
+  completion_token_ids: tokenIds.min(1),
+  old_logprobs: z.array(z.number()).describe('Sampling policy log-probs, one per completion token.'),
+  advantage: z.number().describe('Group-relative advantage of this sample (same for all its tokens).'),
+  completion_mask: z
+    .array(z.union([z.literal(0), z.literal(1)]))
+    .optional()
+    .describe('1 for tokens the model wrote, 0 for inserted tokens (tool results); default all 1.'),
+});
+export type TrainSample = z.infer<typeof TrainSample>;
+
+export const LossAggregation = z
+  .enum(['token-mean', 'seq-mean-token-mean', 'dr-grpo'])
+  .describe('token-mean (DAPO), seq-mean-token-mean (GRPO), dr-grpo (constant normaliser, Dr. GRPO).');
+
+export const TrainHyper = z.object({
+  learning_rate: z.number().positive().default(1e-5).describe('Peak AdamW learning rate.'),
+  clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low: ratio clipped below at 1 − ε_low.'),
+  clip_high: z.number().min(0).default(0.2).describe('ε_high: ratio clipped above at 1 + ε_high (DAPO clip-higher).'),
+  kl_coef: z.number().min(0).default(0).describe('β of the k3 KL penalty to the reference policy; 0 disables.'),
+  loss_aggregation: LossAggregation.default('token-mean'),
+  micro_batch_size: z.number().int().positive().default(8).describe('Samples per forward/backward pass.'),
+  max_grad_norm: z.number().positive().default(1).describe('Global gradient-norm clip.'),
+  dr_grpo_max_tokens: z.number().int().positive().optional().describe('Constant normaliser for dr-grpo.'),
+});
+export type TrainHyper = z.input<typeof TrainHyper>;
+
+/** `POST /v1/train_step`: one GRPO update. A repeated `idempotency_key` returns the recorded result. */
+export const TrainStepRequest = z.object({
+  idempotency_key: z.string().min(1).describe('Business key, e.g. `<run>:<step>`; never an attempt number.'),
+  samples: z.array(TrainSample).min(1),
+  hyper: TrainHyper.default(TrainHyper.parse({})),
+});
+export type TrainStepRequest = z.input<typeof TrainStepRequest>;
+
+export const TrainMetrics = z.object({
+  loss: z.number(),
+  kl: z.number().describe('Mean k3 KL to the reference policy over completion tokens (0 without one).'),
+  clip_frac_low: z.number().describe('Share of tokens with A<0 clipped at 1 − ε_low.'),
+  clip_frac_high: z.number().describe('Share of tokens with A>0 clipped at 1 + ε_high.'),
+  entropy: z.number().describe('Mean token entropy of the current policy, nats.'),
+  grad_norm: z.number().describe('Global gradient norm before clipping.'),
+  tokens: z.number().int().describe('Completion tokens trained on.'),
+  seconds: z.number().describe('Wall time of the step.'),
+  learning_rate: z.number(),
+});
+export type TrainMetrics = z.infer<typeof TrainMetrics>;
+
+export const TrainStepResponse = z.object({
+  policy_version: z.number().int().describe('Policy version after the step.'),
+  metrics: TrainMetrics,
+  replayed: z.boolean().describe('True when the idempotency key was seen before and nothing changed.'),
+});
+export type TrainStepResponse = z.infer<typeof TrainStepResponse>;
+
+/** `POST /v1/sft_step`: supervised cross-entropy on completions (warm start). */
+export const SftStepRequest = z.object({
+  idempotency_key: z.string().min(1).optional(),
+  examples: z
+    .array(
+      z.object({
+        prompt: z.string().optional(),
+        messages: z.array(ChatMessage).optional().describe('Conversation before the completion.'),
+        completion: z.string().describe('Target text the model should write.'),
+      }),
+    )
+    .min(1),
+  learning_rate: z.number().positive().default(1e-3),
+  micro_batch_size: z.number().int().positive().default(16),
+});
+export type SftStepRequest = z.input<typeof SftStepRequest>;
+
+export const SftStepResponse = z.object({
+  policy_version: z.number().int(),
+  loss: z.number().describe('Mean cross-entropy per completion token, nats.'),
+  tokens: z.number().int(),
+  seconds: z.number(),
+  replayed: z.boolean(),
+});
+export type SftStepResponse = z.infer<typeof SftStepResponse>;
+
+export const InfoResponse = z.object({
+  model: z.string(),
+  tokenizer: z.string(),
+  device: z.string(),
+  dtype: z.string(),
+  policy_version: z.number().int(),
+  max_context: z.number().int().describe('Longest prompt + completion the model accepts, tokens.'),
+  vocab_size: z.number().int(),
+  parameters: z.number().int(),
+});
+export type InfoResponse = z.infer<typeof InfoResponse>;
+
+export const TokenizeRequest = z.object({
+  texts: z.array(z.string()).min(1),
+  return_ids: z.boolean().default(false),
+});
+export type TokenizeRequest = z.input<typeof TokenizeRequest>;
+export const TokenizeResponse = z.object({
+  counts: z.array(z.number().int()),
+  token_ids: z.array(tokenIds).optional(),
+});
+export type TokenizeResponse = z.infer<typeof TokenizeResponse>;
+
+export const CheckpointRequest = z.object({ path: z.string().min(1).describe('Directory to write or read.') });
+export type CheckpointRequest = z.input<typeof CheckpointRequest>;
+export const CheckpointResponse = z.object({ path: z.string(), policy_version: z.number().int() });
+export type CheckpointResponse = z.infer<typeof CheckpointResponse>;
+
+/** Error body of every non-2xx answer. */
+export const ErrorResponse = z.object({
+  error: z.object({
+    type: z.string().describe('Stable error type, e.g. `validation`, `context_too_long`, `cuda_oom`.'),
+    message: z.string(),
+    field: z.string().optional().describe('Dotted path of the offending field.'),
+  }),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+/** Every route with its request and response schema; used to export JSON Schema for the worker. */
+export const routes = {
+  '/v1/generate': { request: GenerateRequest, response: GenerateResponse },
+  '/v1/train_step': { request: TrainStepRequest, response: TrainStepResponse },
+  '/v1/sft_step': { request: SftStepRequest, response: SftStepResponse },
+  '/v1/tokenize': { request: TokenizeRequest, response: TokenizeResponse },
+  '/v1/checkpoint': { request: CheckpointRequest, response: CheckpointResponse },
+  '/v1/load': { request: CheckpointRequest, response: CheckpointResponse },
+  '/v1/info': { request: z.object({}), response: InfoResponse },
+} as const;

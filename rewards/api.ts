@@ -1,0 +1,67 @@
+/**
+ * The reward-checker plugin API.
+ *
+ * A reward checker scores one trajectory of one task and returns `{ value, details }`. Environments
+ * declare default checkers with weights (`RewardSpec`); a run may override them. The total reward of a
+ * rollout is the weighted sum of its components, and every component is logged on its own row.
+ * Checkers depend on nothing above `rewards/`: they see the trajectory and task as plain JSON.
+ */
+import type { z } from 'zod';
+
+/** A JSON value: the only thing that crosses a boundary. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** What a checker sees of a trajectory: the model's text and token counts. */
+export interface ScoredTrajectory {
+  /** Everything the model wrote, all assistant turns joined by newlines. */
+  completion: string;
+  /** Assistant turns (multi-turn environments); single-turn environments have one. */
+  turns?: { role: string; content: string; [key: string]: unknown }[];
+  /** Completion tokens the model wrote (all turns). */
+  completionTokens: number;
+  /** Tokens inside `<think>` blocks, when the worker reported them. */
+  thinkingTokens?: number;
+  /** Environment-specific facts the checkers read (parsed tool calls, extracted answer, …). */
+  extra?: Record<string, unknown>;
+}
+
+/** What a checker sees of a task: its id and the environment's own task data. */
+export interface ScoredTask {
+  id: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A checker's answer. `value` is the reward component (range documented per checker); `details`
+ * says why. `applicable: false` means "not applicable" (TRL style): it counts as 0 and is logged so.
+ */
+export interface RewardResult {
+  value: number;
+  details?: Record<string, unknown>;
+  applicable?: boolean;
+}
+
+/** A reward checker plugin. `score` may be sync or async; it must not throw on bad model output. */
+export interface RewardChecker<C extends z.ZodType = z.ZodType> {
+  /** kebab-case, unique in the registry. */
+  name: string;
+  /** One line: what it rewards and its output range. */
+  description: string;
+  /** Validated before the run starts; errors name the field. */
+  configSchema: C;
+  score(trajectory: ScoredTrajectory, task: ScoredTask, config: z.output<C>): Promise<RewardResult> | RewardResult;
+}
+
+/** Identity helper that types a checker; a plugin module's default export is its result. */
+export const defineReward = <C extends z.ZodType>(r: RewardChecker<C>): RewardChecker<C> => r;
+
+/** One weighted reward component of an environment or a run's override. */
+export interface RewardSpec {
+  /** Checker name in the registry. */
+  checker: string;
+  /** Weight in the total reward. */
+  weight: number;
+  /** Checker config; validated by the checker's `configSchema`. */
+  config?: Record<string, unknown>;
+}

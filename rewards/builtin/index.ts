@@ -1,0 +1,8 @@
+/** Registers the built-in reward checkers. Each checker lives in its own file in this folder. */
+import { registerReward } from '../registry.js';
+
+const builtins = [
+  // one line per built-in checker: import it above and list it here
+] as const;
+
+for (const checker of builtins) registerReward(checker);

