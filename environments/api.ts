@@ -132,6 +132,3 @@ export interface Environment<C extends z.ZodType = z.ZodType> {
 
 /** Identity helper that types an environment plugin. */
 export const defineEnvironment = <C extends z.ZodType>(env: Environment<C>): Environment<C> => env;
-
-/** Task queue of an environment's rollout activities. */
-export const envTaskQueue = (name: string): string => `multigym-env-${name}`;

@@ -1,0 +1,69 @@
+/**
+ * Dependencies of the activities, passed in by the worker (STYLE: activities built by a factory that
+ * receives its dependencies, so tests pass real or fake parts without module mocking).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { PolicySampler } from '../environments/api.js';
+import { loadPlugin } from '../environments/registry.js';
+import type { Database } from '../db/client.js';
+import { PolicyClient, PolicyWorkerError } from '../policy/client.js';
+
+/** A policy worker as the activities use it: sampling plus training and checkpoints. */
+export type Policy = PolicySampler & Pick<PolicyClient, 'trainStep' | 'checkpoint' | 'sftStep'>;
+
+export interface ActivityDeps {
+  db: Database;
+  /** Directory of large payloads stored by reference (long contexts). */
+  blobDir: string;
+  /** Default directory of real data sets (`MULTIGYM_DATA`); a run's `data_dir` wins. */
+  dataDir?: string;
+  /** Makes the policy client of a URL; default an axios `PolicyClient`. */
+  policyFor?: (url: string) => Policy;
+  /** Concurrent groups inside one rollout activity (default 4). */
+  groupConcurrency?: number;
+}
+
+/** Returns a cached policy client per URL. */
+export function policyCache(deps: ActivityDeps): (url: string) => Policy {
+  const cache = new Map<string, Policy>();
+  return (url) => {
+    let p = cache.get(url);
+    if (!p) {
+      p = deps.policyFor ? deps.policyFor(url) : new PolicyClient({ url, connectRetries: 2 });
+      cache.set(url, p);
+    }
+    return p;
+  };
+}
+
+const loaded = new Set<string>();
+
+/** Loads a run's plugins once per process. */
+export async function ensurePlugins(plugins: string[]): Promise<void> {
+  for (const p of plugins) {
+    if (loaded.has(p)) continue;
+    await loadPlugin(p);
+    loaded.add(p);
+  }
+}
+
+/**
+ * Maps a policy-worker error to Temporal's retry semantics: 4xx (bad input) is non-retryable,
+ * connection errors and 5xx are retried by Temporal with back-off.
+ */
+export function asActivityError(err: unknown): unknown {
+  if (err instanceof PolicyWorkerError && !err.retryable) {
+    return ApplicationFailure.nonRetryable(err.message, err.errorType);
+  }
+  return err;
+}
+
+/** A 31-bit seed from strings (FNV-1a), so a group's sampling seed is stable across retries. */
+export function stableSeed(...parts: (string | number)[]): number {
+  let h = 0x811c9dc5;
+  for (const ch of parts.join('\u0000')) {
+    h ^= ch.codePointAt(0)!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) & 0x7fffffff;
+}

@@ -1,0 +1,183 @@
+/**
+ * `rolloutGroups`: runs a chunk of groups (tasks × G samples) on an environment's task queue, scores
+ * them and writes rollouts and rewards, returning only summaries. Resumable: a group already in the
+ * database is read back instead of sampled again, and progress is heartbeated, so a retry after a
+ * crash re-does at most the groups in flight and never writes a row twice.
+ */
+import { Context } from '@temporalio/activity';
+import { and, asc, eq } from 'drizzle-orm';
+import type { RewardSpec } from '../rewards/api.js';
+import { scoreTrajectory } from '../rewards/score.js';
+import { getEnvironment } from '../environments/registry.js';
+import type { Task, Trajectory } from '../environments/api.js';
+import { rewards as rewardRows, rollouts, tasks } from '../db/schema.js';
+import type { Activities, GroupSummary, RolloutGroupsInput } from '../workflows/contracts.js';
+import { groupAdvantages } from '../policy/advantages.js';
+import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, stableSeed } from './deps.js';
+
+/** Builds the `rolloutGroups` activity. */
+export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rolloutGroups'> {
+  const policy = policyCache(deps);
+  const concurrency = deps.groupConcurrency ?? 4;
+
+  async function existingGroup(input: RolloutGroupsInput, taskId: string): Promise<GroupSummary | undefined> {
+    const rows = await deps.db
+      .select({ reward: rollouts.reward, status: rollouts.status })
+      .from(rollouts)
+      .where(
+        and(
+          eq(rollouts.runId, input.runId),
+          eq(rollouts.phase, input.phase),
+          eq(rollouts.step, input.step),
+          eq(rollouts.env, input.env),
+          eq(rollouts.taskId, taskId),
+        ),
+      )
+      .orderBy(asc(rollouts.sample));
+    if (rows.length < input.groupSize) return undefined;
+    return summarize(
+      taskId,
+      rows.filter((r) => r.status === 'ok').map((r) => r.reward),
+      rows.length,
+    );
+  }
+
+  async function runGroup(input: RolloutGroupsInput, taskId: string, budgeted: boolean): Promise<GroupSummary> {
+    const done = await existingGroup(input, taskId);
+    if (done) return done;
+    const env = getEnvironment(input.env);
+    const config = env.configSchema.parse(input.config);
+    const [row] = await deps.db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.runId, input.runId), eq(tasks.env, input.env), eq(tasks.taskId, taskId)));
+    if (!row) throw new Error(`task ${input.env}/${taskId} of run ${input.runId} is not stored`);
+    const task: Task = { id: taskId, data: row.data as Task['data'] };
+    const reasoning = budgeted && input.reasoning ? { budget_tokens: input.reasoning.budget_tokens } : undefined;
+    const sampling = {
+      ...input.sampling,
+      temperature: input.greedy ? 0 : input.sampling.temperature,
+      seed: stableSeed(input.seed, input.runId, input.phase, input.step, input.env, taskId),
+      ...(reasoning ? { reasoning } : {}),
+    };
+    let trajectories: Trajectory[];
+    try {
+      trajectories = await env.rollout(
+        task,
+        policy(input.policyUrl),
+        { n: input.groupSize, sampling, blobDir: deps.blobDir, heartbeat: () => Context.current().heartbeat() },
+        config,
+      );
+    } catch (err) {
+      throw asActivityError(err);
+    }
+    const specs: RewardSpec[] = [...((input.rewards as RewardSpec[] | undefined) ?? env.rewards)];
+    if (reasoning && input.reasoning) {
+      specs.push({
+        checker: 'budget',
+        weight: input.reasoning.brevity_weight,
+        config: { budget_tokens: input.reasoning.budget_tokens },
+      });
+    }
+    const scored = await Promise.all(
+      trajectories.map(async (t) => {
+        if (t.status !== 'ok') return { total: 0, components: [] };
+        const completionTokens = t.completionMask
+          ? t.completionMask.reduce<number>((a, m) => a + m, 0)
+          : t.completionTokenIds.length;
+        return scoreTrajectory(
+          specs,
+          {
+            completion: t.completion,
+            turns: t.turns,
+            completionTokens,
+            thinkingTokens: t.thinkingTokens,
+            extra: t.extra,
+          },
+          { id: task.id, data: task.data },
+        );
+      }),
+    );
+    await deps.db.transaction(async (tx) => {
+      for (const [sample, t] of trajectories.entries()) {
+        const s = scored[sample]!;
+        const [ins] = await tx
+          .insert(rollouts)
+          .values({
+            runId: input.runId,
+            step: input.step,
+            env: input.env,
+            taskId,
+            sample,
+            status: t.status,
+            error: t.error ?? null,
+            phase: input.phase,
+            policyVersion: t.policyVersion,
+            completion: t.completion,
+            turns: t.turns,
+            promptTokenIds: t.promptTokenIds,
+            completionTokenIds: t.completionTokenIds,
+            logprobs: t.logprobs,
+            completionMask: t.completionMask ?? null,
+            promptTokens: t.promptTokenIds.length,
+            completionTokens: t.completionTokenIds.length,
+            thinkingTokens: t.thinkingTokens,
+            finishReason: t.finishReason,
+            reasoningBudget: reasoning?.budget_tokens ?? null,
+            reward: s.total,
+            extra: t.extra ?? null,
+          })
+          .onConflictDoNothing()
+          .returning({ id: rollouts.id });
+        if (!ins || s.components.length === 0) continue;
+        await tx
+          .insert(rewardRows)
+          .values(
+            s.components.map((c) => ({
+              rolloutId: ins.id,
+              checker: c.checker,
+              weight: c.weight,
+              value: c.value,
+              details: c.details,
+            })),
+          )
+          .onConflictDoNothing();
+      }
+    });
+    return summarize(
+      taskId,
+      trajectories.flatMap((t, i) => (t.status === 'ok' ? [scored[i]!.total] : [])),
+      trajectories.length,
+    );
+  }
+
+  return {
+    async rolloutGroups(input) {
+      await ensurePlugins(input.plugins);
+      const ctx = Context.current();
+      const results: GroupSummary[] = new Array(input.taskIds.length);
+      let next = 0;
+      let finished = 0;
+      const workers = Array.from({ length: Math.min(concurrency, input.taskIds.length) }, async () => {
+        while (next < input.taskIds.length) {
+          const i = next++;
+          results[i] = await runGroup(input, input.taskIds[i]!, i < input.reasoningCount);
+          finished++;
+          ctx.heartbeat({ finished });
+        }
+      });
+      await Promise.all(workers);
+      const rolloutsCount = results.reduce((a, g) => a + g.rewards.length + g.skipped, 0);
+      return { groups: results, rollouts: rolloutsCount };
+    },
+  };
+}
+
+function summarize(taskId: string, rewardsOk: number[], total: number): GroupSummary {
+  return {
+    taskId,
+    rewards: rewardsOk,
+    skipped: total - rewardsOk.length,
+    zeroVariance: rewardsOk.length === 0 || groupAdvantages(rewardsOk).zeroVariance,
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * `sampleTasks`: draws `count` tasks from an environment's seeded order starting at `start`, stores
+ * them (claim check) and returns their ids. Idempotent: tasks are keyed by (run, env, task id).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { getEnvironment } from '../environments/registry.js';
+import { tasks } from '../db/schema.js';
+import type { Activities } from '../workflows/contracts.js';
+import { type ActivityDeps, ensurePlugins } from './deps.js';
+
+/** Builds the `sampleTasks` activity. */
+export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTasks'> {
+  return {
+    async sampleTasks(input) {
+      await ensurePlugins(input.plugins);
+      const env = getEnvironment(input.env);
+      const parsed = env.configSchema.safeParse(input.config);
+      if (!parsed.success) {
+        throw ApplicationFailure.nonRetryable(`invalid ${input.env} config: ${parsed.error.message}`, 'InvalidRunConfig');
+      }
+      const ctx = {
+        seed: input.seed,
+        split: input.split,
+        start: input.start,
+        dataDir: input.dataDir ?? deps.dataDir,
+        blobDir: deps.blobDir,
+      };
+      const taskIds: string[] = [];
+      const rows: { runId: string; env: string; taskId: string; data: unknown }[] = [];
+      const iterator = env.tasks(parsed.data, ctx)[Symbol.asyncIterator]();
+      try {
+        while (taskIds.length < input.count) {
+          const next = await iterator.next();
+          if (next.done) break;
+          taskIds.push(next.value.id);
+          rows.push({ runId: input.runId, env: input.env, taskId: next.value.id, data: next.value.data });
+        }
+      } finally {
+        await iterator.return?.();
+      }
+      if (taskIds.length === 0) {
+        throw ApplicationFailure.nonRetryable(`environment ${input.env} produced no tasks for split ${input.split}`);
+      }
+      for (let i = 0; i < rows.length; i += 200) {
+        await deps.db
+          .insert(tasks)
+          .values(rows.slice(i, i + 200))
+          .onConflictDoNothing();
+      }
+      return { taskIds };
+    },
+  };
+}

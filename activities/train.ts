@@ -1,0 +1,140 @@
+/**
+ * `trainStep`: builds the step's batch from the database (all environments together), computes
+ * group-relative advantages, sends one `train_step` to the policy worker with the idempotency key
+ * `<run>:<step>` (a retried activity never trains twice), and records metrics and the policy version.
+ */
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { groupAdvantages } from '../policy/advantages.js';
+import type { TrainSample } from '../policy/protocol.js';
+import { policyVersions, rollouts, stepMetrics } from '../db/schema.js';
+import type { Activities, EnvStepStats } from '../workflows/contracts.js';
+import { type ActivityDeps, asActivityError, policyCache } from './deps.js';
+
+interface BatchRow {
+  id: number;
+  env: string;
+  taskId: string;
+  reward: number;
+  promptTokenIds: number[];
+  completionTokenIds: number[];
+  logprobs: number[];
+  completionMask: (0 | 1)[] | null;
+}
+
+/** Builds the `trainStep` activity. */
+export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep'> {
+  const policy = policyCache(deps);
+  return {
+    async trainStep(input) {
+      const rows: BatchRow[] = await deps.db
+        .select({
+          id: rollouts.id,
+          env: rollouts.env,
+          taskId: rollouts.taskId,
+          reward: rollouts.reward,
+          promptTokenIds: rollouts.promptTokenIds,
+          completionTokenIds: rollouts.completionTokenIds,
+          logprobs: rollouts.logprobs,
+          completionMask: rollouts.completionMask,
+        })
+        .from(rollouts)
+        .where(
+          and(
+            eq(rollouts.runId, input.runId),
+            eq(rollouts.phase, 'train'),
+            eq(rollouts.step, input.step),
+            eq(rollouts.status, 'ok'),
+          ),
+        )
+        .orderBy(asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample));
+
+      const groups = new Map<string, BatchRow[]>();
+      for (const r of rows) {
+        const key = `${r.env}\u0000${r.taskId}`;
+        const g = groups.get(key);
+        if (g) g.push(r);
+        else groups.set(key, [r]);
+      }
+      const envs: Record<string, EnvStepStats> = {};
+      const ids: number[] = [];
+      const advs: number[] = [];
+      let batch: { row: BatchRow; advantage: number; zeroVariance: boolean }[] = [];
+      for (const g of groups.values()) {
+        const env = g[0]!.env;
+        const a = groupAdvantages(
+          g.map((r) => r.reward),
+          input.algorithm.advantage,
+        );
+        const weight = input.envWeights[env] ?? 1;
+        const stats = (envs[env] ??= { meanReward: 0, passRate: 0, rollouts: 0, groups: 0, zeroVarianceGroups: 0 });
+        stats.groups++;
+        if (a.zeroVariance) stats.zeroVarianceGroups++;
+        g.forEach((row, i) => {
+          const advantage = a.advantages[i]! * weight;
+          stats.rollouts++;
+          stats.meanReward += row.reward;
+          if (row.reward >= 1 - 1e-6) stats.passRate++;
+          ids.push(row.id);
+          advs.push(advantage);
+          if (weight > 0 && row.completionTokenIds.length > 0) batch.push({ row, advantage, zeroVariance: a.zeroVariance });
+        });
+      }
+      for (const s of Object.values(envs)) {
+        s.meanReward /= Math.max(1, s.rollouts);
+        s.passRate /= Math.max(1, s.rollouts);
+      }
+      if (input.dropZeroVariance && batch.some((b) => !b.zeroVariance)) batch = batch.filter((b) => !b.zeroVariance);
+      if (batch.length === 0) {
+        throw new Error(`step ${input.step} of run ${input.runId} has no trainable rollouts (all failed or rejected)`);
+      }
+      if (ids.length) {
+        await deps.db.execute(
+          sql`UPDATE rollouts SET advantage = v.a FROM (SELECT unnest(${`{${ids.join(',')}}`}::bigint[]) AS id, unnest(${`{${advs.join(',')}}`}::float8[]) AS a) v WHERE rollouts.id = v.id`,
+        );
+      }
+      const samples: TrainSample[] = batch.map(({ row, advantage }) => ({
+        prompt_token_ids: row.promptTokenIds,
+        completion_token_ids: row.completionTokenIds,
+        old_logprobs: row.logprobs,
+        advantage,
+        ...(row.completionMask ? { completion_mask: row.completionMask } : {}),
+      }));
+      const { algorithm: alg } = input;
+      let res: Awaited<ReturnType<ReturnType<typeof policy>['trainStep']>>;
+      try {
+        res = await policy(input.policyUrl).trainStep({
+          idempotency_key: `${input.runId}:${input.step}`,
+          samples,
+          hyper: {
+            learning_rate: alg.learning_rate,
+            clip_low: alg.clip_low,
+            clip_high: alg.clip_high,
+            kl_coef: alg.kl_coef,
+            loss_aggregation: alg.loss_aggregation,
+            micro_batch_size: alg.micro_batch_size,
+            max_grad_norm: alg.max_grad_norm,
+          },
+        });
+      } catch (err) {
+        throw asActivityError(err);
+      }
+      await deps.db
+        .insert(stepMetrics)
+        .values({ runId: input.runId, step: input.step, policyVersion: res.policy_version, train: res.metrics, envs })
+        .onConflictDoNothing();
+      await deps.db
+        .insert(policyVersions)
+        .values({ runId: input.runId, version: res.policy_version, step: input.step })
+        .onConflictDoNothing();
+      return {
+        policyVersion: res.policy_version,
+        samples: samples.length,
+        loss: res.metrics.loss,
+        kl: res.metrics.kl,
+        seconds: res.metrics.seconds,
+        replayed: res.replayed,
+        envs,
+      };
+    },
+  };
+}

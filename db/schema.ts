@@ -1,0 +1,159 @@
+/**
+ * The multigym database schema (drizzle-orm, PostgreSQL 15 and PGlite alike).
+ *
+ * Every write is keyed by business ids so a retried activity changes nothing twice:
+ * rollouts are unique on (run, step, env, task, sample), rewards on (rollout, checker), step metrics
+ * on (run, step), policy versions on (run, version). Token-level data (ids, log-probs, masks) is kept
+ * as JSON arrays: the batch for a train step is rebuilt from here, never carried by Temporal.
+ */
+import {
+  bigint,
+  bigserial,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** One RL run (a Temporal `rlRun` workflow id). */
+export const runs = pgTable('runs', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** `running` | `completed` | `stopped` | `failed`. */
+  status: text('status').notNull().default('running'),
+  /** The validated run config. */
+  config: jsonb('config').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Tasks a run sampled, by reference: `data` is the environment's own JSON (big contexts are blob keys). */
+export const tasks = pgTable(
+  'tasks',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    env: text('env').notNull(),
+    taskId: text('task_id').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.env, t.taskId] })],
+);
+
+/** One rollout (trajectory) of one sample of a group. */
+export const rollouts = pgTable(
+  'rollouts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    step: integer('step').notNull(),
+    env: text('env').notNull(),
+    taskId: text('task_id').notNull(),
+    /** Index of the sample within its group, 0..G−1. */
+    sample: integer('sample').notNull(),
+    /** `ok` | `infra_error` | `rejected`: only `ok` rollouts enter a batch. */
+    status: text('status').notNull(),
+    error: text('error'),
+    /** `train` or `eval:<step>`. */
+    phase: text('phase').notNull().default('train'),
+    policyVersion: integer('policy_version').notNull(),
+    completion: text('completion').notNull(),
+    turns: jsonb('turns').notNull(),
+    promptTokenIds: jsonb('prompt_token_ids').$type<number[]>().notNull(),
+    completionTokenIds: jsonb('completion_token_ids').$type<number[]>().notNull(),
+    logprobs: jsonb('logprobs').$type<number[]>().notNull(),
+    completionMask: jsonb('completion_mask').$type<(0 | 1)[] | null>(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    thinkingTokens: integer('thinking_tokens').notNull().default(0),
+    finishReason: text('finish_reason').notNull(),
+    /** Reasoning budget the sample was drawn with, if any. */
+    reasoningBudget: integer('reasoning_budget'),
+    /** Weighted sum of the reward components. */
+    reward: doublePrecision('reward').notNull(),
+    /** Group-relative advantage, filled when the step's batch is built. */
+    advantage: doublePrecision('advantage'),
+    extra: jsonb('extra'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('rollouts_business_key').on(t.runId, t.phase, t.step, t.env, t.taskId, t.sample),
+    index('rollouts_run_step').on(t.runId, t.step),
+  ],
+);
+
+/** One reward component of one rollout (one row per checker). */
+export const rewards = pgTable(
+  'rewards',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    rolloutId: bigint('rollout_id', { mode: 'number' })
+      .notNull()
+      .references(() => rollouts.id, { onDelete: 'cascade' }),
+    checker: text('checker').notNull(),
+    weight: doublePrecision('weight').notNull(),
+    value: doublePrecision('value').notNull(),
+    details: jsonb('details').notNull(),
+  },
+  (t) => [uniqueIndex('rewards_business_key').on(t.rolloutId, t.checker)],
+);
+
+/** Metrics of one training step (the worker's train metrics plus per-environment reward stats). */
+export const stepMetrics = pgTable(
+  'step_metrics',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    step: integer('step').notNull(),
+    policyVersion: integer('policy_version').notNull(),
+    /** TrainMetrics from the worker (loss, kl, clip fractions, entropy, grad norm, tokens, seconds). */
+    train: jsonb('train').notNull(),
+    /** Per environment: mean reward, pass rate, rollouts, zero-variance groups. */
+    envs: jsonb('envs').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.step] })],
+);
+
+/** Policy versions produced by a run (one per train step), with an optional checkpoint path. */
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    step: integer('step').notNull(),
+    checkpointPath: text('checkpoint_path'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.version] })],
+);
+
+/** Run events (pause, resume, mixture change, eval results, checkpoints) for the log. */
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    step: integer('step').notNull(),
+    kind: text('kind').notNull(),
+    /** Idempotency key of the event (e.g. `eval:10`), unique per run. */
+    key: text('key').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('events_business_key').on(t.runId, t.key)],
+);

@@ -1,0 +1,108 @@
+/**
+ * The run config: what a user pastes into the Temporal UI or passes to `multigym run`.
+ * zod is the source of truth; `multigym config-schema` prints it as JSON Schema.
+ * Imported by workflow code: zod only, no I/O.
+ */
+import { z } from 'zod';
+
+const kebab = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be kebab-case, e.g. "code-sandbox"')
+  .describe('Environment name in the registry (kebab-case).');
+
+/** A weighted reward component overriding an environment's defaults. */
+export const RewardOverride = z.object({
+  checker: z.string().min(1).describe('Reward checker name, e.g. "math-equivalence".'),
+  weight: z.number().describe('Weight of this component in the total reward.'),
+  config: z.record(z.string(), z.unknown()).optional().describe("Checker config, validated by the checker's schema."),
+});
+
+/** Sampling parameters of an environment's rollouts. */
+export const SamplingConfig = z.object({
+  max_tokens: z.number().int().min(1).default(256).describe('Maximum new tokens per model turn.'),
+  temperature: z.number().min(0).default(1).describe('Sampling temperature (1 for on-policy GRPO).'),
+  top_p: z.number().gt(0).max(1).default(1).describe('Nucleus mass.'),
+  top_k: z.number().int().min(0).default(0).describe('Top-k; 0 disables.'),
+  stop: z.array(z.string()).default([]).describe('Stop strings.'),
+});
+
+/** Nemotron-3-style reasoning-budget control for a share of an environment's prompts. */
+export const ReasoningControl = z.object({
+  share: z.number().min(0).max(1).describe('Fraction of prompts sampled under a reasoning budget.'),
+  budget_tokens: z.number().int().positive().describe('Tokens allowed inside <think> for those prompts.'),
+  brevity_weight: z
+    .number()
+    .min(0)
+    .default(0.2)
+    .describe('Weight of the `budget` checker added to budgeted rollouts (correctness and brevity together).'),
+});
+
+/** One environment of the mixture. */
+export const EnvSpec = z.object({
+  name: kebab,
+  weight: z
+    .number()
+    .min(0)
+    .default(1)
+    .describe("Scales this environment's advantages in the shared batch; 0 collects rollouts without training."),
+  prompts_per_step: z.number().int().min(1).describe('Tasks (groups) sampled from this environment per step.'),
+  group_size: z.number().int().min(2).max(256).describe('Samples per task (G); advantages are computed per group.'),
+  split: z.string().default('train').describe('Data split to sample from.'),
+  eval_split: z.string().default('test').describe('Held-out split for evalRun.'),
+  rewards: z.array(RewardOverride).optional().describe("Overrides the environment's default reward checkers."),
+  sampling: SamplingConfig.default(SamplingConfig.parse({})).describe('Sampling parameters.'),
+  reasoning: ReasoningControl.optional().describe('Reasoning-budget control; off when absent.'),
+  config: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe("The environment's own config (dataset, generator…), validated by its schema."),
+});
+export type EnvSpec = z.infer<typeof EnvSpec>;
+
+/** GRPO-family algorithm settings sent to the worker's train_step. */
+export const AlgorithmConfig = z.object({
+  advantage: z.enum(['grpo', 'dr-grpo']).default('grpo').describe('grpo: (r−mean)/(std+ε); dr-grpo: r−mean.'),
+  clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low of the clipped ratio.'),
+  clip_high: z.number().min(0).default(0.28).describe('ε_high (DAPO clip-higher when > clip_low).'),
+  kl_coef: z.number().min(0).default(0).describe('β of the k3 KL to the reference policy; 0 disables.'),
+  loss_aggregation: z.enum(['token-mean', 'seq-mean-token-mean', 'dr-grpo']).default('token-mean'),
+  learning_rate: z.number().positive().default(1e-5).describe('AdamW learning rate.'),
+  micro_batch_size: z.number().int().positive().default(16).describe('Samples per forward/backward.'),
+  max_grad_norm: z.number().positive().default(1).describe('Gradient-norm clip.'),
+  dynamic_sampling: z
+    .object({
+      enabled: z.boolean().default(false).describe('Replace zero-variance groups with fresh prompts (DAPO).'),
+      max_rounds: z.number().int().min(0).default(2).describe('Resampling rounds per step at most.'),
+    })
+    .default({ enabled: false, max_rounds: 2 }),
+});
+export type AlgorithmConfig = z.infer<typeof AlgorithmConfig>;
+
+/** The whole run config. */
+export const RunConfig = z.object({
+  name: z.string().min(1).default('run').describe('Human-readable run name (shown in the UI list).'),
+  seed: z.number().int().default(0).describe('Seeds task order and sampling.'),
+  steps: z.number().int().min(1).describe('Training steps (one train_step each).'),
+  policy: z.object({ url: z.string().url().describe('Policy worker base URL, e.g. http://127.0.0.1:8765.') }),
+  environments: z.array(EnvSpec).min(1).describe('The environment mixture, trained simultaneously.'),
+  algorithm: AlgorithmConfig.default(AlgorithmConfig.parse({})),
+  eval_every: z.number().int().min(0).default(0).describe('Run evalRun every K steps; 0 disables.'),
+  eval: z
+    .object({
+      prompts: z.number().int().min(1).default(16).describe('Held-out tasks per environment.'),
+      n: z.number().int().min(1).default(1).describe('Samples per task (pass@k uses k ≤ n).'),
+    })
+    .default({ prompts: 16, n: 1 }),
+  checkpoint_every: z.number().int().min(0).default(0).describe('Checkpoint the policy every K steps; 0 disables.'),
+  checkpoint_dir: z.string().optional().describe('Directory for checkpoints (on the worker host).'),
+  continue_as_new_every: z.number().int().min(1).default(10).describe('Steps per workflow execution.'),
+  plugins: z.array(z.string()).default([]).describe('Plugin modules to load (paths or npm packages).'),
+  data_dir: z.string().optional().describe('Directory of real data sets; default MULTIGYM_DATA.'),
+});
+export type RunConfig = z.infer<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;
+
+/** Formats zod issues as `path: message` lines for a failure message. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}

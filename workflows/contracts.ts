@@ -1,0 +1,111 @@
+/**
+ * The activity interfaces the workflows call: one JSON object in, one JSON object out, kilobytes
+ * at most (claim check: rollouts, batches and contexts stay in the database; ids travel).
+ * `activities/` implements them; workflow code imports only these types.
+ */
+import type { AlgorithmConfig, EnvSpec, RunConfig } from './config.js';
+
+/** `train` for training rollouts, `eval:<step>` for an evalRun after a step. */
+export type Phase = string;
+
+export interface SampleTasksInput {
+  runId: string;
+  env: string;
+  phase: Phase;
+  step: number;
+  seed: number;
+  split: string;
+  /** Index of the first task in the seeded order. */
+  start: number;
+  count: number;
+  config: Record<string, unknown>;
+  plugins: string[];
+  dataDir?: string;
+}
+export interface SampleTasksOutput {
+  taskIds: string[];
+}
+
+export interface RolloutGroupsInput {
+  runId: string;
+  env: string;
+  phase: Phase;
+  step: number;
+  seed: number;
+  taskIds: string[];
+  /** Of `taskIds`, the first `reasoningCount` are sampled under the env's reasoning budget. */
+  reasoningCount: number;
+  groupSize: number;
+  sampling: EnvSpec['sampling'];
+  reasoning?: EnvSpec['reasoning'];
+  rewards?: EnvSpec['rewards'];
+  config: Record<string, unknown>;
+  policyUrl: string;
+  plugins: string[];
+  /** Greedy decoding (evaluation). */
+  greedy?: boolean;
+}
+
+/** Summary of one group, enough for progress, dynamic sampling and pass@k. */
+export interface GroupSummary {
+  taskId: string;
+  /** Rewards of the `ok` samples, in sample order. */
+  rewards: number[];
+  /** Samples not scored (infra_error, rejected). */
+  skipped: number;
+  zeroVariance: boolean;
+}
+export interface RolloutGroupsOutput {
+  groups: GroupSummary[];
+  rollouts: number;
+}
+
+export interface TrainStepInput {
+  runId: string;
+  step: number;
+  policyUrl: string;
+  algorithm: AlgorithmConfig;
+  /** Advantage weight per environment name. */
+  envWeights: Record<string, number>;
+  /** Exclude zero-variance groups from the batch (dynamic sampling). */
+  dropZeroVariance: boolean;
+}
+
+/** Per-environment statistics of one step. */
+export interface EnvStepStats {
+  meanReward: number;
+  /** Share of ok rollouts whose total reward is at least 1 (the pass rate for 0/1 rewards). */
+  passRate: number;
+  rollouts: number;
+  groups: number;
+  zeroVarianceGroups: number;
+}
+
+export interface TrainStepOutput {
+  policyVersion: number;
+  samples: number;
+  loss: number;
+  kl: number;
+  seconds: number;
+  replayed: boolean;
+  envs: Record<string, EnvStepStats>;
+}
+
+export interface StartRunInput {
+  runId: string;
+  config: RunConfig;
+}
+
+export interface Activities {
+  /** Checks env names, env configs, reward checkers and plugins; non-retryable failure listing issues. */
+  validateRun(input: { config: RunConfig }): Promise<{ envs: string[] }>;
+  /** Inserts (or finds) the run row. */
+  startRun(input: StartRunInput): Promise<{ created: boolean }>;
+  finishRun(input: { runId: string; status: 'completed' | 'stopped' | 'failed' }): Promise<void>;
+  sampleTasks(input: SampleTasksInput): Promise<SampleTasksOutput>;
+  rolloutGroups(input: RolloutGroupsInput): Promise<RolloutGroupsOutput>;
+  trainStep(input: TrainStepInput): Promise<TrainStepOutput>;
+  checkpoint(input: { runId: string; step: number; policyUrl: string; dir: string }): Promise<{ path: string }>;
+  recordEvent(input: { runId: string; step: number; kind: string; key: string; data: Record<string, unknown> }): Promise<void>;
+}
+

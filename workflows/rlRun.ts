@@ -1,0 +1,222 @@
+/**
+ * `rlRun`: the multi-environment GRPO loop.
+ *
+ * Each step fans rollouts out to every environment at once (per-environment task queues), then one
+ * `trainStep` trains on the samples of all environments together. The state carried across
+ * continue-as-new is a few hundred bytes: step, policy version, task cursors and the mixture.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { z } from 'zod';
+import { EnvSpec, formatIssues, RunConfig, type RunConfigInput } from './config.js';
+import type { Activities, EnvStepStats } from './contracts.js';
+import { runEnvStep } from './envStep.js';
+import type { EvalRunInput } from './evalRun.js';
+import {
+  type Progress,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  setMixtureUpdate,
+  stopUpdate,
+} from './messages.js';
+import { MAIN_QUEUE } from './queues.js';
+import { MEAN_REWARD, RUN_NAME, STEP } from './searchAttributes.js';
+
+/** State carried across continue-as-new. */
+export interface RunState {
+  step: number;
+  policyVersion: number;
+  /** Next seeded task index per environment. */
+  cursors: Record<string, number>;
+  mixture: EnvSpec[];
+  paused: boolean;
+  rollouts: number;
+  /** Workflow-clock ms when the run started, for rollouts/s. */
+  startedAtMs: number;
+  zeroVarianceGroups: Record<string, number>;
+  lastEnvs: Record<string, EnvStepStats>;
+}
+
+/** Input of `rlRun`: one JSON object. `state` is set only by continue-as-new. */
+export interface RlRunInput {
+  config: RunConfigInput;
+  state?: RunState;
+}
+
+export interface RlRunResult {
+  runId: string;
+  status: 'completed' | 'stopped';
+  steps: number;
+  policyVersion: number;
+  envs: Record<string, EnvStepStats>;
+}
+
+const main = proxyActivities<Activities>({
+  taskQueue: MAIN_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 0 },
+});
+
+/** Validates input; a zod error becomes a non-retryable failure listing the issues (never a stuck task). */
+function parseConfig(raw: unknown) {
+  const parsed = RunConfig.safeParse(raw);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`invalid run config: ${formatIssues(parsed.error)}`, 'InvalidRunConfig');
+  }
+  return parsed.data;
+}
+
+/** The RL run workflow. See the module comment. */
+export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
+  if (!input || typeof input !== 'object' || !('config' in input)) {
+    throw ApplicationFailure.nonRetryable('rlRun input must be { "config": { ... } }', 'InvalidRunConfig');
+  }
+  const config = parseConfig(input.config);
+  const runId = workflowInfo().workflowId;
+  let state: RunState;
+  if (input.state) {
+    state = input.state;
+  } else {
+    await main.validateRun({ config });
+    await main.startRun({ runId, config });
+    state = {
+      step: 0,
+      policyVersion: 0,
+      cursors: {},
+      mixture: config.environments,
+      paused: false,
+      rollouts: 0,
+      startedAtMs: Date.now(),
+      zeroVarianceGroups: {},
+      lastEnvs: {},
+    };
+  }
+  let stopping = false;
+
+  const progress = (): Progress => {
+    const envs = Object.values(state.lastEnvs);
+    const elapsed = Math.max(1, Date.now() - state.startedAtMs) / 1000;
+    return {
+      runId,
+      name: config.name,
+      status: stopping ? 'stopping' : state.paused ? 'paused' : 'running',
+      step: state.step,
+      steps: config.steps,
+      policyVersion: state.policyVersion,
+      envs: state.lastEnvs,
+      zeroVarianceGroups: state.zeroVarianceGroups,
+      rollouts: state.rollouts,
+      rolloutsPerSecond: state.rollouts / elapsed,
+      meanReward: envs.length ? envs.reduce((a, e) => a + e.meanReward, 0) / envs.length : 0,
+    };
+  };
+  setHandler(progressQuery, progress);
+  setHandler(pauseUpdate, () => {
+    state.paused = true;
+    return { paused: true };
+  });
+  setHandler(resumeUpdate, () => {
+    state.paused = false;
+    return { paused: false };
+  });
+  setHandler(stopUpdate, () => {
+    stopping = true;
+    return { stopping: true };
+  });
+  setHandler(
+    setMixtureUpdate,
+    (arg) => {
+      state.mixture = z.array(EnvSpec).min(1).parse(arg.environments);
+      return { environments: state.mixture.map((e) => e.name), fromStep: state.step + 1 };
+    },
+    {
+      validator: (arg) => {
+        const parsed = z.object({ environments: z.array(EnvSpec).min(1) }).safeParse(arg);
+        if (!parsed.success) throw new Error(`invalid mixture: ${formatIssues(parsed.error)}`);
+      },
+    },
+  );
+
+  upsertSearchAttributes([{ key: RUN_NAME, value: config.name }]);
+  let stepsThisExecution = 0;
+  while (state.step < config.steps && !stopping) {
+    await condition(() => !state.paused || stopping);
+    if (stopping) break;
+    const step = state.step + 1;
+    const mixture = state.mixture;
+    const results = await Promise.all(
+      mixture.map((spec) =>
+        runEnvStep({
+          runId,
+          phase: 'train',
+          step,
+          seed: config.seed,
+          spec,
+          split: spec.split,
+          cursor: state.cursors[spec.name] ?? 0,
+          count: spec.prompts_per_step,
+          groupSize: spec.group_size,
+          policyUrl: config.policy.url,
+          plugins: config.plugins,
+          dataDir: config.data_dir,
+          resampleRounds: config.algorithm.dynamic_sampling.enabled ? config.algorithm.dynamic_sampling.max_rounds : 0,
+        }),
+      ),
+    );
+    const train = await main.trainStep({
+      runId,
+      step,
+      policyUrl: config.policy.url,
+      algorithm: config.algorithm,
+      envWeights: Object.fromEntries(mixture.map((s) => [s.name, s.weight])),
+      dropZeroVariance: config.algorithm.dynamic_sampling.enabled,
+    });
+    mixture.forEach((spec, i) => {
+      const r = results[i]!;
+      state.cursors[spec.name] = r.cursor;
+      state.zeroVarianceGroups[spec.name] = (state.zeroVarianceGroups[spec.name] ?? 0) + r.zeroVarianceGroups;
+      state.rollouts += r.rollouts;
+    });
+    state.step = step;
+    state.policyVersion = train.policyVersion;
+    state.lastEnvs = train.envs;
+    stepsThisExecution++;
+    const p = progress();
+    upsertSearchAttributes([
+      { key: STEP, value: step },
+      { key: MEAN_REWARD, value: p.meanReward },
+    ]);
+    upsertMemo({ step, policyVersion: state.policyVersion, meanReward: p.meanReward });
+
+    if (config.checkpoint_every > 0 && step % config.checkpoint_every === 0 && config.checkpoint_dir) {
+      await main.checkpoint({ runId, step, policyUrl: config.policy.url, dir: config.checkpoint_dir });
+    }
+    if (config.eval_every > 0 && step % config.eval_every === 0) {
+      const evalInput: EvalRunInput = { runId, step, config: input.config };
+      await executeChild('evalRun', { args: [evalInput], workflowId: `${runId}-eval-${step}` });
+    }
+    if (stepsThisExecution >= config.continue_as_new_every && state.step < config.steps && !stopping) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof rlRun>({ config: input.config, state });
+    }
+  }
+  const status = stopping ? 'stopped' : 'completed';
+  if (stopping && config.checkpoint_dir) {
+    await main.checkpoint({ runId, step: state.step, policyUrl: config.policy.url, dir: config.checkpoint_dir });
+  }
+  await main.finishRun({ runId, status });
+  await condition(allHandlersFinished);
+  return { runId, status, steps: state.step, policyVersion: state.policyVersion, envs: state.lastEnvs };
+}
