@@ -3,9 +3,11 @@
  * (workers, CLI, tests); plugins are added on top with `loadPlugin`.
  */
 import '../rewards/builtin/index.js';
+import { mathEnvironment } from './math/index.js';
 import { registerEnvironment } from './registry.js';
 
 const builtins = [
+  mathEnvironment,
   // one line per built-in environment: import it above and list it here
 ] as const;
 

@@ -1,7 +1,9 @@
 /** Registers the built-in reward checkers. Each checker lives in its own file in this folder. */
 import { registerReward } from '../registry.js';
+import { mathEquivalence } from './math-equivalence.js';
 
 const builtins = [
+  mathEquivalence,
   // one line per built-in checker: import it above and list it here
 ] as const;
 

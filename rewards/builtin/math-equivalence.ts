@@ -1,0 +1,61 @@
+/**
+ * `math-equivalence`: 1 when the answer extracted from the completion is mathematically equivalent
+ * to the task's reference answer, else 0. Output range {0, 1}.
+ *
+ * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `relTol`
+ * (default 1e-6), `absTol` (default 1e-9). Details: `extracted`, `rule` (which extraction rule
+ * matched), `reference`, `method` (which equivalence step decided, see `math/equivalence.ts`) and the
+ * normalised forms. No reference answer in the task: not applicable (value 0).
+ */
+import { z } from 'zod';
+import { defineReward } from '../api.js';
+import { answerField, extractRules, referenceAnswer } from './common.js';
+import { isEquivalent } from './math/equivalence.js';
+import { extractAnswer } from './math/extract.js';
+
+const config = z
+  .object({
+    answerField,
+    rules: extractRules,
+    relTol: z
+      .number()
+      .min(0)
+      .default(1e-6)
+      .describe('Relative tolerance of numeric comparisons (default 1e-6).'),
+    absTol: z
+      .number()
+      .min(0)
+      .default(1e-9)
+      .describe('Absolute tolerance, for answers near 0 (default 1e-9).'),
+  })
+  .describe('math-equivalence checker config.');
+
+/** The `math-equivalence` checker. */
+export const mathEquivalence = defineReward({
+  name: 'math-equivalence',
+  description:
+    'Final answer mathematically equivalent to the reference (numbers, LaTeX, sets, intervals): 0 or 1.',
+  configSchema: config,
+  score(trajectory, task, cfg) {
+    const reference = referenceAnswer(task, cfg.answerField);
+    if (reference === null) {
+      return { value: 0, applicable: false, details: { reason: `task.data.${cfg.answerField} is missing` } };
+    }
+    const { answer, rule } = extractAnswer(trajectory.completion, cfg.rules);
+    if (answer === null)
+      return { value: 0, details: { rule, extracted: null, reference, reason: 'no answer found' } };
+    const verdict = isEquivalent(answer, reference, { relTol: cfg.relTol, absTol: cfg.absTol });
+    return {
+      value: verdict.equal ? 1 : 0,
+      details: {
+        rule,
+        extracted: answer,
+        reference,
+        method: verdict.method,
+        normalized: { extracted: verdict.candidate, reference: verdict.reference },
+      },
+    };
+  },
+});
+
+export default mathEquivalence;

@@ -1,0 +1,224 @@
+/**
+ * Mathematical equivalence of a candidate answer and a reference answer.
+ *
+ * Steps, cheapest first; the first that decides is reported as `method`:
+ * 1. `string`   — equal after normalisation (`normalize.ts`).
+ * 2. `numeric`  — both plain numbers (thousands separators, signs, fractions, mixed numbers,
+ *                 decimals, percentages) within a tolerance.
+ * 3. `interval` — intervals and unions (`[1,2)\cup(3,\infty)`): same brackets, equivalent endpoints.
+ * 4. `tuple` / `set` / `matrix` / `list` — element-wise: ordered for tuples and matrices, unordered for
+ *                 sets and bare comma lists (solutions `1, 2` = `2, 1`).
+ * 5. `equation` — `lhs = rhs` on both sides: sides compared pairwise.
+ * 6. `text`     — word answers (`Monday`, `(C)`), case-insensitive, brackets ignored.
+ * 7. `symbolic` — `@cortex-js/compute-engine` (see `symbolic.ts`).
+ * Nothing decided: `{ equal: false, method: 'none' }`.
+ */
+import { normalizeAnswer } from './normalize.js';
+import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL, numbersEqual, readNumber, readSpacedMixed } from './numbers.js';
+import { symbolicEqual } from './symbolic.js';
+
+/** Which step decided. */
+export type EquivalenceMethod =
+  | 'string'
+  | 'numeric'
+  | 'interval'
+  | 'tuple'
+  | 'set'
+  | 'matrix'
+  | 'list'
+  | 'equation'
+  | 'text'
+  | 'symbolic'
+  | 'none';
+
+/** Verdict of `isEquivalent`. */
+export interface Equivalence {
+  equal: boolean;
+  method: EquivalenceMethod;
+  /** Normalised candidate and reference, for logs. */
+  candidate: string;
+  reference: string;
+}
+
+/** Options of `isEquivalent`. */
+export interface EquivalenceOptions {
+  /** Relative tolerance of numeric comparisons; default 1e-6. */
+  relTol?: number;
+  /** Absolute tolerance (answers near 0); default 1e-9. */
+  absTol?: number;
+}
+
+type Structure = {
+  kind: 'tuple' | 'set' | 'matrix' | 'list' | 'interval';
+  items: string[];
+  open?: string;
+  close?: string;
+};
+
+/** Splits at top-level `sep` (outside (), [], {}); `\{`/`\}` count as braces. */
+export function splitTopLevel(s: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === '\\' && (s[i + 1] === '{' || s[i + 1] === '}')) {
+      depth += s[i + 1] === '{' ? 1 : -1;
+      i++;
+    } else if ('([{'.includes(ch)) depth++;
+    else if (')]}'.includes(ch)) depth--;
+    else if (depth === 0 && s.startsWith(sep, i)) {
+      parts.push(s.slice(start, i));
+      start = i + sep.length;
+      i += sep.length - 1;
+    }
+  }
+  parts.push(s.slice(start));
+  return parts;
+}
+
+/** True when the bracket at 0 closes exactly at the end of `s`. */
+function wrapped(s: string, open: string, close: string): boolean {
+  if (!s.startsWith(open) || !s.endsWith(close)) return false;
+  const inner = s.slice(open.length, s.length - close.length);
+  let depth = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const ch = inner[i]!;
+    if (ch === '\\' && (inner[i + 1] === '{' || inner[i + 1] === '}')) {
+      depth += inner[i + 1] === '{' ? 1 : -1;
+      i++;
+    } else if ('([{'.includes(ch)) depth++;
+    else if (')]}'.includes(ch)) depth--;
+    if (depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+function structure(s: string): Structure | null {
+  const matrix = /^\\begin\{([pbvB]?matrix|array)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$/.exec(s);
+  if (matrix) {
+    const rows = matrix[2]!.split('\\\\').filter((r) => r !== '');
+    return { kind: 'matrix', items: rows.flatMap((r) => [...r.split('&'), ';']) };
+  }
+  if (wrapped(s, '\\{', '\\}')) return { kind: 'set', items: splitTopLevel(s.slice(2, -2), ',') };
+  const first = s[0];
+  const last = s[s.length - 1];
+  if ((first === '(' || first === '[') && (last === ')' || last === ']')) {
+    // Check the outer pair matches as a group by pretending both brackets are parentheses.
+    const probe = `(${s.slice(1, -1)})`.replace(/\[/g, '(').replace(/\]/g, ')');
+    if (wrapped(probe, '(', ')')) {
+      const items = splitTopLevel(s.slice(1, -1), ',');
+      if (items.length === 2 && (first !== '(' || last !== ')') && first + last !== '[]') {
+        return { kind: 'interval', items, open: first, close: last };
+      }
+      if (items.length >= 2) return { kind: 'tuple', items, open: first, close: last };
+    }
+  }
+  const items = splitTopLevel(s, ',');
+  if (items.length >= 2 && items.every((x) => x !== '')) return { kind: 'list', items };
+  return null;
+}
+
+function unionParts(s: string): string[] | null {
+  const parts = splitTopLevel(s, '\\cup');
+  return parts.length >= 2 ? parts : null;
+}
+
+const WORD = /^[a-zA-Z][a-zA-Z ]*$/;
+function textOf(s: string): string | null {
+  const t = s.replace(/^[([]|[)\]]$/g, '');
+  return WORD.test(t) && (t.length > 1 || /^[([]/.test(s)) ? t.toLowerCase() : null;
+}
+
+/** Compares two answers; see the module comment. Never throws. */
+export function isEquivalent(
+  candidate: string,
+  reference: string,
+  opts: EquivalenceOptions = {},
+): Equivalence {
+  const a = normalizeAnswer(candidate);
+  const b = normalizeAnswer(reference);
+  const relTol = opts.relTol ?? DEFAULT_REL_TOL;
+  const absTol = opts.absTol ?? DEFAULT_ABS_TOL;
+  const verdict = (equal: boolean, method: EquivalenceMethod): Equivalence => ({
+    equal,
+    method,
+    candidate: a,
+    reference: b,
+  });
+  if (a === b) return verdict(true, 'string');
+
+  const sa = readSpacedMixed(candidate);
+  const sb = readSpacedMixed(reference);
+  const na = sa !== null ? { value: sa, percent: false } : readNumber(a);
+  const nb = sb !== null ? { value: sb, percent: false } : readNumber(b);
+  if (na && nb) return verdict(numbersEqual(na, nb, relTol, absTol), 'numeric');
+  return verdict(...compareNormalized(a, b, relTol, absTol, 0));
+}
+
+function compareNormalized(
+  a: string,
+  b: string,
+  relTol: number,
+  absTol: number,
+  depth: number,
+): [boolean, EquivalenceMethod] {
+  if (a === b) return [true, 'string'];
+  const na = readNumber(a);
+  const nb = readNumber(b);
+  if (na && nb) return [numbersEqual(na, nb, relTol, absTol), 'numeric'];
+  if (depth > 4) return [false, 'none'];
+  const same = (x: string, y: string) => compareNormalized(x, y, relTol, absTol, depth + 1)[0];
+
+  const ua = unionParts(a);
+  const ub = unionParts(b);
+  if (ua || ub) {
+    if (!ua || !ub || ua.length !== ub.length) return [false, 'interval'];
+    return [matchUnordered(ua, ub, same), 'interval'];
+  }
+
+  const sa = structure(a);
+  const sb = structure(b);
+  if (sa || sb) {
+    if (!sa || !sb) return [false, (sa ?? sb)!.kind];
+    // A bare list compares with a set or tuple by its elements (graders accept "1, 2" for "\{1, 2\}").
+    const kinds = new Set([sa.kind, sb.kind]);
+    const ordered = !kinds.has('set') && !kinds.has('list');
+    if (sa.items.length !== sb.items.length) return [false, sa.kind];
+    if (kinds.has('interval') && (sa.open !== sb.open || sa.close !== sb.close)) return [false, 'interval'];
+    if (kinds.size > 1 && !kinds.has('list')) return [false, sa.kind];
+    const equal = ordered
+      ? sa.items.every((x, i) => same(x, sb.items[i]!))
+      : matchUnordered(sa.items, sb.items, same);
+    return [equal, sa.kind === 'list' ? sb.kind : sa.kind];
+  }
+
+  const ea = splitTopLevel(a, '=');
+  const eb = splitTopLevel(b, '=');
+  if (ea.length === 2 && eb.length === 2) {
+    const equal =
+      (same(ea[0]!, eb[0]!) && same(ea[1]!, eb[1]!)) || (same(ea[0]!, eb[1]!) && same(ea[1]!, eb[0]!));
+    return [equal, 'equation'];
+  }
+
+  const ta = textOf(a);
+  const tb = textOf(b);
+  if (ta !== null || tb !== null) {
+    if (ta !== null && tb !== null) return [ta === tb, 'text'];
+  }
+
+  const sym = symbolicEqual(a, b, relTol, absTol);
+  if (sym === 'unparsed') return [false, 'none'];
+  return [sym === 'equal', 'symbolic'];
+}
+
+/** Greedy one-to-one matching (lists are short: a handful of elements). */
+function matchUnordered(xs: string[], ys: string[], same: (x: string, y: string) => boolean): boolean {
+  const used = new Array<boolean>(ys.length).fill(false);
+  return xs.every((x) => {
+    const j = ys.findIndex((y, k) => !used[k] && same(x, y));
+    if (j < 0) return false;
+    used[j] = true;
+    return true;
+  });
+}

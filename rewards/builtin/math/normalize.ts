@@ -1,0 +1,113 @@
+/**
+ * LaTeX answer normalisation: turns the many ways of writing one final answer into one string that
+ * the comparison and the LaTeX parser (`@cortex-js/compute-engine`, which cannot read `\dfrac`,
+ * `{,}`, `\text{…}` units or `\left.`) both accept. In the spirit of Hendrycks et al. 2021's
+ * `strip_string` (MATH), extended with units, degrees, thousands separators and `x =` prefixes.
+ */
+import { braceGroup } from './extract.js';
+
+/** Unit words stripped after a number (`5 cm`, `12 dollars`, `3 square feet`). Lower case. */
+const UNIT_WORDS = new Set(
+  (
+    'dollar dollars cent cents euro euros pound pounds yen mm cm m km meter meters metre metres centimeter ' +
+    'centimeters millimeter millimeters kilometer kilometers inch inches in ft foot feet yard yards yd mile ' +
+    'miles mi sq square cubic unit units degree degrees deg radian radians rad second seconds sec s minute ' +
+    'minutes min hour hours hr hrs h day days week weeks month months year years g kg gram grams kilogram ' +
+    'kilograms lb lbs ounce ounces oz liter liters litre litres l ml gallon gallons mph kph percent ' +
+    'point points people person persons students apples marbles cookies times ways'
+  ).split(' '),
+);
+
+/** Replaces `\cmd{…}` (nested braces) by what `wrap(content)` returns, for every occurrence. */
+export function replaceCommand(s: string, cmd: string, wrap: (content: string) => string): string {
+  let out = '';
+  let i = 0;
+  const needle = `\\${cmd}`;
+  for (;;) {
+    const at = s.indexOf(needle, i);
+    if (at < 0) return out + s.slice(i);
+    let open = at + needle.length;
+    while (s[open] === ' ') open++;
+    const next = s[at + needle.length];
+    if (s[open] !== '{' || (next && /[a-zA-Z]/.test(next))) {
+      out += s.slice(i, at + needle.length);
+      i = at + needle.length;
+      continue;
+    }
+    const group = braceGroup(s, open);
+    if (!group) return out + s.slice(i);
+    out += s.slice(i, at) + wrap(group.content);
+    i = group.end;
+  }
+}
+
+/** Strips unit words (and `\text{…}` units) that follow a number at the end of an answer. */
+function stripUnits(s: string): string {
+  let out = s;
+  // `5\text{ cm}`, `5 \mbox{inches}^2`: text after something that ends in a digit or a brace.
+  out = out.replace(
+    /([\d}])\s*\\(?:text|mbox|textrm|mathrm)\{\s*[a-zA-Z][a-zA-Z .]*\}(\^\{?\d\}?)?\s*$/,
+    '$1',
+  );
+  for (let k = 0; k < 3; k++) {
+    const m = /^(.*?[\d}%])(\s*)([a-zA-Z]+)\.?(\^\{?\d\}?)?\s*$/.exec(out);
+    // A unit needs a space before it unless it is a long word (`5cm` might be `5c·m`; `12dollars` is not).
+    if (!m || !UNIT_WORDS.has(m[3]!.toLowerCase()) || !/\d/.test(m[1]!)) break;
+    if (m[2] === '' && m[3]!.length < 3) break;
+    out = m[1]!;
+  }
+  return out;
+}
+
+/**
+ * Normalises one answer. Idempotent. Never throws. Keeps `%` (the comparison decides what a percent
+ * means) and letters (text answers compare case-insensitively later).
+ */
+export function normalizeAnswer(raw: string): string {
+  let s = raw.trim();
+  // Math delimiters around the whole answer.
+  s = s
+    .replace(/^\$+|\$+$/g, '')
+    .replace(/^\\\(|\\\)$/g, '')
+    .replace(/^\\\[|\\\]$/g, '');
+  s = s.replace(/\\displaystyle/g, '');
+  s = s.replace(/\\[dt]frac/g, '\\frac');
+  s = s.replace(/\\left\.|\\right\./g, '').replace(/\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])/g, '');
+  s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/\\ /g, ' ');
+  s = s.replace(/\\\$|\$/g, '');
+  s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])/g, '');
+  s = s.replace(/\\%/g, '%');
+  s = s.replace(/(\d)\{,\}(?=\d)/g, '$1');
+  s = stripUnits(s);
+  for (const cmd of [
+    'text',
+    'textbf',
+    'textit',
+    'mbox',
+    'mathrm',
+    'textrm',
+    'textnormal',
+    'mathbf',
+    'operatorname',
+  ]) {
+    s = replaceCommand(s, cmd, (c) => (cmd === 'operatorname' ? c : c.trim()));
+  }
+  s = stripUnits(s);
+  s = s.replace(/\\emptyset|\\varnothing|\\\{\s*\\\}/g, '\\emptyset');
+  // Shorthand arguments: `\sqrt2` → `\sqrt{2}`, `\frac12` → `\frac{1}{2}`, `\frac1{x}`.
+  s = s.replace(/\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))/g, '\\sqrt{$1}');
+  s = s.replace(/\\frac\s*(\d)\s*(\d)/g, '\\frac{$1}{$2}');
+  s = s.replace(/\\frac\s*(\d)\s*\{/g, '\\frac{$1}{');
+  s = s.replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, '\\frac{$1}{$2}');
+  s = s.replace(/\s+/g, ' ').trim();
+  // A trailing full stop; a leading `x =` / `y=` when the answer is a single assignment.
+  s = s.replace(/[.\s]+$/, '');
+  const assign = /^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*([^=]+)$/.exec(s);
+  if (assign && !/^[a-zA-Z]\s*=.*[<>]/.test(s)) s = assign[1]!.trim();
+  // Thousands separators when the whole answer is one number: `1,234,567.5` (not a tuple `1,2`).
+  if (/^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$/.test(s)) s = s.replace(/,/g, '');
+  s = s.replace(/(^|[^\d])\.(\d)/g, '$10.$2');
+  s = s.replace(/^\+/, '');
+  // Drop spaces, except the one that ends a command before a letter (`\pi r` must not become `\pir`).
+  return s.replace(/\s+(?![a-zA-Z])|(?<!\\[a-zA-Z]+)\s+/g, '');
+}

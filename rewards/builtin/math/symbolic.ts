@@ -1,0 +1,83 @@
+/**
+ * Symbolic equality of two normalised LaTeX expressions through `@cortex-js/compute-engine` 0.27.
+ *
+ * Pitfalls handled (see the shared NOTES): a failed parse is an `Error` expression and two of them
+ * compare as equal, so both sides must parse cleanly; `isEqual` often answers "unknown", so the
+ * comparison is numeric: constants by value, expressions with free variables at a few seeded random
+ * points (the Schwartz–Zippel idea: distinct expressions rarely agree at random points).
+ */
+import { ComputeEngine } from '@cortex-js/compute-engine';
+import { closeEnough } from './numbers.js';
+
+/** A parsed expression (the package's `BoxedExpression`, whose type it does not export to NodeNext). */
+type BoxedExpression = ReturnType<ComputeEngine['parse']>;
+
+let engine: ComputeEngine | undefined;
+/** One engine per process: building it costs milliseconds, parsing with it microseconds. */
+function ce(): ComputeEngine {
+  engine ??= new ComputeEngine();
+  return engine;
+}
+
+/** Longest LaTeX handed to the parser; longer answers are compared as strings only. */
+export const MAX_SYMBOLIC_LENGTH = 400;
+
+/** Parses LaTeX; null when the parse has any error node. */
+export function parseLatex(latex: string): BoxedExpression | null {
+  if (latex.length === 0 || latex.length > MAX_SYMBOLIC_LENGTH) return null;
+  try {
+    const expr = ce().parse(latex);
+    return expr.isValid ? expr : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The real value of a closed expression, or NaN when it is not a real number. */
+function realValue(expr: BoxedExpression): number {
+  const n = expr.N();
+  const im = n.im;
+  if (typeof im === 'number' && Math.abs(im) > 1e-12) return Number.NaN;
+  const re = n.re;
+  return typeof re === 'number' ? re : Number.NaN;
+}
+
+/** Seeded points in [0.5, 2.5): positive, away from 0 and 1 where many identities degenerate. */
+const POINTS = [
+  [0.731, 1.618, 2.117, 0.913],
+  [1.303, 0.577, 1.427, 2.291],
+  [2.071, 1.137, 0.659, 1.763],
+];
+
+/** Outcome of a symbolic comparison; `unparsed` when either side is not valid LaTeX. */
+export type SymbolicVerdict = 'equal' | 'different' | 'unparsed';
+
+/**
+ * Compares two LaTeX expressions. Closed expressions compare by value within `relTol`; with free
+ * variables, both are evaluated at three seeded points per variable set and must agree at all of
+ * them (and be defined at one at least).
+ */
+export function symbolicEqual(a: string, b: string, relTol: number, absTol: number): SymbolicVerdict {
+  const ea = parseLatex(a);
+  const eb = parseLatex(b);
+  if (!ea || !eb) return 'unparsed';
+  if (ea.isSame(eb)) return 'equal';
+  const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
+  if (vars.length === 0) {
+    const va = realValue(ea);
+    const vb = realValue(eb);
+    if (Number.isNaN(va) || Number.isNaN(vb)) return 'different';
+    return closeEnough(va, vb, relTol, absTol) ? 'equal' : 'different';
+  }
+  if (vars.length > 4) return 'different';
+  let defined = 0;
+  for (const point of POINTS) {
+    const subs = Object.fromEntries(vars.map((v, i) => [v, ce().number(point[i]!)]));
+    const va = realValue(ea.subs(subs));
+    const vb = realValue(eb.subs(subs));
+    if (Number.isNaN(va) && Number.isNaN(vb)) continue;
+    if (!closeEnough(va, vb, Math.max(relTol, 1e-9), absTol)) return 'different';
+    defined++;
+  }
+  return defined > 0 ? 'equal' : 'different';
+}

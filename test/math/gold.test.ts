@@ -1,0 +1,43 @@
+/**
+ * Gold solutions used as completions must score 1 on ≥ 99% of GSM8K test and MATH-500 through the
+ * math environment's own parsing and default rewards. Misses are printed.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import '../../environments/builtin.js';
+import { getEnvironment } from '../../environments/registry.js';
+import { scoreTrajectory } from '../../rewards/score.js';
+import { hasSharedData, sharedData } from '../helpers/paths.js';
+
+const env = getEnvironment('math');
+
+async function goldRate(file: string, completionOf: (r: Record<string, string>) => string) {
+  const lines = readFileSync(resolve(sharedData, file), 'utf8').trim().split('\n');
+  const misses: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    const record = JSON.parse(line) as Record<string, string>;
+    const task = env.parseTask(record, i);
+    const completion = completionOf(record);
+    const out = await scoreTrajectory(env.rewards, { completion, completionTokens: 0 }, task);
+    if (out.total !== 1) misses.push(`${file}#${i}: ${JSON.stringify(out.components[0]?.details)}`);
+  }
+  if (misses.length) console.log(`${misses.length} misses in ${file}:\n${misses.join('\n')}`);
+  return 1 - misses.length / lines.length;
+}
+
+describe.skipIf(!hasSharedData)('gold solutions score 1', () => {
+  it('on ≥ 99% of GSM8K test (the worked answer with its "#### N" line)', async () => {
+    expect(await goldRate('gsm8k/test.jsonl', (r) => r.answer!)).toBeGreaterThanOrEqual(0.99);
+  });
+  it('on ≥ 99% of GSM8K test written as "The answer is \\boxed{N}" with thousands commas', async () => {
+    const rate = await goldRate('gsm8k/test.jsonl', (r) => {
+      const n = Number(r.answer!.split('####')[1]!.replace(/,/g, ''));
+      return `So the total is ${n.toLocaleString('en-US')}. The answer is $\\boxed{${n.toLocaleString('en-US')}}$.`;
+    });
+    expect(rate).toBeGreaterThanOrEqual(0.99);
+  });
+  it('on ≥ 99% of MATH-500 (the worked solution, scored against the separate answer field)', async () => {
+    expect(await goldRate('math500/test.jsonl', (r) => r.solution!)).toBeGreaterThanOrEqual(0.99);
+  });
+});
