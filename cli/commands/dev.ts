@@ -1,0 +1,74 @@
+/**
+ * `multigym dev`: the local stack in one command — the Temporal dev server with its web UI, the
+ * policy worker on CPU and the orchestrator workers — all stopped on Ctrl-C.
+ */
+import { resolve } from 'node:path';
+import { startWorkers, type RunningWorkers } from '../workers.js';
+import { type Service, startPolicyWorkerProcess, startTemporalDevServer } from '../services.js';
+import { homeDir, openProjectDatabase } from '../context.js';
+import { acquirePgliteLock } from '../pgliteLock.js';
+
+export interface DevOptions {
+  temporalPort: number;
+  uiPort: number;
+  policyPort: number;
+  model: string;
+  policy: boolean;
+}
+
+/** A running local stack. */
+export interface DevStack {
+  temporalAddress: string;
+  uiUrl: string;
+  policyUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the local stack; returns once every part is ready. */
+export async function startDevStack(opts: DevOptions, log: (line: string) => void = console.log): Promise<DevStack> {
+  const started: { stop(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+  };
+  try {
+    const temporal = await startTemporalDevServer({
+      port: opts.temporalPort,
+      uiPort: opts.uiPort,
+      dbFilename: resolve(homeDir(), 'temporal.sqlite'),
+    });
+    started.push(temporal);
+    log(`Temporal dev server on ${temporal.address}; web UI: ${temporal.uiUrl}`);
+    let policy: (Service & { url: string }) | undefined;
+    if (opts.policy) {
+      policy = await startPolicyWorkerProcess({ model: opts.model, port: opts.policyPort });
+      started.push(policy);
+      log(`policy worker (${opts.model}, cpu) on ${policy.url}`);
+    }
+    if (!process.env.DATABASE_URL) started.push(acquirePgliteLock());
+    const database = await openProjectDatabase();
+    started.push({ stop: () => database.close() });
+    log(`database: ${database.kind} at ${database.location}`);
+    const workers: RunningWorkers = await startWorkers({
+      address: temporal.address,
+      deps: { db: database.db, blobDir: resolve(homeDir(), 'blobs'), dataDir: process.env.MULTIGYM_DATA },
+    });
+    started.push({ stop: () => workers.shutdown() });
+    log(`orchestrator workers on queues: ${workers.workers.map((w) => w.options.taskQueue).join(', ')}`);
+    return { temporalAddress: temporal.address, uiUrl: temporal.uiUrl, policyUrl: policy?.url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Runs the stack until Ctrl-C (SIGINT) or SIGTERM, then stops every process it started. */
+export async function runDev(opts: DevOptions): Promise<void> {
+  const stack = await startDevStack(opts);
+  console.log('ready. Start a run with `multigym run CONFIG.json` or from the web UI; Ctrl-C stops everything.');
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', resolveStop);
+    process.once('SIGTERM', resolveStop);
+  });
+  console.log('\nstopping…');
+  await stack.stop();
+}

@@ -1,0 +1,126 @@
+/**
+ * The `multigym` command line. Each sub-command lives in `cli/commands/`.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import '../environments/builtin.js';
+import { environmentNames, getEnvironment } from '../environments/registry.js';
+import { rewardNames } from '../rewards/registry.js';
+import { RunConfig } from '../workflows/config.js';
+import { fail, homeDir, openProjectDatabase, temporalClient } from './context.js';
+import { runDev } from './commands/dev.js';
+import { printLogs } from './commands/logs.js';
+import { readRunConfig, startAndWatch } from './commands/run.js';
+import { acquirePgliteLock } from './pgliteLock.js';
+import { startWorkers } from './workers.js';
+
+const int = (v: string) => {
+  const n = Number.parseInt(v, 10);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+};
+
+const program = new Command('multigym')
+  .description('Multi-environment RL post-training of language models on Temporal')
+  .showHelpAfterError();
+
+program
+  .command('dev')
+  .description('start the Temporal dev server (web UI), the policy worker on CPU and the orchestrator workers')
+  .option('--temporal-port <port>', 'Temporal frontend port', int, 7233)
+  .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
+  .option('--policy-port <port>', 'policy worker port', int, 8765)
+  .option('--model <model>', 'policy model: tiny, small, base or a model directory', 'tiny')
+  .option('--no-policy', 'do not start a policy worker (use your own, e.g. on a GPU host)')
+  .action(async (o) => runDev(o));
+
+program
+  .command('worker')
+  .description('run orchestrator workers against TEMPORAL_ADDRESS (all queues, or only --env ones)')
+  .option('--env <name...>', 'serve only these environment queues (multigym-env-<name>)')
+  .option('--no-main', 'do not serve the main queue (workflows, training)')
+  .action(async (o: { env?: string[]; main: boolean }) => {
+    for (const e of o.env ?? []) getEnvironment(e);
+    const lock = process.env.DATABASE_URL ? undefined : acquirePgliteLock();
+    const database = await openProjectDatabase();
+    const workers = await startWorkers({
+      deps: { db: database.db, blobDir: resolve(homeDir(), 'blobs'), dataDir: process.env.MULTIGYM_DATA },
+      main: o.main,
+      envs: o.env,
+    });
+    console.log(`serving ${workers.workers.map((w) => w.options.taskQueue).join(', ')}; Ctrl-C stops`);
+    const stop = () => void workers.shutdown();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await workers.done;
+    await database.close();
+    await lock?.stop();
+  });
+
+program
+  .command('run <config>')
+  .description('start an RL run from a JSON config and show its progress until it ends')
+  .option('--id <workflowId>', 'workflow id (default: <name>-<time>)')
+  .option('--no-wait', 'start and return at once')
+  .action(async (path: string, o: { id?: string; wait: boolean }) => {
+    let config: RunConfig;
+    try {
+      config = readRunConfig(path);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    const client = await temporalClient();
+    const { workflowId, result } = await startAndWatch(client, config, { workflowId: o.id, wait: o.wait });
+    if (result) console.log(`run ${workflowId} ${result.status} after ${result.steps} steps (policy v${result.policyVersion}); see \`multigym logs ${workflowId}\``);
+    await client.connection.close();
+  });
+
+program
+  .command('logs [run]')
+  .description('rewards per step and environment of a run (no run: list runs)')
+  .option('--checkers', 'also show the mean of each reward checker')
+  .option('--samples <step>', 'print the completions of one step', int)
+  .option('--env <name>', 'only this environment')
+  .option('--json', 'machine-readable output')
+  .action(async (run: string | undefined, o) => {
+    const database = await openProjectDatabase();
+    try {
+      await printLogs(database.db, run, o);
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command('score')
+  .description("score completions with an environment's reward checkers, without a policy")
+  .requiredOption('--env <name>', 'environment name')
+  .requiredOption('--input <file>', 'JSONL: {"task": {...}, "completion": "..."} per line')
+  .option('--output <file>', 'JSONL output (default stdout)')
+  .action(async (o: { env: string; input: string; output?: string }) => {
+    const { runScore } = await import('./commands/score.js');
+    const summary = await runScore(o);
+    if (o.output) console.error(`scored ${summary.lines} lines; mean reward ${summary.meanReward.toFixed(4)}`);
+  });
+
+program
+  .command('config-schema')
+  .description('print the JSON Schema of the run config')
+  .option('--output <file>', 'write to a file')
+  .action((o: { output?: string }) => {
+    const text = JSON.stringify(z.toJSONSchema(RunConfig, { io: 'input' }), null, 2);
+    if (o.output) writeFileSync(o.output, `${text}\n`);
+    else console.log(text);
+  });
+
+program
+  .command('env')
+  .description('list the registered environments and reward checkers')
+  .action(() => {
+    for (const name of environmentNames()) console.log(`${name.padEnd(14)} ${getEnvironment(name).description}`);
+    console.log(`\nreward checkers: ${rewardNames().join(', ')}`);
+  });
+
+program.parseAsync().catch((err: Error) => fail(err.message));

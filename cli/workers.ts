@@ -1,0 +1,100 @@
+/**
+ * Temporal workers of multigym: the main worker (workflows, training, bookkeeping) and one worker
+ * per environment task queue (`multigym-env-<name>`), all in this process. `multigym worker --env X`
+ * runs only X's queue, so a sandbox can live on its own hosts.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import '../environments/builtin.js';
+import { environmentNames } from '../environments/registry.js';
+import { envQueue, MAIN_QUEUE } from '../workflows/queues.js';
+
+const workflowsPath = resolve(dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundles the workflow code once per process (about 3 s). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.warn(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};
+
+export interface StartWorkersOptions {
+  /** Temporal frontend address, default `TEMPORAL_ADDRESS` or 127.0.0.1:7233. */
+  address?: string;
+  /** An existing connection (tests); otherwise one is opened. */
+  connection?: NativeConnection;
+  namespace?: string;
+  deps: ActivityDeps;
+  /** Run the main queue (workflows, training). Default true. */
+  main?: boolean;
+  /** Environment queues to serve; default every registered environment. */
+  envs?: string[];
+  /** Concurrent activities per worker (default 16). */
+  maxConcurrentActivities?: number;
+}
+
+/** Running workers; `shutdown()` drains and stops them all. */
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Resolves when every worker has stopped (or rejects with the first failure). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Creates and runs the requested workers. */
+export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
+  const connection =
+    options.connection ??
+    (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }));
+  const namespace = options.namespace ?? 'default';
+  const activities = createActivities(options.deps);
+  const workers: Worker[] = [];
+  if (options.main ?? true) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        taskQueue: MAIN_QUEUE,
+        workflowBundle: await workflowBundle(),
+        activities,
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 16,
+      }),
+    );
+  }
+  for (const env of options.envs ?? environmentNames()) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace,
+        taskQueue: envQueue(env),
+        activities,
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 16,
+      }),
+    );
+  }
+  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  return {
+    workers,
+    done,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done.catch(() => undefined);
+      if (!options.connection) await connection.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Reward-log queries behind `multigym logs` and `multigym report`. Plain SQL works too; these are
+ * the common cuts: per step and environment, and per reward checker.
+ */
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import type { Database } from './client.js';
+import { events, rewards, rollouts, runs, stepMetrics } from './schema.js';
+
+/** Mean reward and pass rate of one (step, environment) of a run. */
+export interface StepEnvRow {
+  step: number;
+  env: string;
+  rollouts: number;
+  meanReward: number;
+  /** Share of ok rollouts with total reward ≥ 1. */
+  passRate: number;
+  meanCompletionTokens: number;
+  /** Rollouts not scored (infra_error, rejected). */
+  skipped: number;
+}
+
+/** Per step and environment of a run's training rollouts, ordered by step then env. */
+export async function rewardsByStep(db: Database, runId: string, phase = 'train'): Promise<StepEnvRow[]> {
+  const rows = await db
+    .select({
+      step: rollouts.step,
+      env: rollouts.env,
+      rollouts: sql<number>`count(*)::int`,
+      meanReward: sql<number>`coalesce(avg(${rollouts.reward}) filter (where ${rollouts.status} = 'ok'), 0)::float8`,
+      passRate: sql<number>`coalesce(avg(case when ${rollouts.reward} >= 0.999999 then 1.0 else 0.0 end) filter (where ${rollouts.status} = 'ok'), 0)::float8`,
+      meanCompletionTokens: sql<number>`coalesce(avg(${rollouts.completionTokens}), 0)::float8`,
+      skipped: sql<number>`(count(*) filter (where ${rollouts.status} <> 'ok'))::int`,
+    })
+    .from(rollouts)
+    .where(and(eq(rollouts.runId, runId), eq(rollouts.phase, phase)))
+    .groupBy(rollouts.step, rollouts.env)
+    .orderBy(asc(rollouts.step), asc(rollouts.env));
+  return rows.map((r) => ({ ...r, rollouts: Number(r.rollouts), skipped: Number(r.skipped) }));
+}
+
+/** Mean value of each reward checker per step and environment. */
+export async function checkerMeans(
+  db: Database,
+  runId: string,
+): Promise<{ step: number; env: string; checker: string; mean: number; n: number }[]> {
+  const rows = await db
+    .select({
+      step: rollouts.step,
+      env: rollouts.env,
+      checker: rewards.checker,
+      mean: sql<number>`avg(${rewards.value})::float8`,
+      n: sql<number>`count(*)::int`,
+    })
+    .from(rewards)
+    .innerJoin(rollouts, eq(rewards.rolloutId, rollouts.id))
+    .where(and(eq(rollouts.runId, runId), eq(rollouts.phase, 'train')))
+    .groupBy(rollouts.step, rollouts.env, rewards.checker)
+    .orderBy(asc(rollouts.step), asc(rollouts.env), asc(rewards.checker));
+  return rows.map((r) => ({ ...r, n: Number(r.n) }));
+}
+
+/** Train metrics of every step of a run. */
+export function stepMetricsOf(db: Database, runId: string) {
+  return db.select().from(stepMetrics).where(eq(stepMetrics.runId, runId)).orderBy(asc(stepMetrics.step));
+}
+
+/** Runs, newest first. */
+export function listRuns(db: Database, limit = 20) {
+  return db
+    .select({ id: runs.id, name: runs.name, status: runs.status, createdAt: runs.createdAt })
+    .from(runs)
+    .orderBy(desc(runs.createdAt))
+    .limit(limit);
+}
+
+/** Events of a run (evaluations, checkpoints), oldest first. */
+export function eventsOf(db: Database, runId: string, kind?: string) {
+  const where = kind ? and(eq(events.runId, runId), eq(events.kind, kind)) : eq(events.runId, runId);
+  return db.select().from(events).where(where).orderBy(asc(events.step), asc(events.id));
+}
+
+/** The rollouts of one step with their reward components (for inspecting samples). */
+export async function samplesOf(db: Database, runId: string, step: number, env?: string, limit = 20) {
+  const where = and(
+    eq(rollouts.runId, runId),
+    eq(rollouts.step, step),
+    eq(rollouts.phase, 'train'),
+    env ? eq(rollouts.env, env) : undefined,
+  );
+  return db
+    .select({
+      id: rollouts.id,
+      env: rollouts.env,
+      taskId: rollouts.taskId,
+      sample: rollouts.sample,
+      reward: rollouts.reward,
+      advantage: rollouts.advantage,
+      status: rollouts.status,
+      completion: rollouts.completion,
+    })
+    .from(rollouts)
+    .where(where)
+    .orderBy(asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample))
+    .limit(limit);
+}
