@@ -1,0 +1,121 @@
+"""`python -m multigym_worker`: starts the policy worker's HTTP server.
+
+Example::
+
+    python -m multigym_worker --model tiny --device cpu --host 127.0.0.1 --port 8765 --seed 0
+
+Prints `multigym-worker listening on http://HOST:PORT` once it accepts requests (with `--port 0`, the
+port the system picked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+
+import numpy as np
+import torch
+from aiohttp import web
+
+from .engine import Engine, EngineOptions
+from .models import load_model
+from .optim import Schedule
+from .server import build_app
+from .trainer import OptimConfig
+
+DTYPES = {
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "fp32": torch.float32,
+    "float32": torch.float32,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line flags."""
+    p = argparse.ArgumentParser(
+        prog="multigym_worker", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--model", default="tiny", help="tiny | small | base | a Hugging Face model directory")
+    p.add_argument(
+        "--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu, cuda, cuda:N"
+    )
+    p.add_argument("--dtype", default=None, choices=sorted(DTYPES), help="default bf16 on CUDA, fp32 on CPU")
+    p.add_argument("--seed", type=int, default=0, help="seeds weight init and the global RNGs")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
+    p.add_argument(
+        "--max-context", type=int, default=None, help="override the model's context length, tokens"
+    )
+    p.add_argument("--max-batch", type=int, default=256, help="most sequences decoded at once")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--warmup-steps", type=int, default=0, help="GRPO steps of linear learning-rate warm-up")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant", help="after warm-up")
+    p.add_argument("--total-steps", type=int, default=1000, help="GRPO steps of the cosine schedule")
+    p.add_argument("--min-lr-ratio", type=float, default=0.1, help="cosine floor as a fraction of the peak")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW decoupled weight decay")
+    p.add_argument("--adam-beta1", type=float, default=0.9)
+    p.add_argument("--adam-beta2", type=float, default=0.999)
+    p.add_argument("--adam-eps", type=float, default=1e-8)
+    return p.parse_args(argv)
+
+
+def build_engine(args: argparse.Namespace) -> Engine:
+    """Loads the model named by the flags and wraps it in an `Engine`."""
+    device = torch.device(args.device)
+    dtype_name = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, tok, name = load_model(args.model, device, DTYPES[dtype_name], args.seed, args.max_context)
+    opts = EngineOptions(
+        model_name=name,
+        device=str(device),
+        dtype=str(DTYPES[dtype_name]).removeprefix("torch."),
+        seed=args.seed,
+        max_batch=args.max_batch,
+        optim=OptimConfig(
+            weight_decay=args.weight_decay, beta1=args.adam_beta1, beta2=args.adam_beta2, eps=args.adam_eps
+        ),
+        schedule=Schedule(args.warmup_steps, args.lr_schedule, args.total_steps, args.min_lr_ratio),
+    )
+    return Engine(model, tok, opts)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Runs the server until cancelled."""
+    engine = build_engine(args)
+    runner = web.AppRunner(build_app(engine), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the bound port for --port 0
+    print(
+        f"multigym-worker listening on http://{args.host}:{port} "
+        f"(model {engine.opts.model_name}, {engine.opts.device}, {engine.opts.dtype})",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""The worker's model state and the request handlers behind each route (no HTTP here).
+
+Every method takes a validated request body (defaults applied) and returns the response body of
+policy/protocol.ts. Calls must be serialized by the caller (the server holds one lock).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from . import checkpoint
+from .errors import ContextTooLongError, RequestValidationError, TokenOutOfRangeError
+from .model import CausalLM
+from .models import count_parameters
+from .optim import Schedule
+from .sampling import Sampler, SamplingParams
+from .tokenizer import PolicyTokenizer
+from .trainer import OptimConfig, Trainer, TrainSeq
+
+
+@dataclass
+class EngineOptions:
+    """Command-line settings that are not per request."""
+
+    model_name: str
+    device: str
+    dtype: str
+    seed: int = 0
+    max_batch: int = 256
+    optim: OptimConfig | None = None
+    schedule: Schedule | None = None
+
+
+class Engine:
+    """A model, its tokenizer, sampler and trainer, the policy version and the idempotency records."""
+
+    def __init__(self, model: CausalLM, tok: PolicyTokenizer, opts: EngineOptions) -> None:
+        self.model = model
+        self.tok = tok
+        self.opts = opts
+        self.sampler = Sampler(model, tok, opts.max_batch)
+        self.trainer = Trainer(model, tok.pad_id, opts.optim or OptimConfig(), opts.schedule or Schedule())
+        #: Incremented by every non-replayed train_step / sft_step; 0 for a fresh worker.
+        self.policy_version = 0
+        #: `route:idempotency_key` → recorded response.
+        self.records: dict[str, dict[str, Any]] = {}
+        self.vocab_size = model.config.vocab_size
+        self.max_context = model.config.max_position_embeddings
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _check_ids(self, ids: list[int], field: str) -> None:
+        for j, t in enumerate(ids):
+            if t >= self.vocab_size:
+                raise TokenOutOfRangeError(
+                    f"{field}.{j}: token id {t} is outside the vocabulary (size {self.vocab_size})",
+                    f"{field}.{j}",
+                )
+
+    def _replay(self, route: str, key: str | None) -> dict[str, Any] | None:
+        if key is None or f"{route}:{key}" not in self.records:
+            return None
+        out = copy.deepcopy(self.records[f"{route}:{key}"])
+        out["replayed"] = True
+        return out
+
+    def _record(self, route: str, key: str | None, response: dict[str, Any]) -> None:
+        if key is not None:
+            self.records[f"{route}:{key}"] = copy.deepcopy(response)
+
+    # ---- routes ----------------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """`GET /v1/info`."""
+        return {
+            "model": self.opts.model_name,
+            "tokenizer": self.tok.name,
+            "device": self.opts.device,
+            "dtype": self.opts.dtype,
+            "policy_version": self.policy_version,
+            "max_context": self.max_context,
+            "vocab_size": self.vocab_size,
+            "parameters": count_parameters(self.model),
+        }
+
+    def prompts_of(self, body: dict[str, Any]) -> tuple[list[list[int]], str]:
+        """Tokenized prompts of a generate request and the name of the field they came from."""
+        given = [k for k in ("prompts", "messages", "prompt_token_ids") if k in body]
+        if len(given) != 1:
+            raise RequestValidationError(
+                f"give exactly one of prompts, messages, prompt_token_ids (got {', '.join(given) or 'none'})",
+                given[1] if len(given) > 1 else "prompts",
+            )
+        field = given[0]
+        if field == "prompts":
+            ids = [self.tok.encode_prompt(p) for p in body["prompts"]]
+        elif field == "messages":
+            ids = [self.tok.encode_chat(m) for m in body["messages"]]
+        else:
+            ids = [list(p) for p in body["prompt_token_ids"]]
+            for i, p in enumerate(ids):
+                self._check_ids(p, f"prompt_token_ids.{i}")
+        for i, p in enumerate(ids):
+            if len(p) >= self.max_context:
+                raise ContextTooLongError(f"{field}.{i}", len(p), self.max_context)
+        return ids, field
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/generate`: `n` samples per prompt; completions are cut at the context end."""
+        prompts, _ = self.prompts_of(body)
+        n = int(body["n"])
+        params = SamplingParams(
+            max_tokens=int(body["max_tokens"]),
+            temperature=float(body["temperature"]),
+            top_p=float(body["top_p"]),
+            top_k=int(body["top_k"]),
+            stop=list(body["stop"]),
+            seed=body.get("seed"),
+            budget_tokens=(body.get("reasoning") or {}).get("budget_tokens"),
+        )
+        rows = [p for p in prompts for _ in range(n)]
+        outs = self.sampler.generate(rows, params)
+        results = []
+        for i, p in enumerate(prompts):
+            samples = [
+                {
+                    "text": o.text,
+                    "token_ids": o.token_ids,
+                    "logprobs": o.logprobs,
+                    "finish_reason": o.finish_reason,
+                    "thinking_tokens": o.thinking_tokens,
+                    "answer_tokens": o.answer_tokens,
+                }
+                for o in outs[i * n : (i + 1) * n]
+            ]
+            results.append({"prompt_token_ids": p, "samples": samples})
+        return {"policy_version": self.policy_version, "results": results}
+
+    def train_step(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/train_step`: one GRPO update, or the recorded answer for a known key."""
+        key = body["idempotency_key"]
+        replay = self._replay("train_step", key)
+        if replay is not None:
+            return replay
+        seqs = []
+        for i, s in enumerate(body["samples"]):
+            f = f"samples.{i}"
+            self._check_ids(s["prompt_token_ids"], f"{f}.prompt_token_ids")
+            self._check_ids(s["completion_token_ids"], f"{f}.completion_token_ids")
+            n = len(s["completion_token_ids"])
+            if len(s["old_logprobs"]) != n:
+                raise RequestValidationError(
+                    f"{f}.old_logprobs: has {len(s['old_logprobs'])} entries for {n} completion tokens",
+                    f"{f}.old_logprobs",
+                )
+            mask = s.get("completion_mask")
+            if mask is not None and len(mask) != n:
+                raise RequestValidationError(
+                    f"{f}.completion_mask: has {len(mask)} entries for {n} completion tokens",
+                    f"{f}.completion_mask",
+                )
+            total = len(s["prompt_token_ids"]) + n
+            if total > self.max_context:
+                raise ContextTooLongError(f, total, self.max_context, "prompt + completion")
+            seqs.append(
+                TrainSeq(
+                    list(s["prompt_token_ids"]),
+                    list(s["completion_token_ids"]),
+                    list(s["old_logprobs"]),
+                    float(s["advantage"]),
+                    mask,
+                )
+            )
+        metrics = self.trainer.train_step(seqs, body["hyper"])
+        self.policy_version += 1
+        out = {"policy_version": self.policy_version, "metrics": metrics, "replayed": False}
+        self._record("train_step", key, out)
+        return out
+
+    def sft_step(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/sft_step`: supervised cross-entropy on the completions."""
+        key = body.get("idempotency_key")
+        replay = self._replay("sft_step", key)
+        if replay is not None:
+            return replay
+        seqs = []
+        for i, ex in enumerate(body["examples"]):
+            chat = ex.get("messages") is not None
+            prompt = (
+                self.tok.encode_chat(ex["messages"])
+                if chat
+                else self.tok.encode_prompt(ex.get("prompt") or "")
+            )
+            completion = self.tok.encode_text(ex["completion"]) + [self.tok.completion_end_id(chat)]
+            total = len(prompt) + len(completion)
+            if total > self.max_context:
+                raise ContextTooLongError(f"examples.{i}", total, self.max_context, "prompt + completion")
+            seqs.append(TrainSeq(prompt, completion))
+        res = self.trainer.sft_step(seqs, float(body["learning_rate"]), int(body["micro_batch_size"]))
+        self.policy_version += 1
+        out = {"policy_version": self.policy_version, **res, "replayed": False}
+        self._record("sft_step", key, out)
+        return out
+
+    def tokenize(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/tokenize`: token counts as prompts (with the model's special tokens)."""
+        ids = [self.tok.encode_prompt(t) for t in body["texts"]]
+        out: dict[str, Any] = {"counts": [len(x) for x in ids]}
+        if body["return_ids"]:
+            out["token_ids"] = ids
+        return out
+
+    def save(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/checkpoint`."""
+        checkpoint.save(self, body["path"])
+        return {"path": body["path"], "policy_version": self.policy_version}
+
+    def load(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/load`."""
+        checkpoint.load(self, body["path"])
+        return {"path": body["path"], "policy_version": self.policy_version}
+
+    def rng_state(self) -> dict[str, Any]:
+        """Torch RNG states (CPU and, when present, CUDA)."""
+        state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state

@@ -1,0 +1,72 @@
+"""Typed errors of the policy worker. Each maps to one HTTP status and a stable `type` string, and is
+sent as `{"error": {"type", "message", "field"}}` (`ErrorResponse` in policy/protocol.ts)."""
+
+from __future__ import annotations
+
+
+class WorkerError(Exception):
+    """Base class: `status` is the HTTP status, `type` the stable error type, `field` the dotted path
+    of the offending request field (or None)."""
+
+    status = 500
+    type = "internal"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict:
+        """The JSON error body."""
+        err: dict = {"type": self.type, "message": self.message}
+        if self.field is not None:
+            err["field"] = self.field
+        return {"error": err}
+
+
+class RequestValidationError(WorkerError):
+    """Malformed JSON, a wrong shape or an inconsistent request (400 `validation`)."""
+
+    status = 400
+    type = "validation"
+
+
+class ContextTooLongError(WorkerError):
+    """A prompt (or prompt + completion) longer than the model's context (400 `context_too_long`)."""
+
+    status = 400
+    type = "context_too_long"
+
+    def __init__(self, field: str, tokens: int, max_context: int, what: str = "prompt") -> None:
+        super().__init__(
+            f"{field}: the {what} has {tokens} tokens; the model's context is {max_context} tokens", field
+        )
+        self.tokens = tokens
+        self.max_context = max_context
+
+    def body(self) -> dict:
+        out = super().body()
+        out["error"]["tokens"] = self.tokens
+        out["error"]["max_context"] = self.max_context
+        return out
+
+
+class TokenOutOfRangeError(WorkerError):
+    """A token id ≥ the model's vocabulary size (400 `token_out_of_range`)."""
+
+    status = 400
+    type = "token_out_of_range"
+
+
+class CudaOomError(WorkerError):
+    """CUDA ran out of memory; the request was dropped and the worker keeps serving (503 `cuda_oom`)."""
+
+    status = 503
+    type = "cuda_oom"
+
+
+class CheckpointError(WorkerError):
+    """A checkpoint directory cannot be written or read (400 `checkpoint`)."""
+
+    status = 400
+    type = "checkpoint"

@@ -1,0 +1,126 @@
+"""The GRPO family's clipped policy-gradient loss on completion tokens.
+
+For a completion o_i of prompt q with group-relative advantage A_i and token t:
+
+    ρ_t = exp(log π_θ(o_t | q, o_<t) − log π_old(o_t | q, o_<t))
+
+    L_t = −min(ρ_t A_i, clip(ρ_t, 1 − ε_low, 1 + ε_high) A_i) + β · KL3_t
+
+GRPO's surrogate is Shao et al. 2024 (DeepSeekMath), eq. 3; separate ε_low / ε_high is DAPO's
+"clip-higher" (Yu et al. 2025, eq. 10). The KL term uses the k3 estimator of Schulman 2020,
+"Approximating KL divergence": with r = π_ref / π_θ, KL3 = r − log r − 1 ≥ 0, an unbiased,
+low-variance estimate of KL(π_θ ‖ π_ref) (also DeepSeekMath eq. 4).
+
+Aggregation over the batch's tokens (mask m_{i,t} = 1 for model-written tokens):
+  * `token-mean` (DAPO, Yu et al. 2025, eq. 12): Σ_{i,t} m L / Σ_{i,t} m.
+  * `seq-mean-token-mean` (GRPO as written in DeepSeekMath eq. 3): (1/G) Σ_i (Σ_t m L / Σ_t m).
+  * `dr-grpo` (Liu et al. 2025, "Understanding R1-Zero-Like Training", eq. 2 / Dr. GRPO): Σ_{i,t} m L
+    / (G · C) with a constant C (`dr_grpo_max_tokens`, default the longest completion in the batch),
+    which removes the length bias of per-sequence normalisation.
+
+The loss of a micro-batch is computed against batch-wide normalisers (`BatchNorm`), so summing the
+micro-batch losses gives exactly the full-batch loss and gradient accumulation equals one big batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
+
+
+@dataclass
+class BatchNorm:
+    """Batch-wide normalisers of one training step.
+
+    Attributes:
+        tokens: Σ m over the whole batch (≥ 1).
+        sequences: number of completions G in the whole batch.
+        constant: Dr. GRPO's constant C.
+    """
+
+    tokens: float
+    sequences: int
+    constant: float
+
+
+@dataclass
+class LossParts:
+    """Summed (not averaged) statistics of one micro-batch, for metrics; `loss` is already normalised."""
+
+    loss: Tensor
+    kl_sum: float
+    clip_low: float
+    clip_high: float
+    entropy_sum: float
+    tokens: float
+
+
+def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
+    """k3 estimator of KL(π_θ ‖ π_ref) per token: r − log r − 1 with r = π_ref/π_θ (Schulman 2020)."""
+    log_r = ref_logp - logp
+    return torch.exp(log_r) - log_r - 1
+
+
+def grpo_loss(
+    logp: Tensor,
+    old_logp: Tensor,
+    advantages: Tensor,
+    mask: Tensor,
+    norm: BatchNorm,
+    aggregation: str,
+    clip_low: float,
+    clip_high: float,
+    kl_coef: float = 0.0,
+    ref_logp: Tensor | None = None,
+    entropy: Tensor | None = None,
+) -> LossParts:
+    """Clipped surrogate + k3 KL of one micro-batch, normalised for the whole batch.
+
+    Args:
+        logp: [B, T] log π_θ of the completion tokens (with gradient).
+        old_logp: [B, T] log π_old from the sampler.
+        advantages: [B] group-relative advantage per completion.
+        mask: [B, T] 1.0 for tokens in the loss, 0.0 for padding and inserted tokens.
+        norm: batch-wide normalisers.
+        aggregation: one of `AGGREGATIONS`.
+        kl_coef: β; with β > 0, `ref_logp` [B, T] must be given.
+        entropy: optional [B, T] token entropies, only summed for metrics.
+    Raises:
+        ValueError: unknown aggregation, or β > 0 without `ref_logp`.
+    """
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"unknown loss aggregation {aggregation!r}")
+    adv = advantages[:, None]
+    ratio = torch.exp(logp - old_logp)
+    clipped = torch.clamp(ratio, 1 - clip_low, 1 + clip_high)
+    per_token = -torch.minimum(ratio * adv, clipped * adv)
+    kl = torch.zeros_like(logp)
+    if kl_coef > 0:
+        if ref_logp is None:
+            raise ValueError("kl_coef > 0 needs reference log-probs")
+        kl = k3_kl(logp, ref_logp)
+        per_token = per_token + kl_coef * kl
+    elif ref_logp is not None:
+        kl = k3_kl(logp, ref_logp)
+    if aggregation == "token-mean":
+        loss = (per_token * mask).sum() / norm.tokens
+    elif aggregation == "seq-mean-token-mean":
+        loss = ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1)).sum() / norm.sequences
+    else:
+        loss = (per_token * mask).sum() / (norm.sequences * norm.constant)
+    with torch.no_grad():
+        low = ((ratio < 1 - clip_low) & (adv < 0)).float() * mask
+        high = ((ratio > 1 + clip_high) & (adv > 0)).float() * mask
+        ent = float((entropy * mask).sum()) if entropy is not None else 0.0
+        return LossParts(
+            loss=loss,
+            kl_sum=float((kl.detach() * mask).sum()),
+            clip_low=float(low.sum()),
+            clip_high=float(high.sum()),
+            entropy_sum=ent,
+            tokens=float(mask.sum()),
+        )

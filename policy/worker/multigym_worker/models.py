@@ -1,0 +1,190 @@
+"""Model loading: the built-in architectures trained from scratch and Hugging Face directories.
+
+`load_model("tiny" | "small" | "base" | DIR, ...)` returns a `CausalLM` and its `PolicyTokenizer`.
+A directory must hold a Hugging Face `config.json` of a supported family (llama, mistral, qwen2,
+qwen3), safetensors weights and a tokenizer with a chat template; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from .model import CausalLM, ModelConfig
+from .tokenizer import PolicyTokenizer
+
+BUILTIN_VOCAB = 4096
+
+#: Built-in architectures (Llama family, tied embeddings). Parameter counts include the embeddings.
+BUILTINS: dict[str, ModelConfig] = {
+    # ≈ 1.3M parameters (0.5M of them embeddings): CPU tests and the embedded default.
+    "tiny": ModelConfig(
+        vocab_size=BUILTIN_VOCAB,
+        hidden_size=128,
+        intermediate_size=384,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=32,
+        max_position_embeddings=4096,
+        rope_theta=1e5,
+    ),
+    # ≈ 25.7M parameters.
+    "small": ModelConfig(
+        vocab_size=BUILTIN_VOCAB,
+        hidden_size=512,
+        intermediate_size=1408,
+        num_hidden_layers=8,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+        head_dim=64,
+        max_position_embeddings=8192,
+        rope_theta=1e6,
+    ),
+    # ≈ 125M parameters: GPU benchmarks.
+    "base": ModelConfig(
+        vocab_size=BUILTIN_VOCAB,
+        hidden_size=1024,
+        intermediate_size=2432,
+        num_hidden_layers=12,
+        num_attention_heads=16,
+        num_key_value_heads=4,
+        head_dim=64,
+        max_position_embeddings=8192,
+        rope_theta=1e6,
+    ),
+}
+
+SUPPORTED_FAMILIES = ("llama", "mistral", "qwen2", "qwen3")
+
+
+class ModelLoadError(ValueError):
+    """The model name or directory cannot be loaded (unknown name, unsupported family, missing files)."""
+
+    type = "model_load"
+
+
+def config_from_hf(raw: dict) -> ModelConfig:
+    """Maps a Hugging Face `config.json` (transformers 4.x or 5.x layout) to `ModelConfig`."""
+    family = raw.get("model_type")
+    if family not in SUPPORTED_FAMILIES:
+        raise ModelLoadError(
+            f"model_type {family!r} is not supported (supported: {', '.join(SUPPORTED_FAMILIES)})"
+        )
+    rope = raw.get("rope_parameters") or {}
+    theta = raw.get("rope_theta", rope.get("rope_theta", 10000.0))
+    scaling = raw.get("rope_scaling") or (rope if rope.get("rope_type", "default") != "default" else None)
+    if family == "llama" and (raw.get("attention_bias") or raw.get("mlp_bias")):
+        raise ModelLoadError("llama checkpoints with attention_bias/mlp_bias are not supported")
+    heads = int(raw["num_attention_heads"])
+    max_pos = int(raw.get("max_position_embeddings", 4096))
+    if family == "mistral" and raw.get("sliding_window"):
+        max_pos = min(max_pos, int(raw["sliding_window"]))
+    return ModelConfig(
+        vocab_size=int(raw["vocab_size"]),
+        hidden_size=int(raw["hidden_size"]),
+        intermediate_size=int(raw["intermediate_size"]),
+        num_hidden_layers=int(raw["num_hidden_layers"]),
+        num_attention_heads=heads,
+        num_key_value_heads=int(raw.get("num_key_value_heads") or heads),
+        head_dim=int(raw.get("head_dim") or int(raw["hidden_size"]) // heads),
+        max_position_embeddings=max_pos,
+        rope_theta=float(theta),
+        rms_norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
+        tie_word_embeddings=bool(raw.get("tie_word_embeddings", False)),
+        attention_bias=family == "qwen2" or (family == "qwen3" and bool(raw.get("attention_bias"))),
+        qk_norm=family == "qwen3",
+        rope_scaling=scaling,
+        model_type=family,
+    )
+
+
+def load_state_dir(path: Path) -> dict[str, torch.Tensor]:
+    """All tensors of the safetensors files in `path`."""
+    files = sorted(path.glob("*.safetensors"))
+    if not files:
+        raise ModelLoadError(f"no *.safetensors weights in {path}")
+    state: dict[str, torch.Tensor] = {}
+    for f in files:
+        state.update(load_file(str(f)))
+    return state
+
+
+def load_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
+    """Copies `state` into `model`; every parameter must be present (a tied head may be absent)."""
+    own = model.state_dict()
+    missing = [
+        k for k in own if k not in state and not (k == "lm_head.weight" and model.config.tie_word_embeddings)
+    ]
+    if missing:
+        raise ModelLoadError(
+            f"weights missing from the checkpoint: {missing[:5]}{' …' if len(missing) > 5 else ''}"
+        )
+    with torch.no_grad():
+        for k, t in own.items():
+            if k in state:
+                if state[k].shape != t.shape:
+                    raise ModelLoadError(
+                        f"{k}: checkpoint shape {tuple(state[k].shape)} != model {tuple(t.shape)}"
+                    )
+                t.copy_(state[k].to(t.dtype))
+
+
+def load_model(
+    name: str, device: torch.device, dtype: torch.dtype, seed: int, max_context: int | None = None
+) -> tuple[CausalLM, PolicyTokenizer, str]:
+    """Builds a model and its tokenizer.
+
+    Args:
+        name: `tiny`, `small`, `base` (fresh random weights from `seed`) or a Hugging Face directory.
+        max_context: overrides the longest prompt + completion (RoPE extrapolates; quality is the
+            caller's concern).
+    Returns:
+        (model in eval mode on `device`/`dtype`, tokenizer, display name).
+    Raises:
+        ModelLoadError: unknown name, unsupported family or missing files.
+    """
+    if name in BUILTINS:
+        cfg = dataclasses.replace(BUILTINS[name])
+        tok = PolicyTokenizer.builtin()
+        if max_context:
+            cfg.max_position_embeddings = max_context
+        model = CausalLM(cfg)
+        model.init_weights(seed)
+        display = f"builtin:{name}"
+    else:
+        path = Path(name)
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(
+                f"{name!r} is neither a built-in model ({', '.join(BUILTINS)}) "
+                "nor a directory with config.json"
+            )
+        raw = json.loads((path / "config.json").read_text())
+        cfg = config_from_hf(raw)
+        if max_context:
+            cfg.max_position_embeddings = max_context
+        extra_eos: list[int] = []
+        for src in (raw, _read_json(path / "generation_config.json")):
+            eos = src.get("eos_token_id")
+            extra_eos += eos if isinstance(eos, list) else ([eos] if eos is not None else [])
+        tok = PolicyTokenizer.from_dir(path, extra_eos)
+        model = CausalLM(cfg)
+        load_weights(model, load_state_dir(path))
+        display = str(path)
+    model.to(device=device, dtype=dtype)
+    model.inv_freq = model.inv_freq.float()
+    model.eval()
+    return model, tok, display
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Distinct parameters (a tied head counts once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

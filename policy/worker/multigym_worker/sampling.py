@@ -1,0 +1,224 @@
+"""Batched sampling with a static KV cache: temperature, top-k, top-p, stop strings, seeds and a
+reasoning budget.
+
+Prompts of different lengths are left-padded into one batch; each row keeps its own rotary positions
+(0 at its first real token), so a row samples exactly what it would sample alone. The returned
+log-probabilities are those of the *unmodified* policy, log softmax(logits) — not of the
+temperature/top-p-warped distribution — which is what the GRPO ratio π_θ/π_old needs (the trainer
+computes π_θ the same way).
+
+Reasoning budget: inside a `<think>` block, once a sample has written `budget_tokens` tokens of
+thought, its next token is forced to `</think>` and it continues to its answer. `thinking_tokens`
+counts the block including its `<think>` and `</think>` markers (or from the start, when the prompt
+opened the block); `answer_tokens` counts the rest, so the two add up to the sample's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .model import CausalLM, KVCache
+from .tokenizer import PolicyTokenizer
+
+FINISH = ("", "eos", "length", "stop")
+
+
+@dataclass
+class SamplingParams:
+    """One request's sampling settings (see `GenerateRequest` in policy/protocol.ts)."""
+
+    max_tokens: int = 128
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    stop: Sequence[str] = field(default_factory=list)
+    seed: int | None = None
+    budget_tokens: int | None = None
+
+
+@dataclass
+class SampleOut:
+    """One finished sample."""
+
+    token_ids: list[int]
+    logprobs: list[float]
+    finish_reason: str
+    thinking_tokens: int
+    answer_tokens: int
+    text: str
+
+
+def warp_logits(logits: Tensor, temperature: float, top_k: int, top_p: float) -> Tensor:
+    """Temperature, then top-k, then nucleus filtering (Holtzman et al. 2020, eq. 3); removed entries
+    become −inf. `logits` [B, V] fp32."""
+    logits = logits / temperature
+    if top_k > 0 and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, idx = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        before = probs.cumsum(-1) - probs  # mass strictly above each token
+        remove = before >= top_p
+        remove[:, 0] = False
+        sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
+        logits = torch.empty_like(logits).scatter_(-1, idx, sorted_logits)
+    return logits
+
+
+def prompt_opens_think(ids: Sequence[int], open_id: int | None, close_id: int | None) -> bool:
+    """True when the prompt ends inside a `<think>` block (its last `<think>` is not closed)."""
+    if open_id is None:
+        return False
+    last_open = max((i for i, t in enumerate(ids) if t == open_id), default=-1)
+    last_close = max((i for i, t in enumerate(ids) if t == close_id), default=-1)
+    return last_open > last_close
+
+
+class Sampler:
+    """Generates completions for token-id prompts with a `CausalLM`.
+
+    Args:
+        max_batch: most rows decoded together; larger requests run in chunks.
+    """
+
+    def __init__(self, model: CausalLM, tok: PolicyTokenizer, max_batch: int = 256) -> None:
+        self.model = model
+        self.tok = tok
+        self.max_batch = max_batch
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[SampleOut]:
+        """One sample per prompt row (repeat a prompt to get several). Prompts must fit the context."""
+        device = next(self.model.parameters()).device
+        gen = None
+        if params.seed is not None:
+            gen = torch.Generator(device=device).manual_seed(params.seed)
+        out: list[SampleOut] = []
+        for i in range(0, len(prompts), self.max_batch):
+            out += self._chunk(prompts[i : i + self.max_batch], params, device, gen)
+        return out
+
+    def _chunk(
+        self,
+        prompts: Sequence[Sequence[int]],
+        p: SamplingParams,
+        device: torch.device,
+        gen: torch.Generator | None,
+    ) -> list[SampleOut]:
+        model, tok = self.model, self.tok
+        dtype = next(model.parameters()).dtype
+        max_ctx = model.config.max_position_embeddings
+        b = len(prompts)
+        lens = torch.tensor([len(x) for x in prompts])
+        tp = int(lens.max())
+        limits = torch.clamp(max_ctx - lens, max=p.max_tokens)  # per-row new-token limit
+        max_new = int(limits.max())
+        s = tp + max_new
+        ids = torch.full((b, tp), tok.pad_id, dtype=torch.long)
+        for r, x in enumerate(prompts):
+            ids[r, tp - len(x) :] = torch.tensor(list(x), dtype=torch.long)
+        ids = ids.to(device)
+        pad = (tp - lens).to(device)
+        limits = limits.to(device)
+        slots_all = torch.arange(s, device=device)
+        key_valid = slots_all[None, :] >= pad[:, None]  # [B, S]
+        q_pos = torch.arange(tp, device=device)
+        causal = slots_all[None, :] <= q_pos[:, None]  # [Tp, S]
+        diag = slots_all[None, :] == q_pos[:, None]
+        mask = ((causal[None] & key_valid[:, None]) | diag[None])[:, None]  # [B, 1, Tp, S]
+        positions = (q_pos[None, :] - pad[:, None]).clamp(min=0)
+        cache = KVCache(model.config, b, s, device, dtype)
+        hidden = model(ids, positions, mask, cache, slots_all[:tp])
+        logits = model.logits(hidden[:, -1]).float()
+
+        eos = torch.tensor(tok.eos_ids, device=device)
+        open_id, close_id = tok.think_open_id, tok.think_close_id
+        track_think = open_id is not None and close_id is not None
+        in_think = torch.tensor([prompt_opens_think(x, open_id, close_id) for x in prompts], device=device)
+        think_count = torch.zeros(b, dtype=torch.long, device=device)
+        thinking = torch.zeros(b, dtype=torch.long, device=device)
+        budget = p.budget_tokens
+
+        out_tok = torch.full((b, max_new), tok.pad_id, dtype=torch.long, device=device)
+        out_lp = torch.zeros((b, max_new), dtype=torch.float32, device=device)
+        n_new = torch.zeros(b, dtype=torch.long, device=device)
+        reason = torch.zeros(b, dtype=torch.long, device=device)  # index into FINISH
+        active = torch.ones(b, dtype=torch.bool, device=device)
+        stops = [x for x in p.stop if x]
+        stop_window = max((len(x.encode()) for x in stops), default=0) + 2
+        host_tokens: list[list[int]] = [[] for _ in range(b)]
+
+        for step in range(max_new):
+            logprobs = torch.log_softmax(logits, dim=-1)
+            if p.temperature == 0:
+                nxt = logits.argmax(-1)
+            else:
+                probs = warp_logits(logits, p.temperature, p.top_k, p.top_p).softmax(-1)
+                nxt = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+            if track_think:
+                if budget is not None:
+                    nxt = torch.where(in_think & (think_count >= budget), torch.full_like(nxt, close_id), nxt)
+                opened = (nxt == open_id) & ~in_think
+                closed = (nxt == close_id) & in_think
+                thinking += (in_think | opened) & active
+                think_count += in_think & ~closed & active
+                in_think = (in_think | opened) & ~closed
+            nxt = torch.where(active, nxt, torch.full_like(nxt, tok.pad_id))
+            out_tok[:, step] = nxt
+            out_lp[:, step] = logprobs.gather(-1, nxt[:, None]).squeeze(-1)
+            n_new += active
+            hit_eos = active & torch.isin(nxt, eos)
+            reason = torch.where(hit_eos, torch.full_like(reason, 1), reason)
+            active = active & ~hit_eos
+            hit_len = active & (n_new >= limits)
+            reason = torch.where(hit_len, torch.full_like(reason, 2), reason)
+            active = active & ~hit_len
+            if stops:
+                act_host = active.tolist()
+                for r, t in enumerate(nxt.tolist()):
+                    if not act_host[r]:
+                        continue
+                    host_tokens[r].append(t)
+                    tail = tok.decode(host_tokens[r][-stop_window:])
+                    if any(x in tail for x in stops):
+                        reason[r] = 3
+                        active[r] = False
+            if step == max_new - 1 or ((step % 8 == 7 or stops) and not bool(active.any())):
+                break
+            cur = tp + step
+            step_mask = (key_valid & (slots_all[None, :] <= cur))[:, None, None, :]
+            hidden = model(nxt[:, None], (cur - pad)[:, None], step_mask, cache, slots_all[cur : cur + 1])
+            logits = model.logits(hidden[:, -1]).float()
+
+        return self._collect(out_tok, out_lp, n_new, reason, thinking, stops)
+
+    def _collect(
+        self,
+        out_tok: Tensor,
+        out_lp: Tensor,
+        n_new: Tensor,
+        reason: Tensor,
+        thinking: Tensor,
+        stops: list[str],
+    ) -> list[SampleOut]:
+        toks, lps = out_tok.cpu().tolist(), out_lp.cpu().tolist()
+        lens, reasons, thinks = n_new.tolist(), reason.tolist(), thinking.tolist()
+        eos = set(self.tok.eos_ids)
+        res: list[SampleOut] = []
+        for r in range(len(toks)):
+            n = lens[r]
+            ids = toks[r][:n]
+            fin = FINISH[reasons[r]] or "length"
+            text_ids = ids[:-1] if fin == "eos" and ids and ids[-1] in eos else ids
+            text = self.tok.decode(text_ids)
+            if fin == "stop" or stops:
+                cut = min((text.find(x) for x in stops if x in text), default=-1)
+                if cut >= 0:
+                    text, fin = text[:cut], "stop"
+            res.append(SampleOut(ids, lps[r][:n], fin, thinks[r], n - thinks[r], text))
+        return res

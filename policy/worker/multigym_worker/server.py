@@ -1,0 +1,114 @@
+"""The aiohttp application: routes of policy/protocol.ts, validation, error bodies, one model lock.
+
+Model work runs in a one-thread executor under an `asyncio.Lock`, so requests that touch the model
+are serialized while the event loop keeps answering `/health` and `/v1/info`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+from aiohttp import web
+
+from .engine import Engine
+from .errors import CudaOomError, RequestValidationError, WorkerError
+from .validation import RequestValidator
+
+log = logging.getLogger("multigym_worker")
+
+ENGINE = web.AppKey("engine", Engine)
+LOCK = web.AppKey("lock", asyncio.Lock)
+POOL = web.AppKey("pool", ThreadPoolExecutor)
+VALIDATOR = web.AppKey("validator", RequestValidator)
+
+
+def error_response(err: WorkerError) -> web.Response:
+    """JSON error body with the error's status."""
+    return web.json_response(err.body(), status=err.status)
+
+
+def _is_oom(e: BaseException) -> bool:
+    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(e, oom) or (isinstance(e, RuntimeError) and "CUDA out of memory" in str(e))
+
+
+async def run_model(app: web.Application, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Runs `fn` in the model thread under the model lock; CUDA OOM becomes `CudaOomError`."""
+    async with app[LOCK]:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(app[POOL], fn)
+        except Exception as e:
+            if _is_oom(e):
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                raise CudaOomError(
+                    f"CUDA out of memory; the request was dropped, try a smaller batch ({e})"
+                ) from e
+            raise
+
+
+def model_route(
+    route: str, method: Callable[[Engine, dict[str, Any]], dict[str, Any]]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A POST handler: parse JSON, validate against the route's schema, run `method` on the engine."""
+
+    async def handler(request: web.Request) -> web.Response:
+        app = request.app
+        try:
+            try:
+                raw = await request.json(loads=json.loads)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise RequestValidationError(f"the body is not valid JSON: {e}") from e
+            body = app[VALIDATOR].validate(route, raw)
+            engine = app[ENGINE]
+            out = await run_model(app, lambda: method(engine, body))
+            return web.json_response(out)
+        except WorkerError as e:
+            return error_response(e)
+        except Exception as e:  # a bug: answer 500 with the reason and keep serving
+            log.exception("internal error on %s", route)
+            return web.json_response(
+                {"error": {"type": "internal", "message": f"{type(e).__name__}: {e}"}}, status=500
+            )
+
+    return handler
+
+
+async def health(_request: web.Request) -> web.Response:
+    """`GET /health`: liveness."""
+    return web.json_response({"status": "ok"})
+
+
+async def info(request: web.Request) -> web.Response:
+    """`GET /v1/info`: model, tokenizer, device, dtype, policy version, context and vocabulary sizes."""
+    return web.json_response(request.app[ENGINE].info())
+
+
+def build_app(engine: Engine) -> web.Application:
+    """The aiohttp application serving `engine`."""
+    app = web.Application(client_max_size=1024**3)
+    app[ENGINE] = engine
+    app[LOCK] = asyncio.Lock()
+    app[POOL] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+    app[VALIDATOR] = RequestValidator()
+
+    async def shutdown(a: web.Application) -> None:
+        a[POOL].shutdown(wait=False)
+
+    app.on_cleanup.append(shutdown)
+    app.router.add_get("/health", health)
+    app.router.add_get("/v1/info", info)
+    app.router.add_post("/v1/generate", model_route("/v1/generate", Engine.generate))
+    app.router.add_post("/v1/train_step", model_route("/v1/train_step", Engine.train_step))
+    app.router.add_post("/v1/sft_step", model_route("/v1/sft_step", Engine.sft_step))
+    app.router.add_post("/v1/tokenize", model_route("/v1/tokenize", Engine.tokenize))
+    app.router.add_post("/v1/checkpoint", model_route("/v1/checkpoint", Engine.save))
+    app.router.add_post("/v1/load", model_route("/v1/load", Engine.load))
+    return app

@@ -1,0 +1,216 @@
+"""GRPO and supervised steps: micro-batching, gradient accumulation, clipping, AdamW, metrics.
+
+A step splits its samples into micro-batches of `micro_batch_size`, back-propagates each
+micro-batch's share of the batch loss (see `grpo.BatchNorm`), then clips the global gradient norm and
+applies one AdamW update, so k micro-batches give the same update as one batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .grpo import BatchNorm, grpo_loss
+from .model import CausalLM
+from .optim import MasterAdamW, Schedule
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer settings from the command line (the peak learning rate comes with each request)."""
+
+    weight_decay: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    sft_max_grad_norm: float = 1.0
+
+
+@dataclass
+class TrainSeq:
+    """One prompt + completion, already tokenized. `mask` marks completion tokens in the loss."""
+
+    prompt: list[int]
+    completion: list[int]
+    old_logprobs: list[float] | None = None
+    advantage: float = 0.0
+    mask: list[int] | None = None
+
+
+def completion_logprobs(
+    model: CausalLM, seqs: Sequence[TrainSeq], pad_id: int, with_entropy: bool
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Teacher-forced log π(completion token) for a right-padded micro-batch.
+
+    Returns:
+        (logp [B, Tc] fp32 with gradient, valid [B, Tc] bool for real completion positions,
+        entropy [B, Tc] fp32 without gradient or None).
+    """
+    device = next(model.parameters()).device
+    b = len(seqs)
+    total = max(len(s.prompt) + len(s.completion) for s in seqs)
+    tc = max(len(s.completion) for s in seqs)
+    ids = torch.full((b, total), pad_id, dtype=torch.long)
+    targets = torch.full((b, tc), pad_id, dtype=torch.long)
+    where = torch.zeros((b, tc), dtype=torch.long)
+    valid = torch.zeros((b, tc), dtype=torch.bool)
+    for r, s in enumerate(seqs):
+        full = s.prompt + s.completion
+        ids[r, : len(full)] = torch.tensor(full)
+        n = len(s.completion)
+        targets[r, :n] = torch.tensor(s.completion)
+        where[r, :] = len(s.prompt) - 1 + torch.arange(tc).clamp(max=n - 1)
+        valid[r, :n] = True
+    ids, targets, where, valid = ids.to(device), targets.to(device), where.to(device), valid.to(device)
+    hidden = model(ids)
+    h = hidden.gather(1, where[..., None].expand(-1, -1, hidden.shape[-1]))
+    logits = model.logits(h).float()
+    lse = torch.logsumexp(logits, dim=-1)
+    logp = logits.gather(-1, targets[..., None]).squeeze(-1) - lse
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            probs = torch.softmax(logits.detach(), dim=-1)
+            entropy = lse.detach() - (probs * logits.detach()).sum(-1)
+    return logp, valid, entropy
+
+
+class Trainer:
+    """Owns the optimizers, the schedule and the frozen reference policy of one model."""
+
+    def __init__(self, model: CausalLM, pad_id: int, optim: OptimConfig, schedule: Schedule) -> None:
+        self.model = model
+        self.pad_id = pad_id
+        self.optim_cfg = optim
+        self.schedule = schedule
+        self.rl_opt: MasterAdamW | None = None
+        self.sft_opt: MasterAdamW | None = None
+        #: Optimizer steps taken by `train_step` (drives the schedule).
+        self.rl_steps = 0
+        #: CPU copy of the weights at the first GRPO step: the frozen reference π_ref.
+        self.ref_state: dict[str, Tensor] | None = None
+        self._ref_model: CausalLM | None = None
+
+    def _opt(self, kind: str) -> MasterAdamW:
+        c = self.optim_cfg
+        if kind == "rl":
+            if self.rl_opt is None:
+                self.rl_opt = MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
+            return self.rl_opt
+        if self.sft_opt is None:
+            self.sft_opt = MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
+        return self.sft_opt
+
+    def reference(self) -> CausalLM:
+        """The frozen reference model, built from `ref_state` on first use."""
+        if self._ref_model is None:
+            assert self.ref_state is not None
+            p = next(self.model.parameters())
+            ref = CausalLM(self.model.config).to(device=p.device, dtype=p.dtype)
+            ref.load_state_dict(self.ref_state, strict=False)
+            ref.inv_freq = self.model.inv_freq.clone()
+            ref.eval().requires_grad_(False)
+            self._ref_model = ref
+        return self._ref_model
+
+    def set_reference(self, state: dict[str, Tensor] | None) -> None:
+        """Replaces the reference weights (checkpoint load)."""
+        self.ref_state = state
+        self._ref_model = None
+
+    def train_step(self, seqs: list[TrainSeq], hyper: dict) -> dict:
+        """One GRPO update (see `grpo.grpo_loss`); returns `TrainMetrics` without `seconds`."""
+        t0 = time.perf_counter()
+        if self.ref_state is None:
+            self.ref_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        opt = self._opt("rl")
+        kl_coef = float(hyper["kl_coef"])
+        masks = [
+            torch.tensor(s.mask if s.mask is not None else [1] * len(s.completion), dtype=torch.float32)
+            for s in seqs
+        ]
+        norm = BatchNorm(
+            tokens=max(1.0, float(sum(float(m.sum()) for m in masks))),
+            sequences=len(seqs),
+            constant=float(hyper.get("dr_grpo_max_tokens") or max(len(s.completion) for s in seqs)),
+        )
+        self.model.train()
+        opt.zero_grad()
+        mb = int(hyper["micro_batch_size"])
+        loss_sum = kl_sum = low = high = ent = tokens = 0.0
+        device = next(self.model.parameters()).device
+        for i in range(0, len(seqs), mb):
+            chunk = seqs[i : i + mb]
+            logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, with_entropy=True)
+            old = torch.zeros_like(logp)
+            mask = torch.zeros_like(logp)
+            for r, s in enumerate(chunk):
+                n = len(s.completion)
+                old[r, :n] = torch.tensor(s.old_logprobs, dtype=torch.float32)
+                mask[r, :n] = masks[i + r].to(device)
+            mask = mask * valid
+            adv = torch.tensor([s.advantage for s in chunk], dtype=torch.float32, device=device)
+            ref_logp = None
+            if kl_coef > 0:
+                with torch.no_grad():
+                    ref_logp, _, _ = completion_logprobs(
+                        self.reference(), chunk, self.pad_id, with_entropy=False
+                    )
+            parts = grpo_loss(
+                logp,
+                old,
+                adv,
+                mask,
+                norm,
+                hyper["loss_aggregation"],
+                float(hyper["clip_low"]),
+                float(hyper["clip_high"]),
+                kl_coef,
+                ref_logp,
+                entropy,
+            )
+            parts.loss.backward()
+            loss_sum += float(parts.loss.detach())
+            kl_sum += parts.kl_sum
+            low += parts.clip_low
+            high += parts.clip_high
+            ent += parts.entropy_sum
+            tokens += parts.tokens
+        lr = float(hyper["learning_rate"]) * self.schedule.factor(self.rl_steps)
+        grad_norm = opt.clip_and_step(lr, float(hyper["max_grad_norm"]))
+        self.rl_steps += 1
+        self.model.eval()
+        denom = max(tokens, 1.0)
+        return {
+            "loss": loss_sum,
+            "kl": kl_sum / denom,
+            "clip_frac_low": low / denom,
+            "clip_frac_high": high / denom,
+            "entropy": ent / denom,
+            "grad_norm": grad_norm,
+            "tokens": int(tokens),
+            "seconds": time.perf_counter() - t0,
+            "learning_rate": lr,
+        }
+
+    def sft_step(self, seqs: list[TrainSeq], learning_rate: float, micro_batch_size: int) -> dict:
+        """One supervised update: mean cross-entropy per completion token over the whole batch."""
+        t0 = time.perf_counter()
+        opt = self._opt("sft")
+        total = sum(len(s.completion) for s in seqs)
+        self.model.train()
+        opt.zero_grad()
+        loss_sum = 0.0
+        for i in range(0, len(seqs), micro_batch_size):
+            chunk = seqs[i : i + micro_batch_size]
+            logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, with_entropy=False)
+            loss = -(logp * valid).sum() / total
+            loss.backward()
+            loss_sum += float(loss.detach())
+        opt.clip_and_step(learning_rate, self.optim_cfg.sft_max_grad_norm)
+        self.model.eval()
+        return {"loss": loss_sum, "tokens": total, "seconds": time.perf_counter() - t0}
