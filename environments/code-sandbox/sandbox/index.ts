@@ -1,0 +1,17 @@
+/**
+ * The code sandbox: run untrusted programs isolated. Import from here:
+ * `runInSandbox`, `runInSandboxOrThrow`, `ensureSandbox`, `configureSandbox`, the request/result types,
+ * `sandboxLimitsSchema` and the typed errors.
+ */
+export { SandboxInfraError, SandboxUnavailableError } from './errors.js';
+export { ensureSandbox } from './probe.js';
+export { configureSandbox, runInSandbox, runInSandboxOrThrow, sandboxPool } from './sandbox.js';
+export {
+  SANDBOX_LANGUAGES,
+  type SandboxLanguage,
+  type SandboxLimits,
+  type SandboxRequest,
+  type SandboxResult,
+  type SandboxStatus,
+  sandboxLimitsSchema,
+} from './types.js';

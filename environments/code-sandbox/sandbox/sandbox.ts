@@ -1,0 +1,162 @@
+/**
+ * Runs untrusted programs isolated (bubblewrap; see `bwrap.ts` for the layers and why), with resource
+ * limits, a wall-clock timeout that kills the whole PID namespace, capped output and a concurrency
+ * pool sized to the cores. An infrastructure failure comes back as status `infra_error` (or a thrown
+ * `SandboxUnavailableError` when the sandbox cannot work on this host at all), never as a program
+ * failure.
+ *
+ * ```ts
+ * const r = await runInSandbox({ code: 'print(input()[::-1])', stdin: 'abc', timeoutMs: 2000 });
+ * // r.status === 'ok', r.stdout === 'cba\n'
+ * ```
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { bwrapArgv, checkRelativePath, TOOLS } from './bwrap.js';
+import { SandboxInfraError } from './errors.js';
+import { SandboxPool } from './pool.js';
+import { ensureSandbox } from './probe.js';
+import { RUNTIMES, type Runtime } from './runtimes.js';
+import { type SpawnOutcome, spawnCapture } from './spawn.js';
+import { type SandboxLimits, type SandboxRequest, type SandboxResult, sandboxLimitsSchema } from './types.js';
+
+let pool: SandboxPool | undefined;
+const EXIT_SIGXCPU = 128 + 24;
+
+/**
+ * Sets the size of the process-wide pool (default: the number of cores). Runs already waiting keep
+ * their place in the old pool.
+ */
+export function configureSandbox(opts: { concurrency: number }): void {
+  pool = new SandboxPool(opts.concurrency);
+}
+
+/** The process-wide pool. */
+export function sandboxPool(): SandboxPool {
+  pool ??= new SandboxPool();
+  return pool;
+}
+
+/**
+ * Runs one program in the sandbox, waiting for a pool slot first.
+ *
+ * @throws SandboxUnavailableError when isolated executions cannot start on this host (first call
+ *   checks); RangeError for a file path that would leave the work directory or an invalid limit.
+ * @returns the result; `status: 'infra_error'` (with `error`) when this one execution failed for a
+ *   reason that is not the program's (retry it; never score it).
+ */
+export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
+  const language = req.language ?? 'python';
+  const runtime = RUNTIMES[language];
+  if (!runtime) throw new RangeError(`unsupported sandbox language "${language}"`);
+  const limits = sandboxLimitsSchema.parse(req);
+  const files = Object.entries(req.files ?? {});
+  for (const [path] of files) checkRelativePath(path);
+  if (!req.unsafe) await ensureSandbox(language);
+  return sandboxPool().with(async (lease) => {
+    const outcome = req.unsafe
+      ? await runUnsafe(req, runtime, limits, files)
+      : await spawnCapture({
+          argv: bwrapArgv({
+            uid: process.getuid?.() === 0 ? lease.uid : undefined,
+            limits,
+            files: [runtime.mainFile, ...files.map(([p]) => p)],
+            argv: runtime.argv(runtime.mainFile, req.args ?? []),
+          }),
+          env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
+          stdin: req.stdin ?? '',
+          fileContents: [req.code, ...files.map(([, c]) => c)],
+          channel: req.channel ?? false,
+          bwrapStatus: true,
+          processGroup: false,
+          timeoutMs: limits.timeoutMs,
+          maxOutputBytes: limits.maxOutputBytes,
+        });
+    return classify(outcome, runtime, !req.unsafe);
+  });
+}
+
+/**
+ * Like `runInSandbox`, but an `infra_error` throws `SandboxInfraError` (retryable) so callers that
+ * score programs cannot mistake it for the program's failure.
+ */
+export async function runInSandboxOrThrow(req: SandboxRequest): Promise<SandboxResult> {
+  const result = await runInSandbox(req);
+  if (result.status === 'infra_error')
+    throw new SandboxInfraError(result.error ?? 'sandbox infrastructure error');
+  return result;
+}
+
+/** Maps what the process did to a status. */
+function classify(o: SpawnOutcome, runtime: Runtime, isolated: boolean): SandboxResult {
+  const base = {
+    exitCode: o.exitCode,
+    stdout: o.stdout,
+    stderr: o.stderr,
+    channel: o.channel,
+    truncated: o.truncated,
+    durationMs: Math.round(o.durationMs * 10) / 10,
+    isolated,
+  };
+  if (o.spawnError) {
+    return { ...base, status: 'infra_error', exitCode: null, error: `spawn failed: ${o.spawnError.message}` };
+  }
+  if (isolated && o.sandboxPid === undefined) {
+    // bwrap never started the program: namespaces, mounts or fork failed (e.g. the host is out of
+    // processes or memory), or it was killed while setting up.
+    const why = o.timedOut
+      ? 'sandbox setup did not finish before the timeout'
+      : o.stderr.trim() || `bwrap exited ${o.exitCode}`;
+    return { ...base, status: 'infra_error', exitCode: null, error: why };
+  }
+  if (o.outputLimitHit) return { ...base, status: 'output_limit' };
+  if (o.timedOut || o.exitCode === EXIT_SIGXCPU) return { ...base, status: 'timeout' };
+  if (o.exitCode === 0) return { ...base, status: 'ok' };
+  if (runtime.memoryPatterns.some((re) => re.test(o.stderr))) return { ...base, status: 'memory' };
+  return { ...base, status: 'error' };
+}
+
+/** Trusted development only: a plain subprocess with the same rlimits in a temp directory. */
+async function runUnsafe(
+  req: SandboxRequest,
+  runtime: Runtime,
+  limits: SandboxLimits,
+  files: [string, string][],
+): Promise<SpawnOutcome> {
+  console.warn(
+    '[code-sandbox] WARNING: unsafe mode — running model-written code WITHOUT isolation (host files, network and ' +
+      'environment are reachable). Use only with trusted code; remove `unsafe: true` for training.',
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'multigym-unsafe-'));
+  try {
+    for (const [path, content] of [[runtime.mainFile, req.code] as [string, string], ...files]) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), content);
+    }
+    const cpu = Math.ceil(limits.timeoutMs / 1000);
+    return await spawnCapture({
+      argv: [
+        TOOLS.prlimit,
+        `--cpu=${cpu}:${cpu + 1}`,
+        `--as=${limits.memoryMb * 1024 * 1024}`,
+        `--fsize=${limits.maxFileBytes}`,
+        `--nofile=${limits.maxOpenFiles}`,
+        '--core=0',
+        '--',
+        ...runtime.argv(runtime.mainFile, req.args ?? []),
+      ],
+      env: { PATH: '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' },
+      cwd: dir,
+      stdin: req.stdin ?? '',
+      fileContents: [],
+      channel: req.channel ?? false,
+      bwrapStatus: false,
+      processGroup: true,
+      timeoutMs: limits.timeoutMs,
+      maxOutputBytes: limits.maxOutputBytes,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Spawns one execution and collects what it wrote: capped stdout/stderr/side channel, a wall-clock
+ * timeout, bwrap's JSON status (to tell "bwrap never started the program" from "the program
+ * failed"), and a kill that takes the whole PID namespace down.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { FD } from './bwrap.js';
+
+/** What to spawn. */
+export interface SpawnSpec {
+  argv: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  stdin: string;
+  /** Contents written to fds FD.firstFile… (bwrap `--file` copies them into the sandbox). */
+  fileContents: string[];
+  channel: boolean;
+  /** Read bwrap's `--json-status-fd` on FD.status. */
+  bwrapStatus: boolean;
+  /** Spawn in a new process group and kill the group at the end (unsafe mode, no PID namespace). */
+  processGroup: boolean;
+  timeoutMs: number;
+  maxOutputBytes: number;
+}
+
+/** What came back. */
+export interface SpawnOutcome {
+  /** Set when the process could not be spawned at all (ENOENT, EAGAIN…). */
+  spawnError?: NodeJS.ErrnoException;
+  /** Exit status as the shell reports it (128 + n for signal n), null if unknown. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  channel: string;
+  truncated: boolean;
+  /** A stream passed `maxOutputBytes` and the execution was killed for it. */
+  outputLimitHit: boolean;
+  /** The wall-clock limit passed and the execution was killed for it. */
+  timedOut: boolean;
+  /** Host pid of the sandbox's PID-namespace init, from bwrap's status; absent if bwrap never got there. */
+  sandboxPid?: number;
+  durationMs: number;
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+};
+/** Grace for the pipes to drain after the process exits, ms. */
+const DRAIN_MS = 2000;
+
+/** Runs one spawn spec to completion. Never throws; spawn failures come back in `spawnError`. */
+export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
+  const started = performance.now();
+  const extra = spec.fileContents.length;
+  const stdio: ('pipe' | 'ignore')[] = [
+    'pipe',
+    'pipe',
+    'pipe',
+    spec.channel ? 'pipe' : 'ignore',
+    spec.bwrapStatus ? 'pipe' : 'ignore',
+  ];
+  for (let i = 0; i < extra; i++) stdio.push('pipe');
+  const [bin, ...args] = closeInheritedFds(spec.argv, stdio.length);
+  let child: ChildProcess;
+  try {
+    child = spawn(bin!, args, { stdio, env: spec.env, cwd: spec.cwd ?? '/', detached: spec.processGroup });
+  } catch (err) {
+    return Promise.resolve(failed(err as NodeJS.ErrnoException, started));
+  }
+  return new Promise((resolve) => {
+    let total = 0;
+    const out = {
+      stdout: new Collector(spec.maxOutputBytes),
+      stderr: new Collector(spec.maxOutputBytes),
+      channel: new Collector(spec.maxOutputBytes),
+    };
+    let status = '';
+    let sandboxPid: number | undefined;
+    let exited = false;
+    let timedOut = false;
+    let outputLimitHit = false;
+    let spawnError: NodeJS.ErrnoException | undefined;
+
+    const kill = () => {
+      // The namespace init first (its death kills every process inside), then bwrap itself. Both pids
+      // are still ours: bwrap has not been reaped (no 'exit' yet) and it has not reaped its child.
+      if (!exited && sandboxPid) tryKill(sandboxPid);
+      if (!exited && child.pid) tryKill(spec.processGroup ? -child.pid : child.pid);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, spec.timeoutMs);
+
+    const collect = (stream: Readable | null | undefined, sink: Collector) => {
+      stream?.on('data', (chunk: Buffer) => {
+        if (!sink.push(chunk) && !outputLimitHit) {
+          outputLimitHit = true;
+          kill();
+        }
+      });
+      stream?.on('error', () => {});
+    };
+    collect(child.stdout, out.stdout);
+    collect(child.stderr, out.stderr);
+    if (spec.channel) collect(child.stdio[FD.channel] as Readable, out.channel);
+    const statusStream = spec.bwrapStatus ? (child.stdio[FD.status] as Readable) : undefined;
+    statusStream?.on('data', (chunk: Buffer) => {
+      status += chunk.toString('utf8');
+      const m = /"child-pid"\s*:\s*(\d+)/.exec(status);
+      if (m && sandboxPid === undefined) {
+        sandboxPid = Number(m[1]);
+        if (timedOut || outputLimitHit) kill();
+      }
+    });
+    statusStream?.on('error', () => {});
+    feed(child.stdin, spec.stdin);
+    for (let i = 0; i < extra; i++) {
+      const s = child.stdio[FD.firstFile + i] as unknown as Writable & Readable;
+      feed(s, spec.fileContents[i]!);
+      s.on('data', () => {}); // a program writing into a consumed file fd is ignored, not buffered
+    }
+
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      spawnError = err;
+    });
+    child.on('exit', (code, signal) => {
+      exited = true;
+      total = performance.now() - started;
+      clearTimeout(timer);
+      // unsafe mode: no PID namespace, so take down what the program left in its process group.
+      if (spec.processGroup && child.pid) tryKill(-child.pid);
+      const exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : null);
+      const drain = setTimeout(() => finish(exitCode), DRAIN_MS);
+      child.on('close', () => {
+        clearTimeout(drain);
+        finish(exitCode);
+      });
+    });
+    // 'exit' never comes when spawn itself failed.
+    child.on('close', () => {
+      if (!exited) finish(null);
+    });
+
+    let done = false;
+    function finish(exitCode: number | null) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const s of child.stdio) (s as Readable | null)?.destroy?.();
+      const exitStatus = /"exit-code"\s*:\s*(\d+)/.exec(status);
+      resolve({
+        spawnError,
+        exitCode: exitStatus ? Number(exitStatus[1]) : exitCode,
+        stdout: out.stdout.text(),
+        stderr: out.stderr.text(),
+        channel: out.channel.text(),
+        truncated: out.stdout.cut || out.stderr.cut || out.channel.cut,
+        outputLimitHit,
+        timedOut,
+        sandboxPid,
+        durationMs: total || performance.now() - started,
+      });
+    }
+  });
+}
+
+/** Keeps the first `cap` bytes of a stream. */
+class Collector {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  cut = false;
+  constructor(private readonly cap: number) {}
+  /** Returns false once the cap is passed. */
+  push(chunk: Buffer): boolean {
+    if (this.cut) return false;
+    const room = this.cap - this.size;
+    if (chunk.length > room) {
+      this.chunks.push(chunk.subarray(0, room));
+      this.size = this.cap;
+      this.cut = true;
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function feed(stream: Writable | null | undefined, data: string): void {
+  if (!stream) return;
+  stream.on('error', () => {}); // EPIPE when the program exits without reading: not our failure
+  stream.end(data);
+}
+
+const O_CLOEXEC = 0o2000000;
+const BASH = '/bin/bash';
+
+/**
+ * Node does not close file descriptors it inherited without close-on-exec (a parent's pipe, say), so
+ * every child would inherit them — and a sandboxed program could write to them, or read them through
+ * /proc/1/fd. When there are any (numbered past the ones we pass), the command is prefixed with a bash
+ * that closes them and execs it (about 2 ms; none on a clean worker).
+ */
+function closeInheritedFds(argv: string[], passed: number): string[] {
+  let leaked: number[];
+  try {
+    leaked = readdirSync('/proc/self/fd')
+      .map(Number)
+      .filter((fd) => fd >= passed && !isCloexec(fd));
+  } catch {
+    return argv; // no /proc: nothing we can check
+  }
+  if (leaked.length === 0 || !existsSync(BASH)) return argv;
+  const closes = leaked.map((fd) => `exec ${fd}>&-`).join('; ');
+  return [BASH, '--norc', '--noprofile', '-c', `${closes}; exec "$@"`, 'bash', ...argv];
+}
+
+function isCloexec(fd: number): boolean {
+  try {
+    const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    return flags ? (Number.parseInt(flags[1]!, 8) & O_CLOEXEC) !== 0 : true;
+  } catch {
+    return true; // closed meanwhile (the fd of readdir itself)
+  }
+}
+
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function failed(err: NodeJS.ErrnoException, started: number): SpawnOutcome {
+  return {
+    spawnError: err,
+    exitCode: null,
+    stdout: '',
+    stderr: '',
+    channel: '',
+    truncated: false,
+    outputLimitHit: false,
+    timedOut: false,
+    durationMs: performance.now() - started,
+  };
+}
