@@ -1,0 +1,149 @@
+/**
+ * `long-context`: RULER-style tasks (Hsieh et al. 2024, "RULER: What's the Real Context Size of Your
+ * Long-Context Language Models?") from a few thousand to a million tokens of the policy's tokenizer —
+ * needle in a haystack (single, multi-key, multi-value, multi-query), variable tracking, common- and
+ * frequent-word extraction, and QA with distractor documents.
+ *
+ * Size discipline: a context is generated streaming into `<blobDir>/long-context/<key>.txt` and only
+ * its key, answers and needle positions travel in `Task.data`. A rollout reads the blob once and sends
+ * it as a raw-text prompt; the logged user turn holds a reference to the blob, not the text. A prompt
+ * longer than the worker's window (known from its exact count, or the worker's 400
+ * `context_too_long`) gives `rejected` trajectories — logged, left out of the batch, never retried.
+ */
+import { readFile } from 'node:fs/promises';
+import { PolicyClient } from '../../policy/client.js';
+import type { RewardSpec } from '../../rewards/api.js';
+import {
+  defineEnvironment,
+  type PolicySampler,
+  type RolloutContext,
+  type Task,
+  type Trajectory,
+} from '../api.js';
+import { singleTurnRollout } from '../singleTurn.js';
+import { readBlob } from './blobs.js';
+import { LongContextConfig } from './config.js';
+import { LongContextError } from './errors.js';
+import { type BuildEnv, makeTask, taskSpec } from './generate.js';
+import { type Corpus, haystackUnits, loadCorpus } from './haystack.js';
+import { parseLongContextTask } from './parse.js';
+import { Rng } from './rng.js';
+import { LongContextTaskData } from './taskData.js';
+import { calibrate, type TokenCounter, WorkerTokenCounter } from './tokens.js';
+
+/** Default reward: RULER's recall of the expected strings. */
+export const LONG_CONTEXT_REWARDS: RewardSpec[] = [{ checker: 'needle-recall', weight: 1 }];
+
+/** Characters of haystack tokenized once to calibrate characters per token. */
+const CALIBRATION_CHARS = 64 * 1024;
+
+/** A calibration sample of `corpus`: its first `CALIBRATION_CHARS` characters of haystack. */
+export function calibrationSample(corpus: Corpus): string {
+  const parts: string[] = [];
+  let n = 0;
+  for (const u of haystackUnits(corpus, new Rng(0))) {
+    parts.push(u);
+    n += u.length;
+    if (n >= CALIBRATION_CHARS) break;
+  }
+  return parts.join('');
+}
+
+/** Resolves corpus, counter and characters per token for a task stream. */
+export async function buildEnv(
+  config: LongContextConfig,
+  blobDir: string,
+  dataDir?: string,
+  counter?: TokenCounter,
+): Promise<BuildEnv> {
+  const corpus = loadCorpus(config.corpus, dataDir);
+  const tokens =
+    counter ??
+    (config.tokenizer.url
+      ? new WorkerTokenCounter(new PolicyClient({ url: config.tokenizer.url }))
+      : undefined);
+  if (!tokens) {
+    return { blobDir, corpus, charsPerToken: config.tokenizer.charsPerToken, tokenizerId: 'estimate' };
+  }
+  const tokenizerId = await tokens.id();
+  const charsPerToken = await calibrate(
+    tokens,
+    calibrationSample(corpus),
+    `${tokenizerId}\u0000${corpus.id}`,
+  );
+  return { blobDir, corpus, charsPerToken, tokenizerId, counter: tokens };
+}
+
+/** Reads the prompt of a task from its blob or its `contextPath`. */
+export async function readPrompt(data: LongContextTaskData, blobDir: string): Promise<string> {
+  if (data.blob) return readBlob(blobDir, data.blob);
+  if (data.contextPath) return readFile(data.contextPath, 'utf8');
+  throw new LongContextError(
+    'task_record',
+    'task has neither a blob nor a contextPath to read its prompt from',
+  );
+}
+
+function rejected(reference: string, error: string): Trajectory {
+  return {
+    status: 'rejected',
+    error,
+    completion: '',
+    turns: [{ role: 'user', content: reference }],
+    promptTokenIds: [],
+    completionTokenIds: [],
+    logprobs: [],
+    finishReason: 'rejected',
+    policyVersion: -1,
+    thinkingTokens: 0,
+  };
+}
+
+/** The long-context environment. */
+export const longContext = defineEnvironment({
+  name: 'long-context',
+  description:
+    'RULER-style long-context tasks (NIAH variants, variable tracking, word extraction, QA with distractors) stored by reference.',
+  configSchema: LongContextConfig,
+  async *tasks(config, ctx) {
+    const env = await buildEnv(config, ctx.blobDir, ctx.dataDir);
+    for (let i = ctx.start; ; i++)
+      yield await makeTask(taskSpec(config, ctx.seed, ctx.split, i), config, env);
+  },
+  async rollout(task: Task, policy: PolicySampler, ctx: RolloutContext): Promise<Trajectory[]> {
+    const data = LongContextTaskData.parse(task.data);
+    const reference = `[long-context prompt ${data.blob ?? data.contextPath}: ${data.chars ?? '?'} characters, ${data.tokens ?? '?'} tokens]`;
+    if (data.exactTokens && data.tokens !== undefined) {
+      const { max_context } = await policy.info();
+      if (data.tokens > max_context) {
+        const why = `context_too_long: prompt has ${data.tokens} tokens, the policy's window is ${max_context}`;
+        return Array.from({ length: ctx.n }, () => rejected(reference, why));
+      }
+    }
+    let prompt: string | undefined = await readPrompt(data, ctx.blobDir);
+    const trajectories = await singleTurnRollout({ text: prompt }, policy, ctx);
+    prompt = undefined;
+    // The logged user turn refers to the blob instead of repeating megabytes of context.
+    return trajectories.map((t) => ({
+      ...t,
+      turns: t.turns.map((turn) => (turn.role === 'user' ? { role: 'user', content: reference } : turn)),
+      extra: { ...(t.extra ?? {}), blob: data.blob ?? data.contextPath ?? null },
+    }));
+  },
+  rewards: LONG_CONTEXT_REWARDS,
+  parseTask: parseLongContextTask,
+  /**
+   * The answers as a completion (`" 4821907, 1930482"`), with the full prompt read from the blob's
+   * path at build time (`blobFile`) or `contextPath`, for SFT warm starts; undefined for prompts over
+   * `maxDemonstrationTokens` or without a context file.
+   */
+  async demonstration(task, config) {
+    const data = LongContextTaskData.parse(task.data);
+    if ((data.tokens ?? 0) > config.maxDemonstrationTokens) return undefined;
+    const file = data.contextPath ?? data.blobFile;
+    if (!file) return undefined;
+    return { prompt: await readFile(file, 'utf8'), completion: ` ${data.answers.join(', ')}` };
+  },
+});
+
+export default longContext;
