@@ -3,11 +3,13 @@
  * (workers, CLI, tests); plugins are added on top with `loadPlugin`.
  */
 import '../rewards/builtin/index.js';
+import { longContext } from './long-context/index.js';
 import { mathEnvironment } from './math/index.js';
 import { registerEnvironment } from './registry.js';
 
 const builtins = [
   mathEnvironment,
+  longContext,
   // one line per built-in environment: import it above and list it here
 ] as const;
 
