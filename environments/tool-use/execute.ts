@@ -1,0 +1,138 @@
+/**
+ * Validating and running one parsed call: the name must be offered, the arguments must satisfy the
+ * tool's JSON Schema (checked with Ajv), and the tool runs under a time limit. Every failure becomes a
+ * `CallOutcome` with an error status and a message for the model; nothing here throws on model input.
+ * Only a `ToolInfraError` (the tool's infrastructure failed) propagates, so the rollout is retried.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { nameMatches } from '../../rewards/builtin/tool-call-ast.js';
+import type { ParsedCall } from '../../rewards/builtin/tool-call-parse.js';
+import { CallStatus } from '../../rewards/builtin/tool-calls-of.js';
+import type { ParamSchema } from '../../rewards/builtin/tool-task.js';
+import { type Tool, ToolInfraError } from './tools/api.js';
+
+/** A function the model may call: its schema, and an implementation when calls are executed. */
+export interface Callable {
+  name: string;
+  parameters: ParamSchema;
+  run?: Tool['run'];
+}
+
+/** What came of one call. `content` is what the model reads in the `tool` message. */
+export interface CallOutcome {
+  status: CallStatus;
+  /** Resolved function name (the offered one, e.g. `a.b` for a call to `a_b`). */
+  name?: string;
+  content: string;
+  error?: string;
+}
+
+/** Limits of tool execution. */
+export interface ExecuteOptions {
+  /** Time limit of one call, ms. */
+  timeoutMs: number;
+  /** Results longer than this are cut (with a note), characters. */
+  maxResultChars: number;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+const validators = new Map<string, ValidateFunction>();
+const MAX_CACHED_VALIDATORS = 4096;
+
+/** A compiled validator of `schema`, cached by its JSON text. Throws when the schema itself is invalid. */
+export function validatorFor(schema: ParamSchema): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let v = validators.get(key);
+  if (!v) {
+    if (validators.size >= MAX_CACHED_VALIDATORS) validators.clear();
+    v = ajv.compile(schema);
+    validators.set(key, v);
+  }
+  return v;
+}
+
+/** The `tool` message of a failed call: plain text, easy for a small model to read. */
+const errorContent = (message: string): string => `Error: ${message}`;
+
+/** Validates (and, when `callable.run` exists, executes) one call. */
+export async function executeCall(
+  call: ParsedCall,
+  callables: Callable[],
+  options: ExecuteOptions,
+): Promise<CallOutcome> {
+  const target =
+    callables.find((c) => c.name === call.name) ?? callables.find((c) => nameMatches(call.name, c.name));
+  if (!target) {
+    const known = callables.map((c) => c.name).join(', ');
+    const error = `unknown tool "${call.name}"; available: ${known}`;
+    return { status: CallStatus.unknownTool, content: errorContent(error), error };
+  }
+  let validate: ValidateFunction;
+  try {
+    validate = validatorFor(target.parameters);
+  } catch (err) {
+    // A broken schema is the environment's fault, not the model's: report it, do not run the tool.
+    const error = `schema of "${target.name}" is invalid: ${(err as Error).message}`;
+    return { status: CallStatus.toolError, name: target.name, content: errorContent(error), error };
+  }
+  if (!validate(call.arguments)) {
+    const error = `invalid arguments for "${target.name}": ${describeErrors(validate.errors ?? [])}`;
+    return { status: CallStatus.invalidArguments, name: target.name, content: errorContent(error), error };
+  }
+  if (!target.run) return { status: CallStatus.notExecuted, name: target.name, content: '' };
+  return runWithLimit(target as Callable & { run: Tool['run'] }, call.arguments, options);
+}
+
+async function runWithLimit(
+  target: Callable & { run: Tool['run'] },
+  args: Record<string, unknown>,
+  options: ExecuteOptions,
+): Promise<CallOutcome> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve('timeout');
+    }, options.timeoutMs);
+  });
+  try {
+    const result = await Promise.race([
+      Promise.resolve().then(() =>
+        target.run(args, { signal: controller.signal, timeoutMs: options.timeoutMs }),
+      ),
+      timeout,
+    ]);
+    if (result === 'timeout' && controller.signal.aborted) {
+      const error = `${target.name} timed out after ${options.timeoutMs} ms`;
+      return { status: CallStatus.timeout, name: target.name, content: errorContent(error), error };
+    }
+    const text = typeof result === 'string' ? result : JSON.stringify(result);
+    return { status: CallStatus.ok, name: target.name, content: truncate(text, options.maxResultChars) };
+  } catch (err) {
+    if (err instanceof ToolInfraError) throw err;
+    const error = `${target.name} failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { status: CallStatus.toolError, name: target.name, content: errorContent(error), error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters cut]`;
+}
+
+/** Ajv errors as one line a model can act on: `arguments/value must be number; unexpected argument "x"`. */
+function describeErrors(errors: ErrorObject[]): string {
+  return errors
+    .map((e) => {
+      const at = `arguments${e.instancePath}`;
+      if (e.keyword === 'additionalProperties') {
+        return `unexpected argument "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+      }
+      if (e.keyword === 'required')
+        return `missing required argument "${(e.params as { missingProperty: string }).missingProperty}"`;
+      return `${at} ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
