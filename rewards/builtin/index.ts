@@ -1,10 +1,22 @@
 /** Registers the built-in reward checkers. Each checker lives in its own file in this folder. */
 import { registerReward } from '../registry.js';
+import { budget } from './budget.js';
+import { exactMatch } from './exact-match.js';
+import { format } from './format.js';
+import { lengthPenalty } from './length-penalty.js';
 import { mathEquivalence } from './math-equivalence.js';
 import { needleRecall } from './needle-recall.js';
+import { numeric } from './numeric.js';
+import { regex } from './regex.js';
 
 const builtins = [
   mathEquivalence,
+  exactMatch,
+  numeric,
+  regex,
+  format,
+  lengthPenalty,
+  budget,
   needleRecall,
   // one line per built-in checker: import it above and list it here
 ] as const;

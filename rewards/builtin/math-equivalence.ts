@@ -3,14 +3,15 @@
  * to the task's reference answer, else 0. Output range {0, 1}.
  *
  * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `relTol`
- * (default 1e-6), `absTol` (default 1e-9). Details: `extracted`, `rule` (which extraction rule
+ * (default 1e-6), `absTol` (default 1e-9), `budgetMs` (default 500: a comparison past it scores 0 with
+ * `details.error = "timeout"`, below the 1 s budget of `runChecker`). Details: `extracted`, `rule` (which extraction rule
  * matched), `reference`, `method` (which equivalence step decided, see `math/equivalence.ts`) and the
  * normalised forms. No reference answer in the task: not applicable (value 0).
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';
 import { answerField, extractRules, referenceAnswer } from './common.js';
-import { isEquivalent } from './math/equivalence.js';
+import { DEFAULT_EQUIVALENCE_BUDGET_MS, isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
 
 const config = z
@@ -27,6 +28,13 @@ const config = z
       .min(0)
       .default(1e-9)
       .describe('Absolute tolerance, for answers near 0 (default 1e-9).'),
+    budgetMs: z
+      .number()
+      .min(0)
+      .default(DEFAULT_EQUIVALENCE_BUDGET_MS)
+      .describe(
+        'Time budget of the comparison in ms; past it the reward is 0 with error "timeout" (default 500).',
+      ),
   })
   .describe('math-equivalence checker config.');
 
@@ -44,10 +52,15 @@ export const mathEquivalence = defineReward({
     const { answer, rule } = extractAnswer(trajectory.completion, cfg.rules);
     if (answer === null)
       return { value: 0, details: { rule, extracted: null, reference, reason: 'no answer found' } };
-    const verdict = isEquivalent(answer, reference, { relTol: cfg.relTol, absTol: cfg.absTol });
+    const verdict = isEquivalent(answer, reference, {
+      relTol: cfg.relTol,
+      absTol: cfg.absTol,
+      budgetMs: cfg.budgetMs,
+    });
     return {
       value: verdict.equal ? 1 : 0,
       details: {
+        ...(verdict.method === 'timeout' ? { error: 'timeout', timeout_ms: cfg.budgetMs } : {}),
         rule,
         extracted: answer,
         reference,

@@ -11,7 +11,8 @@
  * 5. `equation` — `lhs = rhs` on both sides: sides compared pairwise.
  * 6. `text`     — word answers (`Monday`, `(C)`), case-insensitive, brackets ignored.
  * 7. `symbolic` — `@cortex-js/compute-engine` (see `symbolic.ts`).
- * Nothing decided: `{ equal: false, method: 'none' }`.
+ * Nothing decided: `{ equal: false, method: 'none' }`. Past the time budget (checked before every
+ * symbolic step, the only costly one): `{ equal: false, method: 'timeout' }`.
  */
 import { normalizeAnswer } from './normalize.js';
 import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL, numbersEqual, readNumber, readSpacedMixed } from './numbers.js';
@@ -29,6 +30,7 @@ export type EquivalenceMethod =
   | 'equation'
   | 'text'
   | 'symbolic'
+  | 'timeout'
   | 'none';
 
 /** Verdict of `isEquivalent`. */
@@ -46,7 +48,20 @@ export interface EquivalenceOptions {
   relTol?: number;
   /** Absolute tolerance (answers near 0); default 1e-9. */
   absTol?: number;
+  /** Time budget in milliseconds; past it the comparison stops with method `timeout`. Default 500. */
+  budgetMs?: number;
 }
+
+/** Default time budget of one comparison, milliseconds. */
+export const DEFAULT_EQUIVALENCE_BUDGET_MS = 500;
+
+interface Limits {
+  relTol: number;
+  absTol: number;
+  deadline: number;
+}
+
+class OutOfTime extends Error {}
 
 type Structure = {
   kind: 'tuple' | 'set' | 'matrix' | 'list' | 'interval';
@@ -153,22 +168,32 @@ export function isEquivalent(
   const na = sa !== null ? { value: sa, percent: false } : readNumber(a);
   const nb = sb !== null ? { value: sb, percent: false } : readNumber(b);
   if (na && nb) return verdict(numbersEqual(na, nb, relTol, absTol), 'numeric');
-  return verdict(...compareNormalized(a, b, relTol, absTol, 0));
+  const limits = {
+    relTol,
+    absTol,
+    deadline: performance.now() + (opts.budgetMs ?? DEFAULT_EQUIVALENCE_BUDGET_MS),
+  };
+  try {
+    return verdict(...compareNormalized(a, b, limits, 0));
+  } catch (err) {
+    if (err instanceof OutOfTime) return verdict(false, 'timeout');
+    throw err;
+  }
 }
 
 function compareNormalized(
   a: string,
   b: string,
-  relTol: number,
-  absTol: number,
+  limits: Limits,
   depth: number,
 ): [boolean, EquivalenceMethod] {
+  const { relTol, absTol } = limits;
   if (a === b) return [true, 'string'];
   const na = readNumber(a);
   const nb = readNumber(b);
   if (na && nb) return [numbersEqual(na, nb, relTol, absTol), 'numeric'];
   if (depth > 4) return [false, 'none'];
-  const same = (x: string, y: string) => compareNormalized(x, y, relTol, absTol, depth + 1)[0];
+  const same = (x: string, y: string) => compareNormalized(x, y, limits, depth + 1)[0];
 
   const ua = unionParts(a);
   const ub = unionParts(b);
@@ -207,6 +232,7 @@ function compareNormalized(
     if (ta !== null && tb !== null) return [ta === tb, 'text'];
   }
 
+  if (performance.now() >= limits.deadline) throw new OutOfTime();
   const sym = symbolicEqual(a, b, relTol, absTol);
   if (sym === 'unparsed') return [false, 'none'];
   return [sym === 'equal', 'symbolic'];

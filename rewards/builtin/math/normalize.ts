@@ -73,7 +73,8 @@ export function normalizeAnswer(raw: string): string {
   s = s.replace(/\\displaystyle/g, '');
   s = s.replace(/\\[dt]frac/g, '\\frac');
   s = s.replace(/\\left\.|\\right\./g, '').replace(/\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])/g, '');
-  s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/\\ /g, ' ');
+  s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/(?<!\\)\\ /g, ' ');
+  s = s.replace(/[−–]/g, '-');
   s = s.replace(/\\\$|\$/g, '');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])/g, '');
   s = s.replace(/\\%/g, '%');

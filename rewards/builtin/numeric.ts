@@ -1,0 +1,63 @@
+/**
+ * `numeric`: 1 when the extracted answer is a number within tolerance of the numeric reference,
+ * else 0. Output range {0, 1}. Reads thousands separators, signs, decimals, scientific notation,
+ * `a/b`, `\frac{a}{b}`, mixed numbers and percentages (`50%` also matches `0.5`); symbolic answers
+ * (`\sqrt{2}`) are not numbers here: use `math-equivalence` for those.
+ *
+ * Config: `answerField` (default "answer"), `rules` (extraction rules), `relTol` (default 1e-6),
+ * `absTol` (default 1e-9): equal when |a − b| ≤ max(absTol, relTol·max(|a|, |b|)). A reference that
+ * is not a number: not applicable.
+ */
+import { z } from 'zod';
+import { defineReward } from '../api.js';
+import { answerField, extractRules, referenceAnswer } from './common.js';
+import { extractAnswer } from './math/extract.js';
+import { normalizeAnswer } from './math/normalize.js';
+import { numbersEqual, readNumber, readSpacedMixed } from './math/numbers.js';
+
+const config = z
+  .object({
+    answerField,
+    rules: extractRules,
+    relTol: z.number().min(0).default(1e-6).describe('Relative tolerance (default 1e-6).'),
+    absTol: z
+      .number()
+      .min(0)
+      .default(1e-9)
+      .describe('Absolute tolerance, for answers near 0 (default 1e-9).'),
+  })
+  .describe('numeric checker config.');
+
+const asNumber = (s: string) => {
+  const spaced = readSpacedMixed(s);
+  return spaced !== null ? { value: spaced, percent: false } : readNumber(normalizeAnswer(s));
+};
+
+/** The `numeric` checker. */
+export const numeric = defineReward({
+  name: 'numeric',
+  description: 'Extracted answer numerically equal to the reference within a tolerance: 0 or 1.',
+  configSchema: config,
+  score(trajectory, task, cfg) {
+    const reference = referenceAnswer(task, cfg.answerField);
+    const ref = reference === null ? null : asNumber(reference);
+    if (reference === null || ref === null) {
+      return {
+        value: 0,
+        applicable: false,
+        details: { reason: 'the reference answer is not a number', reference },
+      };
+    }
+    const { answer, rule } = extractAnswer(trajectory.completion, cfg.rules);
+    const got = answer === null ? null : asNumber(answer);
+    if (got === null)
+      return { value: 0, details: { rule, extracted: answer, reference, reason: 'no number found' } };
+    const equal = numbersEqual(got, ref, cfg.relTol, cfg.absTol);
+    return {
+      value: equal ? 1 : 0,
+      details: { rule, extracted: answer, value: got.value, reference: ref.value },
+    };
+  },
+});
+
+export default numeric;
