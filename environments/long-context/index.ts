@@ -115,7 +115,7 @@ export const longContext = defineEnvironment({
     const reference = `[long-context prompt ${data.blob ?? data.contextPath}: ${data.chars ?? '?'} characters, ${data.tokens ?? '?'} tokens]`;
     if (data.exactTokens && data.tokens !== undefined) {
       const { max_context } = await policy.info();
-      if (data.tokens > max_context) {
+      if (data.tokens >= max_context) {
         const why = `context_too_long: prompt has ${data.tokens} tokens, the policy's window is ${max_context}`;
         return Array.from({ length: ctx.n }, () => rejected(reference, why));
       }

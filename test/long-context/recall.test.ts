@@ -1,0 +1,112 @@
+/** needle-recall on hand-made completions, and `multigym score --env long-context` end to end. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runScore } from '../../cli/commands/score.js';
+import { longContext } from '../../environments/long-context/index.js';
+import type { ScoredTask } from '../../rewards/api.js';
+import { needleRecall } from '../../rewards/builtin/needle-recall.js';
+import { scoreTrajectory } from '../../rewards/score.js';
+import { config, tempBlobDir } from './helpers.js';
+
+const cfg = needleRecall.configSchema.parse({});
+const score = (completion: string, data: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+  needleRecall.score(
+    { completion, completionTokens: 0 },
+    { id: 't', data } as ScoredTask,
+    needleRecall.configSchema.parse({ ...cfg, ...over }),
+  );
+
+describe('needle-recall', () => {
+  const task = { answers: ['4821907', '1930482', '7730215', '5512096'], distractors: ['9981234', '3345671'] };
+
+  it('scores the fraction of needles returned', async () => {
+    expect((await score('4821907, 1930482, 7730215 and 5512096.', task)).value).toBe(1);
+    expect((await score('The numbers are 4821907 and 7730215.', task)).value).toBe(0.5);
+    const one = await score('Only 5512096 here', task);
+    expect(one.value).toBe(0.25);
+    expect(one.details).toMatchObject({ found: ['5512096'], missing: ['4821907', '1930482', '7730215'] });
+    expect((await score('I do not know.', task)).value).toBe(0);
+  });
+
+  it('matches whole words only, ignoring case and spacing', async () => {
+    expect((await score('48219070 14821907 1930482x', task)).value).toBe(0);
+    const words = { answers: ['ZESHO', 'bokari tesu'] };
+    expect((await score('zesho, BOKARI   TESU', words)).value).toBe(1);
+    expect((await score('zeshora bokari-tesuma', words)).value).toBe(0);
+    expect((await score('zesho', words, { caseSensitive: true })).value).toBe(0);
+    expect((await score('48219070', task, { wholeWord: false })).value).toBe(0.25);
+  });
+
+  it('penalises returned distractors when asked to, and never goes below 0', async () => {
+    const all = '4821907 1930482 7730215 5512096 9981234 3345671';
+    expect((await score(all, task)).value).toBe(1);
+    expect((await score(all, task, { distractorPenalty: 0.5 })).value).toBe(0.5);
+    expect((await score('9981234 3345671', task, { distractorPenalty: 1 })).value).toBe(0);
+    expect(
+      (await score('4821907 1930482 7730215 5512096 9981234', task, { distractorPenalty: 1 })).value,
+    ).toBe(0.5);
+  });
+
+  it('is not applicable to a task without answers', async () => {
+    const r = await score('anything', { answers: [] });
+    expect(r).toMatchObject({ value: 0, applicable: false });
+  });
+
+  it("is the environment's default reward", async () => {
+    const out = await scoreTrajectory(
+      longContext.rewards,
+      { completion: ' 4821907, 1930482', completionTokens: 6 },
+      { id: 't', data: task },
+    );
+    expect(out.components.find((c) => c.checker === 'needle-recall')?.value).toBe(0.5);
+  });
+});
+
+describe('multigym score --env long-context', () => {
+  const tmp = tempBlobDir();
+  afterAll(() => tmp.remove());
+
+  it('scores flat records, needle records and dumped tasks', async () => {
+    const contextFile = join(tmp.dir, 'context.txt');
+    writeFileSync(contextFile, 'filler One of the special magic numbers for ab-cd is: 1234567. filler');
+    const lines = [
+      { task: { answers: ['1234567'], contextPath: contextFile }, completion: ' 1234567.' },
+      { task: { answer: 'teal', context: 'Ana Bo likes teal.' }, completion: 'Answer: Teal' },
+      {
+        task: { needles: [{ value: 111 }, { value: 222 }, { value: 333, role: 'distractor' }] },
+        completion: '111 and 333',
+      },
+      {
+        task: { id: 'lc/x', data: { kind: 'niah-single', blob: 'lc-0', answers: ['42'] } },
+        completion: '41',
+      },
+      { task: { kind: 'qa' }, completion: 'no answers in this record' },
+    ];
+    const input = join(tmp.dir, 'in.jsonl');
+    const output = join(tmp.dir, 'out.jsonl');
+    writeFileSync(input, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const summary = await runScore({ env: 'long-context', input, output });
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(summary).toMatchObject({ lines: 5, errors: 1 });
+    expect(out.map((o) => o.components?.['needle-recall'] ?? null)).toEqual([1, 1, 0.5, 0, null]);
+    expect(out[4].error).toMatch(/answers/);
+  });
+
+  it('parseTask keeps a context path by reference and drops inline text', () => {
+    const t = longContext.parseTask({ answers: ['x'], context: 'a'.repeat(5000) }, 3);
+    expect(t.id).toBe('long-context/record/3');
+    expect(JSON.stringify(t.data)).not.toContain('aaaa');
+    expect(t.data.chars).toBe(5000);
+    expect(() => longContext.parseTask({ data: { kind: 'qa', answers: [] } }, 0)).toThrow(/answers/);
+  });
+
+  it('validates its config with named errors', () => {
+    expect(() => config({ lengths: [10] })).toThrow(/lengths/);
+    expect(() => config({ mixture: { 'niah-single': 0 } })).toThrow(/positive weight/);
+    expect(() => config({ mixture: { nope: 1 } })).toThrow();
+  });
+});
