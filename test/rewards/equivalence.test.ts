@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isEquivalent } from '../../rewards/builtin/math/equivalence.js';
 import { normalizeAnswer } from '../../rewards/builtin/math/normalize.js';
+import { tooCostly } from '../../rewards/builtin/math/symbolic.js';
 import { EQUIVALENCE_PAIRS } from './equivalencePairs.js';
 
 describe('math equivalence table', () => {
@@ -26,6 +27,15 @@ describe('math equivalence table', () => {
   it('two unparseable answers are not equal just because both fail to parse', () => {
     expect(isEquivalent('\\foo{', '\\bar{').equal).toBe(false);
     expect(isEquivalent('', '5').equal).toBe(false);
+  });
+
+  it('refuses evaluations that could block and survives engine exceptions', () => {
+    expect(tooCostly(['Factorial', 100000])).toBe(true);
+    expect(tooCostly(['Add', 1, ['Factorial', ['Power', 10, 5]]])).toBe(true);
+    expect(tooCostly(['Factorial', ['Add', 'n', 1]])).toBe(false);
+    expect(isEquivalent('100000!', '5')).toMatchObject({ equal: false, method: 'none' });
+    expect(isEquivalent('\\frac{10!}{8!}', '90').equal).toBe(true);
+    expect(() => isEquivalent('(n+1)!', '(n+1)n!')).not.toThrow();
   });
 
   it('stops at the time budget with method "timeout"', () => {

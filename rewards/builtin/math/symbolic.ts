@@ -22,12 +22,31 @@ function ce(): ComputeEngine {
 /** Longest LaTeX handed to the parser; longer answers are compared as strings only. */
 export const MAX_SYMBOLIC_LENGTH = 400;
 
-/** Parses LaTeX; null when the parse has any error node. */
+/** Largest literal factorial evaluated (`100000!` takes seconds of exact bignum arithmetic). */
+const MAX_FACTORIAL = 1000;
+
+/**
+ * True when numeric evaluation could block for long: a factorial of a literal above MAX_FACTORIAL
+ * or of a closed expression (`(10^5)!`). Evaluation is synchronous and cannot be interrupted, so
+ * such answers are refused up front (a model gets no reward for writing them).
+ */
+export function tooCostly(json: unknown): boolean {
+  if (!Array.isArray(json)) return false;
+  const [head, ...args] = json as unknown[];
+  if (head === 'Factorial' || head === 'Factorial2') {
+    const arg = args[0];
+    if (typeof arg === 'number') return arg > MAX_FACTORIAL;
+    if (!JSON.stringify(arg).match(/"[a-zA-Z]"/)) return true;
+  }
+  return args.some(tooCostly);
+}
+
+/** Parses LaTeX; null when the parse has any error node or evaluating it could block (`tooCostly`). */
 export function parseLatex(latex: string): BoxedExpression | null {
   if (latex.length === 0 || latex.length > MAX_SYMBOLIC_LENGTH) return null;
   try {
     const expr = ce().parse(latex);
-    return expr.isValid ? expr : null;
+    return expr.isValid && !tooCostly(expr.json) ? expr : null;
   } catch {
     return null;
   }
@@ -35,7 +54,12 @@ export function parseLatex(latex: string): BoxedExpression | null {
 
 /** The real value of a closed expression, or NaN when it is not a real number. */
 function realValue(expr: BoxedExpression): number {
-  const n = expr.N();
+  let n: BoxedExpression;
+  try {
+    n = expr.N();
+  } catch {
+    return Number.NaN; // e.g. a factorial of a non-integer: CE throws converting it to a BigInt
+  }
   const im = n.im;
   if (typeof im === 'number' && Math.abs(im) > 1e-12) return Number.NaN;
   const re = n.re;
@@ -61,6 +85,19 @@ export function symbolicEqual(a: string, b: string, relTol: number, absTol: numb
   const ea = parseLatex(a);
   const eb = parseLatex(b);
   if (!ea || !eb) return 'unparsed';
+  try {
+    return compareParsed(ea, eb, relTol, absTol);
+  } catch {
+    return 'unparsed'; // the engine threw on some construct: undecided, never a crash
+  }
+}
+
+function compareParsed(
+  ea: BoxedExpression,
+  eb: BoxedExpression,
+  relTol: number,
+  absTol: number,
+): SymbolicVerdict {
   if (ea.isSame(eb)) return 'equal';
   const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
   if (vars.length === 0) {
