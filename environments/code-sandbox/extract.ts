@@ -1,0 +1,94 @@
+/**
+ * Turns a completion into the program to test. Three shapes of answer are recognised:
+ * - a fenced block (```python … ```; an unclosed last fence, as when generation stopped at the token
+ *   limit, runs to the end of the text);
+ * - the whole text as code (no fence);
+ * - a function-body completion (HumanEval style): the text continues the task's `codePrefix`.
+ * When the task has a `codePrefix` and the extracted code defines the entry point itself, the program
+ * is the prefix (its imports and helpers) followed by that code, whose definition replaces the stub.
+ */
+import type { CodeTaskData } from './task.js';
+
+/** How the code was found. */
+export type ExtractionMethod = 'fenced' | 'whole' | 'body' | 'full_function';
+
+/** Which shapes to accept: `auto` tries fenced, then full function, then body / whole text. */
+export type ExtractionMode = 'auto' | 'fenced' | 'whole' | 'body';
+
+/** The program to run and how it was found. */
+export interface Extracted {
+  program: string;
+  method: ExtractionMethod;
+  /** Characters of model-written code in the program. */
+  codeChars: number;
+}
+
+const FENCE = /```[ \t]*([\w+#.-]*)[^\n]*\n([\s\S]*?)(?:\n?```|$)/g;
+const CODE_LANGS = new Set(['', 'python', 'py', 'python3', 'py3']);
+/**
+ * Lines at column 0 that end a body completion: what a completion model writes after the function
+ * (Chen et al. 2021 stop at "\nclass", "\ndef", "\n#", "\nif", "\nprint"; we keep later `def`s, which
+ * may be helpers the body calls, and cut only at code that would run at import time or at a fence).
+ */
+const BODY_STOPS = [/\nif __name__/, /\nprint\(/, /\nassert /, /\n```/];
+
+/** Removes `<think>…</think>` blocks (an unclosed one hides everything after it). */
+export function stripThinking(text: string): string {
+  return text.replace(/<think>[\s\S]*?(<\/think>|$)/g, '');
+}
+
+/** Code of the fenced blocks in a text, in order, with their language tags. */
+export function fencedBlocks(text: string): { lang: string; code: string }[] {
+  return [...text.matchAll(FENCE)].map((m) => ({ lang: (m[1] ?? '').toLowerCase(), code: m[2] ?? '' }));
+}
+
+const definesAtTop = (code: string, name: string): boolean =>
+  new RegExp(`^(?:async\\s+)?def\\s+${name.replace(/[^\w]/g, '')}\\s*\\(`, 'm').test(code);
+
+/** Cuts a body completion at the first line that ends the function. */
+export function cutBody(text: string): string {
+  let end = text.length;
+  for (const re of BODY_STOPS) {
+    const m = re.exec(text);
+    if (m && m.index < end) end = m.index;
+  }
+  return text.slice(0, end);
+}
+
+/** Extracts the program of a task from a completion. */
+export function extractProgram(
+  completion: string,
+  task: CodeTaskData,
+  mode: ExtractionMode = 'auto',
+): Extracted {
+  const text = stripThinking(completion);
+  const prefix = task.codePrefix;
+  const entry = task.entryPoint;
+  const withPrefix = (code: string, method: ExtractionMethod): Extracted => {
+    if (prefix !== undefined && (method === 'body' || (entry && definesAtTop(code, entry)))) {
+      const joined = method === 'body' ? prefix + code : `${prefix}\n${code}`;
+      return {
+        program: joined,
+        method: method === 'body' ? 'body' : 'full_function',
+        codeChars: code.length,
+      };
+    }
+    return { program: code, method, codeChars: code.length };
+  };
+
+  if (mode === 'body') return withPrefix(cutBody(text), 'body');
+  if (mode === 'whole') return withPrefix(text, 'whole');
+
+  const blocks = fencedBlocks(text).filter((b) => CODE_LANGS.has(b.lang));
+  if (blocks.length > 0) {
+    const chosen = (entry && blocks.find((b) => definesAtTop(b.code, entry))) || blocks[0]!;
+    const ex = withPrefix(chosen.code, 'fenced');
+    // A fenced body (indented, no def): continue the prefix with it.
+    if (prefix !== undefined && ex.method === 'fenced' && /^[ \t]+\S/.test(chosen.code))
+      return withPrefix(chosen.code, 'body');
+    return ex;
+  }
+  if (mode === 'fenced') return { program: '', method: 'fenced', codeChars: 0 };
+  if (prefix !== undefined && !(entry && definesAtTop(text, entry))) return withPrefix(cutBody(text), 'body');
+  return withPrefix(text, 'whole');
+}
