@@ -39,6 +39,7 @@ export interface ScoreSummary {
 /** A malformed input line; the message names the line number and the field. */
 export class ScoreInputError extends Error {
   readonly type = 'ScoreInputError';
+  override readonly name = 'ScoreInputError';
 }
 
 const tokenCount = (obj: Record<string, unknown>, key: string, line: number): number | undefined => {

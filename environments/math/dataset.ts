@@ -14,6 +14,7 @@ import {
 /** Thrown when a data set cannot be read or one of its lines is not a valid record (names file:line). */
 export class MathDatasetError extends Error {
   readonly type = 'MathDatasetError';
+  override readonly name = 'MathDatasetError';
 }
 
 /** A loaded data set: its id prefix, split label and records in file order. */

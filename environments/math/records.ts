@@ -11,6 +11,7 @@ import { lastBoxed } from '../../rewards/builtin/math/extract.js';
 /** Thrown for a record that is not a math problem; `field` names what is missing or wrong. */
 export class MathRecordError extends Error {
   readonly type = 'MathRecordError';
+  override readonly name = 'MathRecordError';
   constructor(
     message: string,
     readonly field: string,

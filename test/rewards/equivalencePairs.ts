@@ -28,6 +28,7 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['50\\%', '50', true, 'percent vs number'],
   ['50%', '0.5', true, 'percent vs fraction'],
   ['25\\%', '0.5', false, 'wrong percent'],
+  ['50 percent', '0.5', true, 'percent word'],
   // LaTeX: roots, pi, exponents, \left \right
   ['\\frac{\\sqrt{2}}{2}', '\\frac{1}{\\sqrt{2}}', true, 'rationalised radical'],
   ['\\sqrt{8}', '2\\sqrt{2}', true, 'simplified radical'],
@@ -75,4 +76,7 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['30^{\\circ}', '45', false, 'wrong degrees'],
   ['5\\text{ inches}^2', '5', true, 'squared unit'],
   ['6 cm', '7', false, 'unit stripped, wrong number'],
+  ['18 eggs per day', '18', true, 'plain number then words'],
+  ['2 pi', '2', false, 'math word kept'],
+  ['3 million', '3', false, 'multiplier word kept'],
 ];

@@ -13,7 +13,7 @@ const UNIT_WORDS = new Set(
     'centimeters millimeter millimeters kilometer kilometers inch inches in ft foot feet yard yards yd mile ' +
     'miles mi sq square cubic unit units degree degrees deg radian radians rad second seconds sec s minute ' +
     'minutes min hour hours hr hrs h day days week weeks month months year years g kg gram grams kilogram ' +
-    'kilograms lb lbs ounce ounces oz liter liters litre litres l ml gallon gallons mph kph percent ' +
+    'kilograms lb lbs ounce ounces oz liter liters litre litres l ml gallon gallons mph kph ' +
     'point points people person persons students apples marbles cookies times ways'
   ).split(' '),
 );
@@ -56,8 +56,39 @@ function stripUnits(s: string): string {
     if (m[2] === '' && m[3]!.length < 3) break;
     out = m[1]!;
   }
+  // A plain number followed only by words ("18 eggs per day", "25 more dollars"): the words go,
+  // unless one is a math word that changes the value ("2 pi", "3 sqrt 2").
+  const words = /^([-+]?\d[\d,]*(?:\.\d+)?%?)\s+([a-zA-Z]{2,}(?:[\s'-]+[a-zA-Z]{2,})*)\.?$/.exec(out);
+  if (words && !words[2]!.split(/[\s'-]+/).some((w) => MATH_WORDS.has(w.toLowerCase()))) out = words[1]!;
   return out;
 }
+
+/** Words that carry value after a number; never stripped as units. */
+const MATH_WORDS = new Set([
+  'pi',
+  'sqrt',
+  'ln',
+  'log',
+  'sin',
+  'cos',
+  'tan',
+  'inf',
+  'infinity',
+  'root',
+  'squared',
+  'cubed',
+  'thousand',
+  'million',
+  'billion',
+  'hundred',
+  'dozen',
+  'half',
+  'halves',
+  'thirds',
+  'quarters',
+  'percent',
+  'times',
+]);
 
 /**
  * Normalises one answer. Idempotent. Never throws. Keeps `%` (the comparison decides what a percent
@@ -77,7 +108,7 @@ export function normalizeAnswer(raw: string): string {
   s = s.replace(/[−–]/g, '-');
   s = s.replace(/\\\$|\$/g, '');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])/g, '');
-  s = s.replace(/\\%/g, '%');
+  s = s.replace(/\\%/g, '%').replace(/(\d)\s*(?:\\text\{\s*)?percent\b\}?/gi, '$1%');
   s = s.replace(/(\d)\{,\}(?=\d)/g, '$1');
   s = stripUnits(s);
   for (const cmd of [
