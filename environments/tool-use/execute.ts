@@ -4,7 +4,7 @@
  * `CallOutcome` with an error status and a message for the model; nothing here throws on model input.
  * Only a `ToolInfraError` (the tool's infrastructure failed) propagates, so the rollout is retried.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { describeErrors, validatorFor } from '../../rewards/builtin/tool-args-validate.js';
 import { nameMatches } from '../../rewards/builtin/tool-call-ast.js';
 import type { ParsedCall } from '../../rewards/builtin/tool-call-parse.js';
 import { CallStatus } from '../../rewards/builtin/tool-calls-of.js';
@@ -35,22 +35,6 @@ export interface ExecuteOptions {
   maxResultChars: number;
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true });
-const validators = new Map<string, ValidateFunction>();
-const MAX_CACHED_VALIDATORS = 4096;
-
-/** A compiled validator of `schema`, cached by its JSON text. Throws when the schema itself is invalid. */
-export function validatorFor(schema: ParamSchema): ValidateFunction {
-  const key = JSON.stringify(schema);
-  let v = validators.get(key);
-  if (!v) {
-    if (validators.size >= MAX_CACHED_VALIDATORS) validators.clear();
-    v = ajv.compile(schema);
-    validators.set(key, v);
-  }
-  return v;
-}
-
 /** The `tool` message of a failed call: plain text, easy for a small model to read. */
 const errorContent = (message: string): string => `Error: ${message}`;
 
@@ -67,7 +51,7 @@ export async function executeCall(
     const error = `unknown tool "${call.name}"; available: ${known}`;
     return { status: CallStatus.unknownTool, content: errorContent(error), error };
   }
-  let validate: ValidateFunction;
+  let validate: ReturnType<typeof validatorFor>;
   try {
     validate = validatorFor(target.parameters);
   } catch (err) {
@@ -120,19 +104,4 @@ async function runWithLimit(
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters cut]`;
-}
-
-/** Ajv errors as one line a model can act on: `arguments/value must be number; unexpected argument "x"`. */
-function describeErrors(errors: ErrorObject[]): string {
-  return errors
-    .map((e) => {
-      const at = `arguments${e.instancePath}`;
-      if (e.keyword === 'additionalProperties') {
-        return `unexpected argument "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-      }
-      if (e.keyword === 'required')
-        return `missing required argument "${(e.params as { missingProperty: string }).missingProperty}"`;
-      return `${at} ${e.message ?? 'is invalid'}`;
-    })
-    .join('; ');
 }

@@ -2,12 +2,16 @@
 import { registerReward } from '../registry.js';
 import { budget } from './budget.js';
 import { exactMatch } from './exact-match.js';
+import { finalAnswer } from './final-answer.js';
 import { format } from './format.js';
+import { invalidCallPenalty } from './invalid-call-penalty.js';
 import { lengthPenalty } from './length-penalty.js';
 import { mathEquivalence } from './math-equivalence.js';
 import { needleRecall } from './needle-recall.js';
 import { numeric } from './numeric.js';
 import { regex } from './regex.js';
+import { toolCallMatch } from './tool-call-match.js';
+import { turnBudget } from './turn-budget.js';
 import { unitTests } from './unit-tests.js';
 import { unitTestsFraction } from './unit-tests-fraction.js';
 
@@ -22,6 +26,10 @@ const builtins = [
   needleRecall,
   unitTests,
   unitTestsFraction,
+  toolCallMatch,
+  finalAnswer,
+  invalidCallPenalty,
+  turnBudget,
   // one line per built-in checker: import it above and list it here
 ] as const;
 

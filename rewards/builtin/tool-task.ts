@@ -70,6 +70,12 @@ export const ToolTaskData = z
       .optional()
       .describe('Registered tool set that executes the calls; absent = single turn, calls are not run.'),
     turn_budget: z.number().int().positive().optional().describe('Assistant turns a good solution needs.'),
+    reference: z
+      .array(z.object({ name: z.string(), arguments: z.record(z.string(), z.unknown()), result: z.string() }))
+      .optional()
+      .describe(
+        'Reference calls in order, with what each tool returns (generated tasks); for demonstrations.',
+      ),
   })
   .describe('Task data of the tool-use environment.');
 export type ToolTaskData = z.output<typeof ToolTaskData>;

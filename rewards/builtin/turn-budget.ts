@@ -1,0 +1,60 @@
+/**
+ * `turn-budget`: rewards finishing within the task's turn budget. Output in [0, 1]: 1 when the rollout
+ * gave its final answer within `turn_budget` assistant turns; past it, linearly less, reaching 0 at
+ * `maxTurns` (1 − (turns − budget) / (maxTurns − budget)); 0 when it never answered (stopped at the
+ * turn or context limit). Not applicable to single-turn rollouts of tasks without a budget (BFCL).
+ */
+import { z } from 'zod';
+import { defineReward } from '../api.js';
+import { readToolTask } from './tool-task.js';
+
+export const TurnBudgetConfig = z.object({
+  budget: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Assistant turns allowed at full reward; default: the task's `turn_budget`."),
+  maxTurns: z
+    .number()
+    .int()
+    .positive()
+    .default(6)
+    .describe(
+      'Turns at which the reward reaches 0, when the rollout does not record its own limit. Default 6.',
+    ),
+});
+
+/** The turn-budget reward; value in [0, 1]. */
+export const turnBudget = defineReward({
+  name: 'turn-budget',
+  description:
+    'Final answer within the turn budget: 1, decaying linearly to 0 at the turn limit; 0 without an answer.',
+  configSchema: TurnBudgetConfig,
+  score(trajectory, task, config) {
+    const data = readToolTask(task.data);
+    const extra = (trajectory.extra ?? {}) as {
+      assistantTurns?: unknown;
+      maxTurns?: unknown;
+      stoppedBy?: unknown;
+    };
+    const budget = config.budget ?? data?.turn_budget;
+    if (!data || budget === undefined) {
+      return { value: 0, applicable: false, details: { reason: 'no turn budget for this task' } };
+    }
+    const turns =
+      typeof extra.assistantTurns === 'number'
+        ? extra.assistantTurns
+        : (trajectory.turns?.filter((t) => t.role === 'assistant').length ?? 1) || 1;
+    const maxTurns = typeof extra.maxTurns === 'number' ? extra.maxTurns : config.maxTurns;
+    const stoppedBy = typeof extra.stoppedBy === 'string' ? extra.stoppedBy : 'answer';
+    if (stoppedBy !== 'answer' && stoppedBy !== 'single_turn') {
+      return { value: 0, details: { turns, budget, maxTurns, stoppedBy, reason: 'no final answer' } };
+    }
+    const over = Math.max(0, turns - budget);
+    const value = over === 0 ? 1 : Math.max(0, 1 - over / Math.max(1, maxTurns - budget));
+    return { value, details: { turns, budget, maxTurns, stoppedBy } };
+  },
+});
+
+export default turnBudget;
