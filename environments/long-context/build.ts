@@ -7,8 +7,8 @@
  *
  * Length: the haystack gets a character budget of `target × charsPerToken − fixed characters`; with an
  * exact token counter the stored context is counted (`/v1/tokenize`, streamed) and the budget corrected
- * by the measured characters per token until the count is within `tolerance` of the target (usually
- * one or two rounds). Without a counter the count is the estimate `chars / charsPerToken`.
+ * (secant steps on budget → tokens) until the count is within `tolerance` of the target (usually two or
+ * three rounds; the closest build is kept after `maxRounds`). Without a counter the count is the estimate `chars / charsPerToken`.
  *
  * Depth: an insert with depth d starts after round(d × H) characters of haystack, H the haystack's
  * length without inserts. It is snapped to a sentence boundary within 0.5% of H, otherwise placed at
@@ -90,6 +90,7 @@ export async function buildContext(plan: KindPlan, opts: BuildOptions): Promise<
     );
   }
   let best: { budget: number; error: number; built: BuiltContext } | undefined;
+  let last: { budget: number; tokens: number } | undefined;
   for (let round = 1; round <= maxRounds; round++) {
     const once = await writeOnce(plan, opts, budget, round);
     if (!opts.counter) return once;
@@ -99,7 +100,15 @@ export async function buildContext(plan: KindPlan, opts: BuildOptions): Promise<
     if (error <= tolerance * T) return built;
     const isBest = !best || error < best.error;
     if (isBest) best = { budget, error, built };
-    budget = Math.max(1, budget + Math.round((T - tokens) * (built.blob.chars / tokens)));
+    // Characters per token of the next correction: the secant through the last two rounds (the body's
+    // own rate, which differs from the instruction's and, for word lists, from prose), else the whole
+    // prompt's rate.
+    const slope =
+      last && tokens !== last.tokens
+        ? (budget - last.budget) / (tokens - last.tokens)
+        : built.blob.chars / tokens;
+    last = { budget, tokens };
+    budget = Math.max(1, budget + Math.round((T - tokens) * (slope > 0 ? slope : built.blob.chars / tokens)));
     if (round === maxRounds && !isBest && best) {
       // Granularity (whole list entries, words) can keep a short context just outside the tolerance:
       // keep the closest build. Building is deterministic, so rebuilding its budget gives it back.

@@ -17,7 +17,7 @@ import { planVariableTracking } from './kinds/variableTracking.js';
 import { planCommonWords, planFrequentWords } from './kinds/wordExtraction.js';
 import { hash32, Rng } from './rng.js';
 import { LongContextTaskData } from './taskData.js';
-import type { TokenCounter } from './tokens.js';
+import { perTextOverhead, type TokenCounter } from './tokens.js';
 
 /** What a task is made of, before building. Also the blob key's input. */
 export interface TaskSpec {
@@ -77,12 +77,14 @@ export const taskId = (spec: Pick<TaskSpec, 'seed' | 'split' | 'index'>): string
 /** Builds (or reads back) the task of `spec`. */
 export async function makeTask(spec: TaskSpec, config: LongContextConfig, env: BuildEnv): Promise<Task> {
   const exact = env.counter !== undefined && spec.targetTokens <= config.tokenizer.exactUpTo;
+  const plan = planTask(spec, config);
+  const charsPerToken = await charsPerTokenOf(plan, env);
   const keySpec = {
     v: 1,
     spec,
     corpus: env.corpus.id,
     tokenizer: env.tokenizerId,
-    charsPerToken: round4(env.charsPerToken),
+    charsPerToken: round4(charsPerToken),
     exact,
     tolerance: exact ? config.tokenizer.tolerance : null,
     answerPrefix: config.answerPrefix,
@@ -93,14 +95,13 @@ export async function makeTask(spec: TaskSpec, config: LongContextConfig, env: B
   const cached = LongContextTaskData.safeParse(readSidecar(env.blobDir, key));
   if (cached.success) return { id, data: cached.data as JsonObject };
 
-  const plan = planTask(spec, config);
   const built = await buildContext(plan, {
     blobDir: env.blobDir,
     key,
     targetTokens: spec.targetTokens,
     corpus: env.corpus,
     haystackSeed: hash32(`long-context/haystack\u0000${spec.seed}\u0000${spec.split}\u0000${spec.index}`),
-    charsPerToken: env.charsPerToken,
+    charsPerToken,
     ...(exact ? { counter: env.counter } : {}),
     tolerance: config.tokenizer.tolerance,
     answerPrefix: config.answerPrefix,
@@ -131,6 +132,23 @@ export async function makeTask(spec: TaskSpec, config: LongContextConfig, env: B
   } as unknown as JsonObject;
   await writeSidecar(env.blobDir, key, data);
   return { id, data };
+}
+
+/** Characters of a generated body tokenized to calibrate its characters per token. */
+const BODY_CALIBRATION_CHARS = 64 * 1024;
+
+/**
+ * Characters per token for planning `plan`: the corpus rate for haystack kinds; for generated bodies
+ * (word lists, coded text), whose rate is far from prose and varies with the task's made-up words, the
+ * rate of the first 64 Ki characters of the task's own body, counted by the tokenizer (one small
+ * request; deterministic since the body is).
+ */
+async function charsPerTokenOf(plan: KindPlan, env: BuildEnv): Promise<number> {
+  if (!env.counter || plan.body === 'haystack') return env.charsPerToken;
+  const sample = [...plan.body.units(BODY_CALIBRATION_CHARS)].join('');
+  const [tokens] = await env.counter.count([sample]);
+  const net = (tokens ?? 0) - (await perTextOverhead(env.counter));
+  return net > 0 ? sample.length / net : env.charsPerToken;
 }
 
 function paramsOf(kind: TaskKind, c: LongContextConfig): unknown {

@@ -1,7 +1,7 @@
 /**
  * Aggregation tasks (RULER §3.1 "Aggregation"), whose body is generated rather than corpus prose:
  * - `common-words` (CWE): a numbered list `1. bokari 2. tesuma …` in which `words` common words appear
- *   `commonFreq` times each and every other word `rareFreq` times; the model lists the common words.
+ *   `commonFreq` times each and every other word `rareFreq` times (the last one possibly fewer); the model lists the common words.
  * - `frequent-words` (FWE): "coded text" of made-up words drawn from a Zipf distribution
  *   p(rank r) ∝ r^(−α) (Zipf 1935; RULER uses α = 2); the model lists the `words` most frequent ones,
  *   taken from the counts of the text actually written (ties broken by rank); `facts` holds the counts of
@@ -47,11 +47,16 @@ export function planCommonWords(opts: CommonWordsOptions, rng: Rng): KindPlan {
       const seen = new Set(common);
       let entries = 0;
       let chars = 0;
+      const occurrences: number[] = [];
       const add = (word: string, f: number) => {
-        for (let k = 0; k < f; k++) {
+        // Stops at the budget, so the last rare word may occur fewer than rareFreq times: the list
+        // length then moves one entry at a time.
+        let k = 0;
+        for (; k < f && (occurrences.length < common.length || chars < budgetChars); k++) {
           entries++;
           chars += 3 + digits(entries) + word.length; // " 12. word"
         }
+        occurrences.push(k);
       };
       for (const w of common) add(w, freq);
       while (chars < budgetChars) {
@@ -64,8 +69,7 @@ export function planCommonWords(opts: CommonWordsOptions, rng: Rng): KindPlan {
       const ids = new Int32Array(entries);
       let p = 0;
       for (let id = 0; id < vocab.length; id++) {
-        const f = id < common.length ? freq : opts.rareFreq;
-        for (let k = 0; k < f; k++) ids[p++] = id;
+        for (let k = 0; k < (occurrences[id] as number); k++) ids[p++] = id;
       }
       r.shuffle(ids);
       last = { answers: common, facts: Object.fromEntries(common.map((w) => [w, freq])) };
