@@ -37,6 +37,23 @@ describe.skipIf(!hasSharedData)('gold solutions score 1', () => {
     });
     expect(rate).toBeGreaterThanOrEqual(0.99);
   });
+  it('on ≥ 99% of GSM8K test in the ways models phrase a final answer (one way per problem, rotating)', async () => {
+    const ways = [
+      (n: string) => `The answer is ${n}.`,
+      (n: string) => `The answer is $${n}.`,
+      (n: string) => `Answer: ${n} dollars`,
+      (n: string) => `So she makes ${n} per day.`,
+      (n: string) => `Therefore the final answer is $\\boxed{${n}}$. I hope it is correct.`,
+      (n: string) => `**Final answer:** \\boxed{\\$${n}}`,
+      (n: string) => `That gives ${n} eggs in total.\n#### ${n}`,
+    ];
+    let k = 0;
+    const rate = await goldRate('gsm8k/test.jsonl', (r) => {
+      const n = Number(r.answer!.split('####')[1]!.replace(/,/g, '')).toLocaleString('en-US');
+      return ways[k++ % ways.length]!(n);
+    });
+    expect(rate).toBeGreaterThanOrEqual(0.99);
+  });
   it('on ≥ 99% of MATH-500 (the worked solution, scored against the separate answer field)', async () => {
     expect(await goldRate('math500/test.jsonl', (r) => r.solution!)).toBeGreaterThanOrEqual(0.99);
   });

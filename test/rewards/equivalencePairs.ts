@@ -77,6 +77,8 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['5\\text{ inches}^2', '5', true, 'squared unit'],
   ['6 cm', '7', false, 'unit stripped, wrong number'],
   ['18 eggs per day', '18', true, 'plain number then words'],
+  ['x \\in [2, 5]', '[2,5]', true, 'x \\in prefix'],
+  ['2π', '2\\pi', true, 'unicode pi'],
   ['2 pi', '2', false, 'math word kept'],
   ['3 million', '3', false, 'multiplier word kept'],
 ];

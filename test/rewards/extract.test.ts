@@ -17,6 +17,8 @@ describe('answer extraction', () => {
     ['Answer: -12', '-12', 'answer-is'],
     ['I bought 3 apples for $1,250.50 total', '1,250.50', 'last-number'],
     ['no digits at all', null, 'none'],
+    ['counting 1,2,3', '3', 'last-number'],
+    ['a total of 12,500 and 3/4', '3/4', 'last-number'],
   ] as const)('%s → %s (%s)', (text, answer, rule) => {
     expect(extractAnswer(text)).toEqual({ answer, rule });
   });

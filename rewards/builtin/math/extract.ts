@@ -59,7 +59,8 @@ export function lastBoxed(text: string): string | null {
   return found;
 }
 
-const NUMBER = /-?\d[\d,]*(?:\.\d+)?(?:\/\d+)?|-?\.\d+/g;
+// Thousands groups only as `1,234,567` (so `1,2,3` is three numbers), then plain decimals and `a/b`.
+const NUMBER = /-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d+(?:\.\d+)?(?:\/\d+)?|-?\.\d+/g;
 
 /** The last number in `text` (commas kept; the comparison strips them), or null. */
 export function lastNumber(text: string): string | null {

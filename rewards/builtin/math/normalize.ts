@@ -105,7 +105,8 @@ export function normalizeAnswer(raw: string): string {
   s = s.replace(/\\[dt]frac/g, '\\frac');
   s = s.replace(/\\left\.|\\right\./g, '').replace(/\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])/g, '');
   s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/(?<!\\)\\ /g, ' ');
-  s = s.replace(/[−–]/g, '-');
+  s = s.replace(/[−–]/g, '-').replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/×/g, '\\times ');
+  s = s.replace(/÷/g, '\\div ').replace(/·/g, '\\cdot ');
   s = s.replace(/\\\$|\$/g, '');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])/g, '');
   s = s.replace(/\\%/g, '%').replace(/(\d)\s*(?:\\text\{\s*)?percent\b\}?/gi, '$1%');
@@ -136,6 +137,7 @@ export function normalizeAnswer(raw: string): string {
   s = s.replace(/[.\s]+$/, '');
   const assign = /^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*([^=]+)$/.exec(s);
   if (assign && !/^[a-zA-Z]\s*=.*[<>]/.test(s)) s = assign[1]!.trim();
+  s = s.replace(/^[a-zA-Z]\s*\\in\s*/, '');
   // Thousands separators when the whole answer is one number: `1,234,567.5` (not a tuple `1,2`).
   if (/^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$/.test(s)) s = s.replace(/,/g, '');
   s = s.replace(/(^|[^\d])\.(\d)/g, '$10.$2');
