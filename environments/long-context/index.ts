@@ -31,8 +31,17 @@ import { Rng } from './rng.js';
 import { LongContextTaskData } from './taskData.js';
 import { calibrate, type TokenCounter, WorkerTokenCounter } from './tokens.js';
 
-/** Default reward: RULER's recall of the expected strings. */
-export const LONG_CONTEXT_REWARDS: RewardSpec[] = [{ checker: 'needle-recall', weight: 1 }];
+/**
+ * Default rewards: RULER's recall of the expected strings (weight 1); DAPO's soft overlong penalty on
+ * answers past 192 tokens (full at 256; weight 1, range [−1, 0]) — the answer is a few needles, not an
+ * essay; and `exact-match` of the whole completion against the answers joined by ", " (weight 0: logged
+ * as a diagnostic of clean answers, not rewarded). A run may override any of them.
+ */
+export const LONG_CONTEXT_REWARDS: RewardSpec[] = [
+  { checker: 'needle-recall', weight: 1 },
+  { checker: 'length-penalty', weight: 1, config: { maxTokens: 256, cacheTokens: 64 } },
+  { checker: 'exact-match', weight: 0, config: { answerField: 'answer', extract: false } },
+];
 
 /** Characters of haystack tokenized once to calibrate characters per token. */
 const CALIBRATION_CHARS = 64 * 1024;

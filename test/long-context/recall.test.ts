@@ -53,13 +53,30 @@ describe('needle-recall', () => {
     expect(r).toMatchObject({ value: 0, applicable: false });
   });
 
-  it("is the environment's default reward", async () => {
-    const out = await scoreTrajectory(
+  it("is the environment's default reward, beside an overlong penalty and a logged exact match", async () => {
+    const data = { ...task, answer: task.answers.join(', ') };
+    const short = await scoreTrajectory(
       longContext.rewards,
       { completion: ' 4821907, 1930482', completionTokens: 6 },
-      { id: 't', data: task },
+      { id: 't', data },
     );
-    expect(out.components.find((c) => c.checker === 'needle-recall')?.value).toBe(0.5);
+    expect(short.total).toBe(0.5);
+    const exact = await scoreTrajectory(
+      longContext.rewards,
+      { completion: ' 4821907, 1930482, 7730215, 5512096.', completionTokens: 20 },
+      { id: 't', data },
+    );
+    expect(exact.components.map((c) => [c.checker, c.value])).toEqual([
+      ['needle-recall', 1],
+      ['length-penalty', 0],
+      ['exact-match', 1],
+    ]);
+    const rambling = await scoreTrajectory(
+      longContext.rewards,
+      { completion: ' 4821907 …', completionTokens: 224 },
+      { id: 't', data },
+    );
+    expect(rambling.total).toBeCloseTo(0.25 - 0.5, 10);
   });
 });
 
@@ -93,6 +110,8 @@ describe('multigym score --env long-context', () => {
       .map((l) => JSON.parse(l));
     expect(summary).toMatchObject({ lines: 5, errors: 1 });
     expect(out.map((o) => o.components?.['needle-recall'] ?? null)).toEqual([1, 1, 0.5, 0, null]);
+    expect(out.map((o) => o.components?.['exact-match'] ?? null)).toEqual([1, 0, 0, 0, null]);
+    expect(out.map((o) => o.reward)).toEqual([1, 1, 0.5, 0, null]);
     expect(out[4].error).toMatch(/answers/);
   });
 
