@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import type { Environment, PolicySampler, Task, TaskContext } from '../../environments/api.js';
@@ -91,6 +93,46 @@ describe('math environment', () => {
       expect(josh.data.answer).toBe('70000');
     },
   );
+
+  it.skipIf(!hasSharedData)('reads MATH-500 with levels, and a {split} template', async () => {
+    const [t] = await take(
+      { dataset: { path: 'math500/{split}.jsonl', format: 'math' } },
+      ctx({ split: 'test' }),
+      1,
+    );
+    expect(t!.id).toMatch(/^math\/test\/\d+$/);
+    expect(t!.data).toMatchObject({
+      source: 'math',
+      level: expect.any(Number),
+      solution: expect.stringContaining('boxed'),
+    });
+  });
+
+  it('reads plain JSONL with configured field names and names file:line of a bad record', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-math-'));
+    const file = join(dir, 'probs.jsonl');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ q: 'What is 2+2?', a: 4 })}\n\n${JSON.stringify({ q: 'Half of 1?', a: '\\frac12' })}\n`,
+    );
+    const cfg = { dataset: { path: file, questionField: 'q', answerField: 'a', name: 'mine' } };
+    const got = await take(cfg, ctx(), 2);
+    expect(got.map((t) => t.id).sort()).toEqual(['mine/probs/0', 'mine/probs/1']);
+    expect(got.find((t) => t.id === 'mine/probs/0')!.data).toMatchObject({
+      question: 'What is 2+2?',
+      answer: '4',
+    });
+    writeFileSync(
+      join(dir, 'bad.jsonl'),
+      `${JSON.stringify({ q: 'x', a: '1' })}\n${JSON.stringify({ q: 'y' })}\n`,
+    );
+    await expect(
+      take({ dataset: { ...cfg.dataset, path: join(dir, 'bad.jsonl') } }, ctx(), 1),
+    ).rejects.toThrow(/bad\.jsonl:2: .*field "a"/);
+    await expect(take({ dataset: { path: join(dir, 'missing.jsonl') } }, ctx(), 1)).rejects.toThrow(
+      /cannot read/,
+    );
+  });
 
   it('parses GSM8K, MATH and plain records, and names the missing field', () => {
     const g = env.parseTask({ question: 'Q?', answer: 'so 1,000 <<1+1=2>>2\n#### 1,000' }, 3);
