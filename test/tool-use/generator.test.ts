@@ -15,7 +15,7 @@ import { scoreTrajectory } from '../../rewards/score.js';
 import { hasSharedData, sharedData } from '../helpers/paths.js';
 
 const env = getEnvironment('tool-use');
-const config = env.configSchema.parse({});
+const config = env.configSchema.parse({}) as Record<string, unknown>;
 
 async function take(
   n: number,
