@@ -49,6 +49,8 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 def _error(exc):
+    if isinstance(exc, _Timeout):
+        return "time limit exceeded"
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text[-600:]
 

@@ -91,6 +91,9 @@ export function bwrapArgv(plan: BwrapPlan): string[] {
     '--disable-userns',
     '--die-with-parent',
     '--new-session',
+    // The program is the namespace's pid 1, so the outer bwrap reaps it (with bwrap's own init as pid 1,
+    // the outer exits on the init's report and the init becomes a zombie of the host's pid 1).
+    '--as-pid-1',
     '--cap-drop',
     'ALL',
     '--hostname',
@@ -111,6 +114,12 @@ export function bwrapArgv(plan: BwrapPlan): string[] {
     WORKDIR,
     ...parentDirs,
     ...files,
+    // bwrap builds / and /dev on unbounded tmpfs owned by the sandbox uid: make both read-only, so the
+    // only writable places are the size-limited work dir and /dev/shm (device nodes stay usable).
+    '--remount-ro',
+    '/dev',
+    '--remount-ro',
+    '/',
     '--chdir',
     WORKDIR,
     '--clearenv',

@@ -88,8 +88,8 @@ export async function runInSandboxOrThrow(req: SandboxRequest): Promise<SandboxR
   return result;
 }
 
-/** Maps what the process did to a status. */
-function classify(o: SpawnOutcome, runtime: Runtime, isolated: boolean): SandboxResult {
+/** Maps what the process did to a status (exported for tests). */
+export function classify(o: SpawnOutcome, runtime: Runtime, isolated: boolean): SandboxResult {
   const base = {
     exitCode: o.exitCode,
     stdout: o.stdout,

@@ -56,6 +56,8 @@ const SIGNALS: Record<string, number> = {
 };
 /** Grace for the pipes to drain after the process exits, ms. */
 const DRAIN_MS = 2000;
+/** Time bwrap has to exit after its program was killed before it is killed too, ms. */
+const ESCALATE_MS = 1000;
 
 /** Runs one spawn spec to completion. Never throws; spawn failures come back in `spawnError`. */
 export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
@@ -90,11 +92,18 @@ export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
     let outputLimitHit = false;
     let spawnError: NodeJS.ErrnoException | undefined;
 
+    let escalation: NodeJS.Timeout | undefined;
     const kill = () => {
-      // The namespace init first (its death kills every process inside), then bwrap itself. Both pids
-      // are still ours: bwrap has not been reaped (no 'exit' yet) and it has not reaped its child.
-      if (!exited && sandboxPid) tryKill(sandboxPid);
-      if (!exited && child.pid) tryKill(spec.processGroup ? -child.pid : child.pid);
+      if (exited) return;
+      // Kill the program, which is pid 1 of the sandbox's PID namespace: its death kills every process
+      // inside, and bwrap, its parent, reaps it and exits. Killing bwrap too would orphan the program
+      // (a zombie for the host's init to reap), so bwrap is killed only when it does not exit soon
+      // after, or when the program has not started yet (bwrap's --die-with-parent then takes it down).
+      if (sandboxPid) tryKill(sandboxPid);
+      if (!child.pid) return;
+      const target = spec.processGroup ? -child.pid : child.pid;
+      if (!sandboxPid) tryKill(target);
+      else escalation ??= setTimeout(() => !exited && tryKill(target), ESCALATE_MS);
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -137,6 +146,7 @@ export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
       exited = true;
       total = performance.now() - started;
       clearTimeout(timer);
+      clearTimeout(escalation);
       // unsafe mode: no PID namespace, so take down what the program left in its process group.
       if (spec.processGroup && child.pid) tryKill(-child.pid);
       const exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : null);
