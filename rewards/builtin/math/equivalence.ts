@@ -115,7 +115,8 @@ function structure(s: string): Structure | null {
     const rows = matrix[2]!.split('\\\\').filter((r) => r !== '');
     return { kind: 'matrix', items: rows.flatMap((r) => [...r.split('&'), ';']) };
   }
-  if (wrapped(s, '\\{', '\\}')) return { kind: 'set', items: splitTopLevel(s.slice(2, -2), ',') };
+  if (wrapped(s, '\\{', '\\}'))
+    return { kind: 'set', items: splitTopLevel(s.slice(2, -2), ',').flatMap(expandPm) };
   const first = s[0];
   const last = s[s.length - 1];
   if ((first === '(' || first === '[') && (last === ')' || last === ']')) {
@@ -129,9 +130,23 @@ function structure(s: string): Structure | null {
       if (items.length >= 2) return { kind: 'tuple', items, open: first, close: last };
     }
   }
-  const items = splitTopLevel(s, ',');
+  const items = splitTopLevel(s, ',').flatMap(expandPm);
   if (items.length >= 2 && items.every((x) => x !== '')) return { kind: 'list', items };
   return null;
+}
+
+/** Most `\\pm` signs expanded in one answer (2^3 = 8 variants); more are left as written. */
+const MAX_PM_SIGNS = 3;
+
+/** `1\\pm\\sqrt{2}` → [`1+\\sqrt{2}`, `1-\\sqrt{2}`] (also `\\mp`); other strings unchanged. */
+export function expandPm(s: string): string[] {
+  const m = /\\(pm|mp)(?![a-zA-Z])/.exec(s);
+  if (!m) return [s];
+  if ((s.match(/\\(?:pm|mp)(?![a-zA-Z])/g) ?? []).length > MAX_PM_SIGNS) return [s];
+  const [first, second] = m[1] === 'pm' ? ['+', '-'] : ['-', '+'];
+  const head = s.slice(0, m.index);
+  const tail = s.slice(m.index + m[0].length);
+  return [...expandPm(head + first + tail), ...expandPm(head + second + tail)];
 }
 
 function unionParts(s: string): string[] | null {
