@@ -64,6 +64,10 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['(-\\infty, 0) \\cup (1, \\infty)', '(1,\\infty)\\cup(-\\infty,0)', true, 'union order free'],
   ['(-\\infty, 0) \\cup (1, \\infty)', '(-\\infty,0)\\cup[1,\\infty)', false, 'union bracket'],
   ['\\left[ \\frac{1}{2}, 2 \\right]', '[0.5, 2]', true, 'closed interval values'],
+  ['x > 5', '(5,\\infty)', true, 'inequality as interval'],
+  ['x \\geq 5', '(5,\\infty)', false, 'inequality bracket'],
+  ['2 < x \\le 12', '(2,12]', true, 'double inequality'],
+  ['x < 2 \\text{ or } x > 3', '(-\\infty, 2) \\cup (3, \\infty)', true, 'inequality union'],
   ['\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}', '\\begin{pmatrix}1\\\\2\\end{pmatrix}', true, 'matrix'],
   ['\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}', '\\begin{pmatrix}1\\\\2\\end{pmatrix}', false, 'matrix order'],
   // text answers and units

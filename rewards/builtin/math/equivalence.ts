@@ -5,7 +5,8 @@
  * 1. `string`   — equal after normalisation (`normalize.ts`).
  * 2. `numeric`  — both plain numbers (thousands separators, signs, fractions, mixed numbers,
  *                 decimals, percentages) within a tolerance.
- * 3. `interval` — intervals and unions (`[1,2)\cup(3,\infty)`): same brackets, equivalent endpoints.
+ * 3. `interval` — intervals and unions (`[1,2)\cup(3,\infty)`): same brackets, equivalent endpoints;
+ *                 one-variable inequalities (`x > 5`, `2 < x \le 12`, `x<2 or x>3`) count as intervals.
  * 4. `tuple` / `set` / `matrix` / `list` — element-wise: ordered for tuples and matrices, unordered for
  *                 sets and bare comma lists (solutions `1, 2` = `2, 1`).
  * 5. `equation` — `lhs = rhs` on both sides: sides compared pairwise.
@@ -14,6 +15,7 @@
  * Nothing decided: `{ equal: false, method: 'none' }`. Past the time budget (checked before every
  * symbolic step, the only costly one): `{ equal: false, method: 'timeout' }`.
  */
+import { inequalityToInterval } from './inequality.js';
 import { normalizeAnswer } from './normalize.js';
 import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL, numbersEqual, readNumber, readSpacedMixed } from './numbers.js';
 import { symbolicEqual } from './symbolic.js';
@@ -210,6 +212,11 @@ function compareNormalized(
   if (depth > 4) return [false, 'none'];
   const same = (x: string, y: string) => compareNormalized(x, y, limits, depth + 1)[0];
 
+  if (depth === 0) {
+    const ia = inequalityToInterval(a);
+    const ib = inequalityToInterval(b);
+    if (ia !== null || ib !== null) return compareNormalized(ia ?? a, ib ?? b, limits, depth + 1);
+  }
   const ua = unionParts(a);
   const ub = unionParts(b);
   if (ua || ub) {
