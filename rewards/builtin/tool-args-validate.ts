@@ -6,7 +6,9 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+// Formats (`date`, `email`…) are not checked: BFCL schemas use them loosely and a model is not
+// penalised for a format hint.
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 const validators = new Map<string, ValidateFunction>();
 const MAX_CACHED_VALIDATORS = 4096;
 

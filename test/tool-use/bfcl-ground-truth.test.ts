@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { BFCL_CATEGORIES, bfclTaskData, loadBfcl } from '../../environments/tool-use/bfcl.js';
 import { CallStyle, formatCalls, referenceCalls } from '../../environments/tool-use/calls.js';
+import { invalidCallPenalty } from '../../rewards/builtin/invalid-call-penalty.js';
 import { toolCallMatch } from '../../rewards/builtin/tool-call-match.js';
 import { runChecker } from '../../rewards/score.js';
 import { hasSharedData, sharedData } from '../helpers/paths.js';
