@@ -7,10 +7,12 @@
  * Without `--worker` the length is the planning estimate (4 characters per token, or `--cpt N`); with a
  * worker URL the characters per token are calibrated on the worker's tokenizer and the stored context
  * is counted exactly through `/v1/tokenize` (streamed in chunks; that count is timed on its own).
- * Each kind is built in a fresh blob directory (no cache hit) and removed afterwards. Peak RSS is the
- * process high-water mark (`process.resourceUsage().maxRSS`), read before and after each step; it only
- * grows, so each step's figure is an upper bound of its own peak.
+ * Each kind is built in its own child process (so its peak RSS, the process high-water mark
+ * `process.resourceUsage().maxRSS`, is its own) and a fresh blob directory (no cache hit), removed
+ * afterwards. The child reports the RSS after loading the corpus and the peak after building, then
+ * reads the blob back (whole, then streamed) and, with a worker, counts it exactly.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     worker: { type: 'string' },
     cpt: { type: 'string', default: '4' },
     kinds: { type: 'string', default: 'niah-multikey,variable-tracking,common-words' },
+    child: { type: 'string' },
   },
 });
 const target = Number(values.tokens);
@@ -50,23 +53,21 @@ const config = LongContextConfig.parse({
   },
 });
 
-const t0 = performance.now();
-const probeDir = mkdtempSync(join(tmpdir(), 'multigym-lc-bench-'));
-const env = await buildEnv(config, probeDir);
-rmSync(probeDir, { recursive: true, force: true });
-console.log(
-  `corpus ${env.corpus.id} (${env.corpus.units.length} sentences) loaded in ${(performance.now() - t0).toFixed(0)} ms; ` +
-    `${env.charsPerToken.toFixed(3)} chars/token (${env.tokenizerId}); target ${target} tokens`,
-);
-console.log(`RSS after loading: ${rssMiB().toFixed(0)} MiB (peak so far ${peakMiB().toFixed(0)} MiB)\n`);
+if (values.child) {
+  const kind = values.child as TaskKind;
+  const t0 = performance.now();
+  const probeDir = mkdtempSync(join(tmpdir(), 'multigym-lc-bench-'));
+  const env = await buildEnv(config, probeDir);
+  rmSync(probeDir, { recursive: true, force: true });
+  console.error(
+    `corpus ${env.corpus.id} (${env.corpus.units.length} sentences) loaded in ${(performance.now() - t0).toFixed(0)} ms; ` +
+      `${env.charsPerToken.toFixed(3)} chars/token (${env.tokenizerId}); target ${target} tokens`,
+  );
+  console.error(`RSS after loading: ${rssMiB().toFixed(0)} MiB (peak so far ${peakMiB().toFixed(0)} MiB)\n`);
 
-const rows: string[][] = [];
-for (const kind of kinds) {
   const dir = mkdtempSync(join(tmpdir(), 'multigym-lc-bench-'));
   try {
-    globalThis.gc?.();
     const rssBefore = rssMiB();
-    const peakBefore = peakMiB();
     const b0 = performance.now();
     const task = await makeTask(
       { seed: 0, split: 'bench', index: 0, kind, targetTokens: target, depth: 0.5 },
@@ -80,7 +81,6 @@ for (const kind of kinds) {
     const peakBuild = peakMiB();
     const d = task.data as unknown as LongContextTaskData;
     const path = blobPath(dir, d.blob!);
-
     const r0 = performance.now();
     const text = await readFile(path, 'utf8');
     const readMs = performance.now() - r0;
@@ -89,28 +89,43 @@ for (const kind of kinds) {
     for await (const piece of streamBlob(path)) streamed += piece.length;
     const streamMs = performance.now() - s0;
     if (streamed !== text.length) throw new Error('streamed length differs from the file');
-
-    let exact = '';
+    let exact = '-';
     if (values.worker) {
       const c0 = performance.now();
       const n = await countFileTokens(new WorkerTokenCounter(new PolicyClient({ url: values.worker })), path);
       exact = `${n} (${(performance.now() - c0).toFixed(0)} ms)`;
     }
-    rows.push([
+    const row = [
       kind,
       String(d.tokens),
-      exact || '-',
+      exact,
       mib(d.bytes!),
       buildMs.toFixed(0),
       readMs.toFixed(0),
       streamMs.toFixed(0),
       (buildMs / readMs).toFixed(1),
-      `${peakBuild.toFixed(0)} (+${(peakBuild - peakBefore).toFixed(0)}, RSS before ${rssBefore.toFixed(0)})`,
+      `${peakBuild.toFixed(0)} (+${(peakBuild - rssBefore).toFixed(0)})`,
       String(JSON.stringify(task.data).length),
-    ]);
+    ];
+    console.log(JSON.stringify(row));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  process.exit(0);
+}
+
+const rows: string[][] = [];
+for (const kind of kinds) {
+  const args = [
+    ...process.argv.slice(1).filter((a, i, all) => a !== '--kinds' && all[i - 1] !== '--kinds'),
+    '--child',
+    kind,
+  ];
+  const out = execFileSync(process.execPath, [...process.execArgv, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  rows.push(JSON.parse(out.trim().split('\n').at(-1)!));
 }
 const head = [
   'kind',
@@ -121,7 +136,7 @@ const head = [
   'readFile ms',
   'stream read ms',
   'build/read',
-  'peak RSS MiB during build',
+  'peak RSS MiB (+ over RSS after corpus load)',
   'Task.data bytes',
 ];
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
