@@ -33,9 +33,9 @@ export const LongContextConfig = z
     lengths: z
       .array(z.number().int().min(128).max(4_194_304))
       .min(1)
-      .default([1024, 2048, 4096])
+      .default([1024, 2048, 3072])
       .describe(
-        'Target prompt lengths in tokens of the policy tokenizer; each task draws one uniformly. Default [1024, 2048, 4096].',
+        'Target prompt lengths in tokens of the policy tokenizer; each task draws one uniformly. Default [1024, 2048, 3072] (fits the 4096-token window of the tiny CPU model even when lengths are estimates).',
       ),
     depths: z
       .union([z.array(z.number().min(0).max(1)).min(1), z.literal('uniform')])
