@@ -122,7 +122,7 @@ async function runUnitTests(
     solutionTimeoutS: solutionMs / 1000,
     testTimeoutS: testMs / 1000,
   };
-  const budget = 2 * solutionMs + names.length * testMs + STARTUP_MS;
+  const budget = (task.setup ? 2 : 1) * solutionMs + names.length * testMs + STARTUP_MS;
   const run = await runInSandbox({
     ...opts.limits,
     language: task.language,

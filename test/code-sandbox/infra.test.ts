@@ -1,0 +1,109 @@
+/**
+ * An infrastructure failure is never a reward: when bwrap cannot start a program (simulated by making
+ * the spawn report that bwrap never got to start it), the sandbox says `infra_error`, the rollout marks
+ * the trajectory `infra_error` (left out of the batch) and the checkers throw a retryable error
+ * instead of scoring 0.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+let failSpawns = false;
+vi.mock('../../environments/code-sandbox/sandbox/spawn.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../environments/code-sandbox/sandbox/spawn.js')>();
+  return {
+    ...real,
+    spawnCapture: (spec: Parameters<typeof real.spawnCapture>[0]) =>
+      failSpawns
+        ? Promise.resolve({
+            exitCode: 1,
+            stdout: '',
+            stderr: "bwrap: Can't fork for pid 1: Resource temporarily unavailable\n",
+            channel: '',
+            truncated: false,
+            outputLimitHit: false,
+            timedOut: false,
+            durationMs: 3,
+          })
+        : real.spawnCapture(spec),
+  };
+});
+
+const { runInSandbox, runInSandboxOrThrow, ensureSandbox, SandboxInfraError } = await import(
+  '../../environments/code-sandbox/sandbox/index.js'
+);
+await import('../../environments/builtin.js');
+const { getEnvironment } = await import('../../environments/registry.js');
+const { getReward } = await import('../../rewards/registry.js');
+const { allEasyTasks } = await import('../../environments/code-sandbox/easy.js');
+
+afterEach(() => {
+  failSpawns = false;
+});
+
+describe('sandbox infrastructure failures', () => {
+  it('come back as infra_error, and as a retryable SandboxInfraError from runInSandboxOrThrow', async () => {
+    await ensureSandbox(); // the real check passes first
+    failSpawns = true;
+    const r = await runInSandbox({ code: 'print(1)' });
+    expect(r.status).toBe('infra_error');
+    expect(r.error).toContain("Can't fork");
+    await expect(runInSandboxOrThrow({ code: 'print(1)' })).rejects.toMatchObject({
+      type: 'SandboxInfraError',
+      retryable: true,
+    });
+  });
+
+  it('mark the rollout infra_error instead of scoring it, and make the checker throw', async () => {
+    const env = getEnvironment('code-sandbox');
+    const data = allEasyTasks()[0]!;
+    const task = { id: 'easy/t/0', data: data as never };
+    const policy = {
+      generate: async () => ({
+        results: [
+          {
+            prompt_token_ids: [1],
+            samples: [
+              {
+                text: data.solution!,
+                token_ids: [2],
+                logprobs: [-0.1],
+                finish_reason: 'stop',
+                thinking_tokens: 0,
+              },
+            ],
+          },
+        ],
+        policy_version: 3,
+      }),
+      tokenize: async () => ({ counts: [] }),
+      info: async () => ({}),
+    };
+    const config = env.configSchema.parse({});
+    failSpawns = true;
+    const [t] = await env.rollout(
+      task,
+      policy as never,
+      { n: 1, sampling: { max_tokens: 16, temperature: 1, top_p: 1 }, blobDir: '/tmp' },
+      config,
+    );
+    expect(t!.status).toBe('infra_error');
+    expect(t!.error).toContain('sandbox');
+    const checker = getReward('unit-tests');
+    await expect(
+      checker.score(
+        { completion: data.solution!, completionTokens: 1 },
+        task,
+        checker.configSchema.parse({ rerun: true }),
+      ),
+    ).rejects.toBeInstanceOf(SandboxInfraError);
+    // Once the host recovers, the same rollout is scored normally (nothing was memoised).
+    failSpawns = false;
+    const [ok] = await env.rollout(
+      task,
+      policy as never,
+      { n: 1, sampling: { max_tokens: 16, temperature: 1, top_p: 1 }, blobDir: '/tmp' },
+      config,
+    );
+    expect(ok!.status).toBe('ok');
+    expect((ok!.extra!.tests as { passed: number }).passed).toBe(data.tests!.length);
+  });
+});
