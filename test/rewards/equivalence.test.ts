@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEquivalent } from '../../rewards/builtin/math/equivalence.js';
+import { isEquivalent, MAX_ANSWER_CHARS } from '../../rewards/builtin/math/equivalence.js';
 import { normalizeAnswer } from '../../rewards/builtin/math/normalize.js';
 import { tooCostly } from '../../rewards/builtin/math/symbolic.js';
 import { EQUIVALENCE_PAIRS } from './equivalencePairs.js';
@@ -36,6 +36,12 @@ describe('math equivalence table', () => {
     expect(isEquivalent('100000!', '5')).toMatchObject({ equal: false, method: 'none' });
     expect(isEquivalent('\\frac{10!}{8!}', '90').equal).toBe(true);
     expect(() => isEquivalent('(n+1)!', '(n+1)n!')).not.toThrow();
+  });
+
+  it('compares answers longer than MAX_ANSWER_CHARS only exactly', () => {
+    const long = `${'1+'.repeat(MAX_ANSWER_CHARS)}1`;
+    expect(isEquivalent(long, String(MAX_ANSWER_CHARS + 1)).equal).toBe(false);
+    expect(isEquivalent(long, long).equal).toBe(true);
   });
 
   it('stops at the time budget with method "timeout"', () => {

@@ -23,6 +23,12 @@ describe('answer extraction', () => {
     expect(extractAnswer(text)).toEqual({ answer, rule });
   });
 
+  it('stays linear on degenerate completions (many unclosed \\boxed{), picking the last closed group', () => {
+    expect(extractAnswer(`${'x \\boxed{'.repeat(50_000)} 7`)).toEqual({ answer: '7', rule: 'last-number' });
+    expect(lastBoxed(`\\boxed{3} then ${'\\boxed{'.repeat(50_000)}`)).toBe('3');
+    expect(lastBoxed('\\boxed{\\boxed{1}+1}')).toBe('1');
+  });
+
   it('honours the rule list and the empty \\boxed{}', () => {
     expect(extractAnswer('The answer is 5', ['boxed'])).toEqual({ answer: null, rule: 'none' });
     expect(extractAnswer('\\boxed{} then 9')).toEqual({ answer: '9', rule: 'last-number' });

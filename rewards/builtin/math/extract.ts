@@ -25,11 +25,15 @@ export interface Extracted {
 
 /**
  * Returns the balanced-brace group starting at `open` (index of `{`) without its braces, or null if
- * the braces never close.
+ * the braces do not close before `limit` (default: the end of the text).
  */
-export function braceGroup(text: string, open: number): { content: string; end: number } | null {
+export function braceGroup(
+  text: string,
+  open: number,
+  limit = text.length,
+): { content: string; end: number } | null {
   let depth = 0;
-  for (let i = open; i < text.length; i++) {
+  for (let i = open; i < limit; i++) {
     const ch = text[i];
     if (ch === '\\') {
       i++; // an escaped char (`\{`, `\}`) never opens or closes a group
@@ -44,19 +48,26 @@ export function braceGroup(text: string, open: number): { content: string; end: 
   return null;
 }
 
-/** Content of the last `\boxed{…}` or `\fbox{…}` in `text`, or null. */
+/**
+ * Content of the last `\boxed{…}` or `\fbox{…}` in `text` that closes, or null. Linear in the text
+ * length even for a degenerate completion of many unclosed `\boxed{`: candidates are tried from the
+ * last one back, and a group opened before an unclosed brace can only close before that brace.
+ */
 export function lastBoxed(text: string): string | null {
-  const re = /\\(?:boxed|fbox)\s*(\{|\s+([^\s$]+))/g;
-  let found: string | null = null;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m[1] === '{') {
-      const group = braceGroup(text, m.index + m[0].length - 1);
-      if (group) found = group.content;
-    } else if (m[2]) {
-      found = m[2];
+  const matches = [...text.matchAll(/\\(?:boxed|fbox)\s*(\{|\s+([^\s$]+))/g)];
+  let limit = text.length;
+  for (let k = matches.length - 1; k >= 0; k--) {
+    const m = matches[k]!;
+    if (m[1] !== '{') {
+      if (m[2]) return m[2];
+      continue;
     }
+    const open = m.index + m[0].length - 1;
+    const group = braceGroup(text, open, limit);
+    if (group) return group.content;
+    limit = open;
   }
-  return found;
+  return null;
 }
 
 // Thousands groups only as `1,234,567` (so `1,2,3` is three numbers), then plain decimals and `a/b`.
