@@ -4,11 +4,13 @@
  * without calls, the math extraction rules (`\boxed{}`, "the answer is", last number) for numeric
  * answers, the last line for text answers. Numbers are compared with the math environment's
  * equivalence (`math/equivalence.ts`: 1,234 = 1234.0, fractions, tolerance `relTol`); text (dates,
- * weekdays, names) after lower-casing and dropping spaces, quotes and final punctuation. Not applicable
+ * weekdays, names) with the `exact-match` checker (normalised, case-insensitive), or equal after
+ * lower-casing and dropping spaces, quotes and final punctuation. Not applicable
  * to tasks without an answer (BFCL).
  */
 import { z } from 'zod';
 import { defineReward, type ScoredTrajectory } from '../api.js';
+import { exactMatch } from './exact-match.js';
 import { isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
 import { parseToolCalls } from './tool-call-parse.js';
@@ -18,6 +20,9 @@ export const FinalAnswerConfig = z.object({
   relTol: z.number().min(0).default(1e-6).describe('Relative tolerance of numeric answers. Default 1e-6.'),
   absTol: z.number().min(0).default(1e-9).describe('Absolute tolerance, for answers near 0. Default 1e-9.'),
 });
+
+/** exact-match on a given string: no extraction, normalised, case-insensitive. */
+const EXACT = exactMatch.configSchema.parse({ extract: false });
 
 const ANSWER_LINE = /answer\s*[:：]\s*([^\n]+)/gi;
 
@@ -61,7 +66,7 @@ export const finalAnswer = defineReward({
   description:
     "Final answer after the tool calls equals the task's answer (numbers by math equivalence): 0 or 1.",
   configSchema: FinalAnswerConfig,
-  score(trajectory, task, config) {
+  async score(trajectory, task, config) {
     const data = readToolTask(task.data);
     if (!data?.answer) return { value: 0, applicable: false, details: { reason: 'task has no answer' } };
     const kind = data.answer_kind ?? 'text';
@@ -72,7 +77,14 @@ export const finalAnswer = defineReward({
       const v = isEquivalent(extracted, data.answer, { relTol: config.relTol, absTol: config.absTol });
       return { value: v.equal ? 1 : 0, details: { extracted, reference: data.answer, method: v.method } };
     }
-    const equal = normalizeText(extracted) === normalizeText(data.answer);
+    // Text answers: the exact-match checker on the extracted answer (its LaTeX/space normalisation,
+    // case-insensitive), falling back to a looser form without quotes and final punctuation.
+    const exact = await exactMatch.score(
+      { completion: extracted, completionTokens: 0 },
+      { id: task.id, data: { answer: data.answer } },
+      EXACT,
+    );
+    const equal = exact.value === 1 || normalizeText(extracted) === normalizeText(data.answer);
     return { value: equal ? 1 : 0, details: { extracted, reference: data.answer, method: 'text' } };
   },
 });

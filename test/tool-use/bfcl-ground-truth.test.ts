@@ -30,6 +30,7 @@ describe.skipIf(!hasSharedData)('BFCL ground truth as completions', () => {
       expect(records.length).toBeGreaterThanOrEqual(200);
       for (const style of styles) {
         const misses: string[] = [];
+        const penalised: string[] = [];
         for (const [i, record] of records.entries()) {
           const data = bfclTaskData(record);
           const completion = style.write(referenceCalls(data.ground_truth, data.functions));
@@ -41,7 +42,17 @@ describe.skipIf(!hasSharedData)('BFCL ground truth as completions', () => {
           );
           if (r.value !== 1)
             misses.push(`${record.id}: ${JSON.stringify(r.details)}\n    ${completion.slice(0, 300)}`);
+          // The reference calls are also valid against the (converted) JSON Schema: no penalty.
+          const p = await runChecker(
+            invalidCallPenalty,
+            { completion, completionTokens: 0 },
+            { id: record.id ?? String(i), data: data as unknown as Record<string, unknown> },
+            {},
+          );
+          if (p.value !== 0) penalised.push(`${record.id}: ${JSON.stringify(p.details)}`);
         }
+        for (const m of penalised) console.log(`  penalised ${m}`);
+        expect(penalised.length / records.length).toBeLessThanOrEqual(0.01);
         const rate = 1 - misses.length / records.length;
         console.log(
           `${category} / ${style.name}: ${records.length - misses.length}/${records.length} (${(rate * 100).toFixed(1)}%)`,
