@@ -4,11 +4,14 @@
  * nothing. The context is built into the blob directory once; its sidecar makes later calls (another
  * worker, a retry, a continue-as-new) read the task back instead of rebuilding it.
  */
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
 import type { JsonObject } from '../../rewards/api.js';
 import type { Task } from '../api.js';
-import { readSidecar, specKey, writeSidecar } from './blobs.js';
+import { blobPath, readSidecar, specKey, writeSidecar } from './blobs.js';
 import { buildContext } from './build.js';
 import type { LongContextConfig } from './config.js';
+import { LongContextError } from './errors.js';
 import type { Corpus } from './haystack.js';
 import { planNiah, round4 } from './kinds/niah.js';
 import { planQa } from './kinds/qa.js';
@@ -16,6 +19,7 @@ import { type KindPlan, TASK_KINDS, type TaskKind } from './kinds/types.js';
 import { planVariableTracking } from './kinds/variableTracking.js';
 import { planCommonWords, planFrequentWords } from './kinds/wordExtraction.js';
 import { hash32, Rng } from './rng.js';
+import { buildEnv } from './setup.js';
 import { LongContextTaskData } from './taskData.js';
 import { perTextOverhead, type TokenCounter } from './tokens.js';
 
@@ -158,3 +162,45 @@ function paramsOf(kind: TaskKind, c: LongContextConfig): unknown {
   if (kind === 'frequent-words') return c.frequentWords;
   return c.qa;
 }
+
+/**
+ * Rebuilds the blob of a task when this host's blob directory lacks it (blobs are a cache of a
+ * deterministic build: a rollout worker on another host can regenerate the context from the task's
+ * spec). Does nothing when the blob is present or the task is not a generated one.
+ * @throws LongContextError (`blob`) when the rebuild gives another key (config, corpus or tokenizer
+ * differ from the ones the task was built with).
+ */
+export async function ensureBlob(
+  data: LongContextTaskData,
+  config: LongContextConfig,
+  blobDir: string,
+  counter?: TokenCounter,
+): Promise<void> {
+  if (!data.blob || existsSync(blobPath(blobDir, data.blob))) return;
+  const spec = RebuildSpec.safeParse(data);
+  if (!spec.success)
+    throw new LongContextError(
+      'blob',
+      `blob ${data.blob} is missing and the task has no spec to rebuild it from`,
+    );
+  const { corpus, ...rest } = spec.data;
+  const cfg = { ...config, corpus };
+  const env = await buildEnv(cfg, blobDir, undefined, counter);
+  const rebuilt = await makeTask(rest, cfg, env);
+  if (rebuilt.data.blob !== data.blob) {
+    throw new LongContextError(
+      'blob',
+      `blob ${data.blob} is missing and rebuilding it gave ${String(rebuilt.data.blob)}: the config, corpus or tokenizer differ from the build's`,
+    );
+  }
+}
+
+const RebuildSpec = z.object({
+  seed: z.number().int(),
+  split: z.string(),
+  index: z.number().int(),
+  kind: z.enum(TASK_KINDS),
+  targetTokens: z.number().int(),
+  depth: z.number(),
+  corpus: z.string(),
+});

@@ -11,7 +11,6 @@
  * `context_too_long`) gives `rejected` trajectories — logged, left out of the batch, never retried.
  */
 import { readFile } from 'node:fs/promises';
-import { PolicyClient } from '../../policy/client.js';
 import type { RewardSpec } from '../../rewards/api.js';
 import {
   defineEnvironment,
@@ -24,12 +23,12 @@ import { singleTurnRollout } from '../singleTurn.js';
 import { readBlob } from './blobs.js';
 import { LongContextConfig } from './config.js';
 import { LongContextError } from './errors.js';
-import { type BuildEnv, makeTask, taskSpec } from './generate.js';
-import { type Corpus, haystackUnits, loadCorpus } from './haystack.js';
+import { ensureBlob, makeTask, taskSpec } from './generate.js';
 import { parseLongContextTask } from './parse.js';
-import { Rng } from './rng.js';
+import { buildEnv } from './setup.js';
 import { LongContextTaskData } from './taskData.js';
-import { calibrate, type TokenCounter, WorkerTokenCounter } from './tokens.js';
+
+export { buildEnv, calibrationSample } from './setup.js';
 
 /**
  * Default rewards: RULER's recall of the expected strings (weight 1); DAPO's soft overlong penalty on
@@ -42,46 +41,6 @@ export const LONG_CONTEXT_REWARDS: RewardSpec[] = [
   { checker: 'length-penalty', weight: 1, config: { maxTokens: 256, cacheTokens: 64 } },
   { checker: 'exact-match', weight: 0, config: { answerField: 'answer', extract: false } },
 ];
-
-/** Characters of haystack tokenized once to calibrate characters per token. */
-const CALIBRATION_CHARS = 64 * 1024;
-
-/** A calibration sample of `corpus`: its first `CALIBRATION_CHARS` characters of haystack. */
-export function calibrationSample(corpus: Corpus): string {
-  const parts: string[] = [];
-  let n = 0;
-  for (const u of haystackUnits(corpus, new Rng(0))) {
-    parts.push(u);
-    n += u.length;
-    if (n >= CALIBRATION_CHARS) break;
-  }
-  return parts.join('');
-}
-
-/** Resolves corpus, counter and characters per token for a task stream. */
-export async function buildEnv(
-  config: LongContextConfig,
-  blobDir: string,
-  dataDir?: string,
-  counter?: TokenCounter,
-): Promise<BuildEnv> {
-  const corpus = loadCorpus(config.corpus, dataDir);
-  const tokens =
-    counter ??
-    (config.tokenizer.url
-      ? new WorkerTokenCounter(new PolicyClient({ url: config.tokenizer.url }))
-      : undefined);
-  if (!tokens) {
-    return { blobDir, corpus, charsPerToken: config.tokenizer.charsPerToken, tokenizerId: 'estimate' };
-  }
-  const tokenizerId = await tokens.id();
-  const charsPerToken = await calibrate(
-    tokens,
-    calibrationSample(corpus),
-    `${tokenizerId}\u0000${corpus.id}`,
-  );
-  return { blobDir, corpus, charsPerToken, tokenizerId, counter: tokens };
-}
 
 /** Reads the prompt of a task from its blob or its `contextPath`. */
 export async function readPrompt(data: LongContextTaskData, blobDir: string): Promise<string> {
@@ -119,8 +78,9 @@ export const longContext = defineEnvironment({
     for (let i = ctx.start; ; i++)
       yield await makeTask(taskSpec(config, ctx.seed, ctx.split, i), config, env);
   },
-  async rollout(task: Task, policy: PolicySampler, ctx: RolloutContext): Promise<Trajectory[]> {
+  async rollout(task: Task, policy: PolicySampler, ctx: RolloutContext, config): Promise<Trajectory[]> {
     const data = LongContextTaskData.parse(task.data);
+    await ensureBlob(data, config, ctx.blobDir);
     const reference = `[long-context prompt ${data.blob ?? data.contextPath}: ${data.chars ?? '?'} characters, ${data.tokens ?? '?'} tokens]`;
     if (data.exactTokens && data.tokens !== undefined) {
       const { max_context } = await policy.info();

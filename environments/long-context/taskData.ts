@@ -47,5 +47,5 @@ export const LongContextTaskData = z
       .describe('Span of the body in the prompt and its haystack characters without needles.'),
     facts: z.record(z.string(), z.number()).optional().describe('Word counts of aggregation tasks.'),
   })
-  .passthrough();
+  .loose();
 export type LongContextTaskData = z.output<typeof LongContextTaskData>;

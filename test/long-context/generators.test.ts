@@ -2,10 +2,12 @@
  * Task generators without a policy worker: determinism, needle depths, the bodies of aggregation
  * tasks, storage by reference, and the estimate-only length path.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../environments/api.js';
-import { makeTask, taskSpec } from '../../environments/long-context/generate.js';
+import { ensureBlob, makeTask, taskSpec } from '../../environments/long-context/generate.js';
 import { buildEnv, longContext } from '../../environments/long-context/index.js';
 import { TASK_KINDS, type TaskKind } from '../../environments/long-context/kinds/types.js';
 import type { LongContextTaskData } from '../../environments/long-context/taskData.js';
@@ -101,6 +103,50 @@ describe.skipIf(!hasSharedData)('long-context task generators (corpus haystack)'
       }
     });
   }
+
+  for (const valueType of ['number', 'word', 'uuid'] as const) {
+    it(`needle values of type ${valueType} are distinct and each stated once in the prompt`, async () => {
+      const c = config({ corpus: gutenberg, needles: { valueType } });
+      const env = await buildEnv(c, blobs.dir);
+      const t = await makeTask(
+        { seed: 8, split: 'test', index: 0, kind: 'niah-multivalue', targetTokens: 2048, depth: 0.3 },
+        c,
+        env,
+      );
+      const d = data(t);
+      const prompt = promptOf(t, blobs.dir);
+      expect(new Set(d.answers).size).toBe(4);
+      for (const v of d.answers) expect(prompt.split(v).length - 1).toBe(1);
+      if (valueType === 'uuid')
+        for (const v of d.answers)
+          expect(v).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+  }
+
+  it('a blob missing on this host is rebuilt identically from the task spec; a changed config is refused', async () => {
+    const c = config({ corpus: gutenberg });
+    const env = await buildEnv(c, blobs.dir);
+    const t = await makeTask(
+      { seed: 9, split: 'test', index: 3, kind: 'qa', targetTokens: 2048, depth: 0.6 },
+      c,
+      env,
+    );
+    const d = data(t);
+    const other = tempBlobDir();
+    try {
+      await ensureBlob(d, c, other.dir);
+      const rebuilt = readFileSync(join(other.dir, 'long-context', `${d.blob}.txt`));
+      expect(createHash('sha256').update(rebuilt).digest('hex')).toBe(d.sha256);
+      rmSync(join(other.dir, 'long-context'), { recursive: true });
+      await expect(
+        ensureBlob(d, config({ corpus: gutenberg, qa: { distractors: 2 } }), other.dir),
+      ).rejects.toMatchObject({
+        kind: 'blob',
+      });
+    } finally {
+      other.remove();
+    }
+  });
 
   it('variable tracking: each assignment precedes its use and the asked chain is the answer', async () => {
     const vt = config({ corpus: gutenberg, variableTracking: { chains: 2, hops: 3 } });
