@@ -2,10 +2,12 @@
 import { z } from 'zod';
 import { TASK_KINDS } from './kinds/types.js';
 
-const kindWeights = Object.fromEntries(TASK_KINDS.map((k) => [k, z.number().min(0).optional()])) as Record<
-  (typeof TASK_KINDS)[number],
-  z.ZodOptional<z.ZodNumber>
->;
+const kindWeights = Object.fromEntries(
+  TASK_KINDS.map((k) => [
+    k,
+    z.number().min(0).optional().describe(`Relative weight of ${k} tasks (≥ 0; omitted = 0).`),
+  ]),
+) as Record<(typeof TASK_KINDS)[number], z.ZodOptional<z.ZodNumber>>;
 
 /** Config of `long-context`. Defaults are CPU-sized (1–4K-token contexts). */
 export const LongContextConfig = z
