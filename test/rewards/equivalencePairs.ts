@@ -47,6 +47,10 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['y = 2x + 3', '2x+3', true, 'y = prefix'],
   ['x = 5', '5', true, 'x = prefix'],
   ['\\sin^2 x + \\cos^2 x', '1', true, 'trig identity'],
+  ['1+2i', '2i+1', true, 'complex number'],
+  ['6-5i', '6+5i', false, 'complex conjugate'],
+  ['(1+i)^2', '2i', true, 'complex power'],
+  ['\\frac{2+4i}{2}', '1+2i', true, 'complex fraction'],
   // tuples, sets, intervals, lists
   ['(1, 2)', '(1,2)', true, 'tuple spaces'],
   ['(2, 1)', '(1, 2)', false, 'tuple order matters'],

@@ -52,18 +52,30 @@ export function parseLatex(latex: string): BoxedExpression | null {
   }
 }
 
-/** The real value of a closed expression, or NaN when it is not a real number. */
-function realValue(expr: BoxedExpression): number {
+/** A complex value (im 0 for reals); null when the expression has no numeric value. */
+type Value = { re: number; im: number } | null;
+
+/** The numeric value of a closed expression (complex answers such as `3-2i` included). */
+function valueOf(expr: BoxedExpression): Value {
   let n: BoxedExpression;
   try {
     n = expr.N();
   } catch {
-    return Number.NaN; // e.g. a factorial of a non-integer: CE throws converting it to a BigInt
+    return null; // e.g. a factorial of a non-integer: CE throws converting it to a BigInt
   }
-  const im = n.im;
-  if (typeof im === 'number' && Math.abs(im) > 1e-12) return Number.NaN;
   const re = n.re;
-  return typeof re === 'number' ? re : Number.NaN;
+  const im = typeof n.im === 'number' ? n.im : 0;
+  if (typeof re !== 'number' || Number.isNaN(re) || Number.isNaN(im)) return null;
+  return { re, im };
+}
+
+/** Both parts within max(absTol, relTol·max(|a|, |b|)); infinities equal only themselves. */
+function valuesClose(a: Value, b: Value, relTol: number, absTol: number): boolean {
+  if (!a || !b) return false;
+  if (a.im === 0 && b.im === 0) return closeEnough(a.re, b.re, relTol, absTol);
+  const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
+  const tol = Math.max(absTol, relTol * scale);
+  return Math.abs(a.re - b.re) <= tol && Math.abs(a.im - b.im) <= tol;
 }
 
 /** Seeded points in [0.5, 2.5): positive, away from 0 and 1 where many identities degenerate. */
@@ -101,19 +113,16 @@ function compareParsed(
   if (ea.isSame(eb)) return 'equal';
   const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
   if (vars.length === 0) {
-    const va = realValue(ea);
-    const vb = realValue(eb);
-    if (Number.isNaN(va) || Number.isNaN(vb)) return 'different';
-    return closeEnough(va, vb, relTol, absTol) ? 'equal' : 'different';
+    return valuesClose(valueOf(ea), valueOf(eb), relTol, absTol) ? 'equal' : 'different';
   }
   if (vars.length > 4) return 'different';
   let defined = 0;
   for (const point of POINTS) {
     const subs = Object.fromEntries(vars.map((v, i) => [v, ce().number(point[i]!)]));
-    const va = realValue(ea.subs(subs));
-    const vb = realValue(eb.subs(subs));
-    if (Number.isNaN(va) && Number.isNaN(vb)) continue;
-    if (!closeEnough(va, vb, Math.max(relTol, 1e-9), absTol)) return 'different';
+    const va = valueOf(ea.subs(subs));
+    const vb = valueOf(eb.subs(subs));
+    if (!va && !vb) continue;
+    if (!valuesClose(va, vb, Math.max(relTol, 1e-9), absTol)) return 'different';
     defined++;
   }
   return defined > 0 ? 'equal' : 'different';
