@@ -56,7 +56,7 @@ export function parseLatex(latex: string): BoxedExpression | null {
 type Value = { re: number; im: number } | null;
 
 /** The numeric value of a closed expression (complex answers such as `3-2i` included). */
-function valueOf(expr: BoxedExpression): Value {
+function numericValue(expr: BoxedExpression): Value {
   let n: BoxedExpression;
   try {
     n = expr.N();
@@ -113,14 +113,14 @@ function compareParsed(
   if (ea.isSame(eb)) return 'equal';
   const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
   if (vars.length === 0) {
-    return valuesClose(valueOf(ea), valueOf(eb), relTol, absTol) ? 'equal' : 'different';
+    return valuesClose(numericValue(ea), numericValue(eb), relTol, absTol) ? 'equal' : 'different';
   }
   if (vars.length > 4) return 'different';
   let defined = 0;
   for (const point of POINTS) {
     const subs = Object.fromEntries(vars.map((v, i) => [v, ce().number(point[i]!)]));
-    const va = valueOf(ea.subs(subs));
-    const vb = valueOf(eb.subs(subs));
+    const va = numericValue(ea.subs(subs));
+    const vb = numericValue(eb.subs(subs));
     if (!va && !vb) continue;
     if (!valuesClose(va, vb, Math.max(relTol, 1e-9), absTol)) return 'different';
     defined++;
