@@ -64,6 +64,12 @@ export const ToolUseConfig = z
       .describe(
         "How tool results are templated between turns: `chatml` (the worker's built-in models) or `qwen` (Qwen2.5/3). Default chatml.",
       ),
+    toolListing: z
+      .enum(['json', 'compact'])
+      .default('json')
+      .describe(
+        'How the system prompt lists functions: `json` (OpenAI function JSON, Hermes style) or `compact` (one signature line each; saves context for small models). Default json.',
+      ),
     demonstrationStyle: z
       .enum(['hermes', 'openai', 'json'])
       .default('hermes')

@@ -77,6 +77,7 @@ export const toolUseEnvironment = defineEnvironment({
       toolTimeoutMs: config.toolTimeoutMs,
       maxResultChars: config.maxResultChars,
       turnFormat: TURN_FORMATS[config.turnFormat],
+      toolListing: config.toolListing,
     });
   },
 
@@ -108,7 +109,7 @@ export const toolUseEnvironment = defineEnvironment({
   async demonstration(task, config) {
     const data = dataOf(task);
     const format = TURN_FORMATS[config.turnFormat];
-    const prompt = format.render(openingMessages(data));
+    const prompt = format.render(openingMessages(data, config.toolListing));
     if (!data.reference || !data.tool_set) {
       return {
         prompt,

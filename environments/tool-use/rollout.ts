@@ -22,7 +22,7 @@ import { CallStatus, type RecordedCall } from '../../rewards/builtin/tool-calls-
 import { type ToolTaskData, toJsonSchema } from '../../rewards/builtin/tool-task.js';
 import type { PolicySampler, RolloutContext, Trajectory, Turn } from '../api.js';
 import { type Callable, executeCall } from './execute.js';
-import { toolSystemPrompt } from './prompt.js';
+import { type ToolListing, toolSystemPrompt } from './prompt.js';
 import { getToolSet } from './tools/registry.js';
 import type { TurnFormat } from './turnFormat.js';
 
@@ -37,6 +37,8 @@ export interface ToolLoopOptions {
   /** Longest tool result shown to the model, characters. */
   maxResultChars: number;
   turnFormat: TurnFormat;
+  /** How the system prompt lists the functions. Default `json`. */
+  toolListing?: ToolListing;
 }
 
 /** Why a rollout ended (`extra.stoppedBy`). */
@@ -70,8 +72,8 @@ export function callablesOf(data: ToolTaskData): Callable[] {
 }
 
 /** The opening conversation of a task: the tool system prompt and the task's messages. */
-export function openingMessages(data: ToolTaskData): ChatMessage[] {
-  const system = toolSystemPrompt(data.functions, { multiTurn: data.tool_set !== undefined });
+export function openingMessages(data: ToolTaskData, listing: ToolListing = 'json'): ChatMessage[] {
+  const system = toolSystemPrompt(data.functions, { multiTurn: data.tool_set !== undefined, listing });
   const own = data.messages.filter((m) => m.role === 'system').map((m) => m.content);
   return [
     { role: 'system', content: [system, ...own].join('\n\n') },
@@ -86,7 +88,7 @@ export async function toolUseRollout(
   ctx: RolloutContext,
   options: ToolLoopOptions,
 ): Promise<Trajectory[]> {
-  const messages = openingMessages(data);
+  const messages = openingMessages(data, options.toolListing);
   const callables = callablesOf(data);
   const executable = data.tool_set !== undefined;
   const { sampling } = ctx;

@@ -73,6 +73,16 @@ describe('generated tool-use tasks', () => {
     }
   });
 
+  it('the compact tool listing gives one signature line per tool', async () => {
+    const [task] = await take(1, config, { seed: 1, split: 'train', start: 0 });
+    const demo = await env.demonstration!(task!, { ...config, toolListing: 'compact' });
+    expect(demo!.prompt).toContain(
+      'convert_units(value: number, from_unit: string, to_unit: string) - Convert a quantity',
+    );
+    expect(demo!.prompt).toContain('search_kb(query: string, limit?: integer) - ');
+    expect(demo!.prompt).not.toContain('"parameters"');
+  });
+
   it('a wrong final answer scores 0 on final-answer', async () => {
     const [task] = await take(
       1,
