@@ -123,7 +123,8 @@ export function fromPlain(
 
 /**
  * Any of the three shapes, recognised by its fields: `problem` → MATH; `question` + an answer with
- * `####` → GSM8K; `question` + `answer` → plain. Throws `MathRecordError` naming the missing field.
+ * `####` → GSM8K; `question` + `answer` → plain (or, with a `source` field, this environment's own
+ * task data, kept as it is: `parseTask(task.data)` round-trips). Throws `MathRecordError` naming the missing field.
  */
 export function fromAnyRecord(record: unknown): MathTaskData {
   const r = asObject(record);
@@ -131,5 +132,10 @@ export function fromAnyRecord(record: unknown): MathTaskData {
   if (!('question' in r))
     throw new MathRecordError('needs "question" (GSM8K, plain) or "problem" (MATH)', 'question');
   if (typeof r.answer === 'string' && r.answer.includes('####')) return fromGsm8k(r);
+  if (typeof r.source === 'string') {
+    // The environment's own task data (as `tasks()` yields it and the tasks table stores it).
+    const plain = fromPlain(r, { question: 'question', answer: 'answer', solution: 'solution' });
+    return { ...plain, source: r.source, level: typeof r.level === 'number' ? r.level : null };
+  }
   return fromPlain(r);
 }

@@ -150,6 +150,9 @@ describe('math environment', () => {
       source: 'jsonl',
     });
     expect(() => env.parseTask({ question: 'Q' }, 0)).toThrow(/"answer"/);
+    // The environment's own task data round-trips (tasks stored in the database can be re-scored).
+    expect(env.parseTask(g.data, 3)).toEqual(g);
+    expect(env.parseTask(m.data, 0).data).toEqual(m.data);
     expect(() => env.parseTask({ problem: 'P', solution: 'no box' }, 0)).toThrow(/answer/);
     expect(() => env.parseTask({ text: 'x' }, 0)).toThrow(/question/);
   });
