@@ -41,6 +41,14 @@ export function replaceCommand(s: string, cmd: string, wrap: (content: string) =
   }
 }
 
+/** C(n, k) as a decimal string for n ≤ 1000 (compute-engine 0.27 cannot read `\\binom`), else null. */
+function binomial(n: number, k: number): string | null {
+  if (n > 1000 || k > n) return k > n ? '0' : null;
+  let c = 1n;
+  for (let i = 1; i <= Math.min(k, n - k); i++) c = (c * BigInt(n - i + 1)) / BigInt(i);
+  return c.toString();
+}
+
 /** Strips unit words (and `\text{…}` units) that follow a number at the end of an answer. */
 function stripUnits(s: string): string {
   let out = s;
@@ -103,6 +111,10 @@ export function normalizeAnswer(raw: string): string {
     .replace(/^\\\[|\\\]$/g, '');
   s = s.replace(/\\displaystyle/g, '');
   s = s.replace(/\\[dt]frac/g, '\\frac');
+  s = s.replace(
+    /\\[dt]?binom\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}/g,
+    (m, n: string, k: string) => binomial(Number(n), Number(k)) ?? m,
+  );
   s = s.replace(/\\left\.|\\right\./g, '').replace(/\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])/g, '');
   s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/(?<!\\)\\ /g, ' ');
   s = s.replace(/[−–]/g, '-').replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/×/g, '\\times ');
