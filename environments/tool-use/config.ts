@@ -4,13 +4,26 @@ import { BFCL_CATEGORIES } from './bfcl.js';
 import { GENERATOR_KINDS } from './generator.js';
 import { TURN_FORMATS } from './turnFormat.js';
 
+/** Config block of the `tool-use` environment in a run config (every field documented by `.describe`). */
 export const ToolUseConfig = z
   .object({
     source: z
-      .enum(['generated', 'bfcl'])
+      .enum(['generated', 'bfcl', 'jsonl'])
       .default('generated')
       .describe(
-        'Task source: `generated` (multi-turn tasks over the built-in tools; the CPU default) or `bfcl` (BFCL single-turn categories from the data directory).',
+        'Task source: `generated` (multi-turn tasks over the built-in tools; the CPU default), `bfcl` (BFCL single-turn categories from the data directory) or `jsonl` (the `dataset` file).',
+      ),
+    dataset: z
+      .string()
+      .optional()
+      .describe(
+        'JSONL file of task records for `source: jsonl` (BFCL records or tool-use task data, see parseTask); relative paths are read from the data directory, else the working directory. Every split gets all records.',
+      ),
+    toolSetModules: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Tool-set plugins to load (paths or packages whose default export is defineToolSet(...)); tasks name their set in `tool_set`.',
       ),
     bfclCategories: z
       .array(z.enum(BFCL_CATEGORIES))

@@ -3,8 +3,10 @@
  *
  * Tasks come from the built-in generator (multi-turn tasks over the `builtin` tool set — calculator,
  * unit conversion, dates, knowledge-base search, sandboxed Python — with ground-truth calls and a
- * final answer; the CPU default) or from BFCL's simple, multiple, parallel and parallel-multiple
- * categories (single turn: the calls are validated and scored, not executed). The policy calls tools
+ * final answer; the CPU default), from BFCL's simple, multiple, parallel and parallel-multiple
+ * categories (single turn: the calls are validated and scored, not executed), or from a JSONL file of
+ * task records. Tool sets are plugins (`tools/api.ts`): the built-in one is registered on import,
+ * others are loaded from `toolSetModules`. The policy calls tools
  * in Hermes `<tool_call>` blocks, OpenAI `tool_calls` JSON or bare JSON; see `rollout.ts` for the loop
  * and the token stream it returns. Default rewards: `tool-call-match` (BFCL AST), `final-answer`,
  * `invalid-call-penalty` and `turn-budget`.
@@ -12,21 +14,16 @@
 
 import { type ToolTaskData, ToolTaskData as ToolTaskDataSchema } from '../../rewards/builtin/tool-task.js';
 import { defineEnvironment, type Task } from '../api.js';
-import { hashString, keyedRng, permutation } from '../math/random.js';
-import { BfclRecord, bfclTaskData, loadBfcl } from './bfcl.js';
 import { formatCalls, referenceCalls } from './calls.js';
 import { ToolUseConfig } from './config.js';
-import { generateToolTask } from './generator.js';
 import { answerLine } from './prompt.js';
 import { openingMessages, toolUseRollout } from './rollout.js';
+import { parseToolTask, toolUseTasks } from './sources.js';
+import { loadToolSetModules } from './tools/plugins.js';
 import { TURN_FORMATS } from './turnFormat.js';
 
 export { ToolUseConfig } from './config.js';
-
-/** Thrown when the environment cannot produce tasks (no data directory for BFCL, bad records). */
-export class ToolUseTaskError extends Error {
-  readonly type = 'ToolUseTaskError';
-}
+export { ToolUseTaskError } from './sources.js';
 
 const dataOf = (task: Task): ToolTaskData => ToolTaskDataSchema.parse(task.data);
 
@@ -38,39 +35,12 @@ export const toolUseEnvironment = defineEnvironment({
   configSchema: ToolUseConfig,
 
   async *tasks(config, ctx) {
-    if (config.source === 'generated') {
-      for (let i = ctx.start; ; i++) {
-        const g = generateToolTask(ctx.seed, ctx.split, i, config.generatorKinds);
-        yield { id: `generated/${g.kind}/${ctx.split}/${i}`, data: g.data as unknown as Task['data'] };
-      }
-    }
-    if (!ctx.dataDir) {
-      throw new ToolUseTaskError(
-        'source "bfcl" needs a data directory (--data or MULTIGYM_DATA) holding bfcl/',
-      );
-    }
-    const records: BfclRecord[] = [];
-    for (const category of config.bfclCategories) records.push(...(await loadBfcl(ctx.dataDir, category)));
-    const inTest = (id: string) => hashString(`bfcl-split:${id}`) / 2 ** 32 < config.bfclTestFraction;
-    const chosen =
-      ctx.split === 'test' || ctx.split === 'train'
-        ? records.filter((r) => inTest(r.id ?? '') === (ctx.split === 'test'))
-        : records;
-    if (chosen.length === 0) throw new ToolUseTaskError(`no BFCL records in split "${ctx.split}"`);
-    let epoch = -1;
-    let order: number[] = [];
-    for (let i = ctx.start; ; i++) {
-      const e = Math.floor(i / chosen.length);
-      if (e !== epoch) {
-        epoch = e;
-        order = permutation(chosen.length, keyedRng(`${ctx.seed}:${ctx.split}:bfcl:${epoch}`));
-      }
-      const record = chosen[order[i % chosen.length]!]!;
-      yield { id: `bfcl/${record.id}`, data: bfclTaskData(record) as unknown as Task['data'] };
-    }
+    await loadToolSetModules(config.toolSetModules);
+    yield* toolUseTasks(config, ctx);
   },
 
-  rollout(task, policy, ctx, config) {
+  async rollout(task, policy, ctx, config) {
+    await loadToolSetModules(config.toolSetModules);
     return toolUseRollout(dataOf(task), policy, ctx, {
       maxTurns: config.maxTurns,
       maxCallsPerTurn: config.maxCallsPerTurn,
@@ -92,13 +62,7 @@ export const toolUseEnvironment = defineEnvironment({
    * A BFCL record `{id?, question, function, ground_truth}` (the possible answer as `ground_truth`),
    * or tool-use task data as this environment writes it. Throws zod's error naming the field.
    */
-  parseTask(record, index) {
-    const r = record as { id?: unknown; messages?: unknown };
-    const id = typeof r.id === 'string' ? r.id : `record/${index}`;
-    const data =
-      r.messages !== undefined ? ToolTaskDataSchema.parse(record) : bfclTaskData(BfclRecord.parse(record));
-    return { id, data: data as unknown as Task['data'] };
-  },
+  parseTask: parseToolTask,
 
   /**
    * The reference solution as one completion: the prompt is the templated opening conversation (raw

@@ -16,6 +16,7 @@ import { extractAnswer } from './math/extract.js';
 import { parseToolCalls } from './tool-call-parse.js';
 import { readToolTask } from './tool-task.js';
 
+/** Config of `final-answer`. */
 export const FinalAnswerConfig = z.object({
   relTol: z.number().min(0).default(1e-6).describe('Relative tolerance of numeric answers. Default 1e-6.'),
   absTol: z.number().min(0).default(1e-9).describe('Absolute tolerance, for answers near 0. Default 1e-9.'),

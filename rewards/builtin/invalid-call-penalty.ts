@@ -11,6 +11,7 @@ import { nameMatches } from './tool-call-ast.js';
 import { CallStatus, callsOf, isInvalidStatus, type RecordedCall } from './tool-calls-of.js';
 import { type FunctionSpec, type ParamSchema, readToolTask, toJsonSchema } from './tool-task.js';
 
+/** Config of `invalid-call-penalty`. */
 export const InvalidCallPenaltyConfig = z.object({
   perInvalid: z
     .number()

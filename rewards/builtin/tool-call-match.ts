@@ -14,6 +14,7 @@ import { checkCalls } from './tool-call-ast.js';
 import { CallStatus, callsOf } from './tool-calls-of.js';
 import { readToolTask } from './tool-task.js';
 
+/** Config of `tool-call-match`. */
 export const ToolCallMatchConfig = z.object({
   dotsAsUnderscores: z
     .boolean()

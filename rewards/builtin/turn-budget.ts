@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { defineReward } from '../api.js';
 import { readToolTask } from './tool-task.js';
 
+/** Config of `turn-budget`. */
 export const TurnBudgetConfig = z.object({
   budget: z
     .number()
