@@ -230,12 +230,20 @@ describe('code sandbox: hostile programs are contained', () => {
     expect((await runInSandbox({ code: 'print(6 * 7)' })).stdout).toBe('42\n');
   });
 
-  it('runs as an unprivileged uid with no capabilities and cannot create user namespaces', async () => {
+  it('runs as an unprivileged uid with no groups, capabilities or inherited host fds, and cannot create user namespaces', async () => {
     const r = await runInSandbox({
       code: py([
         'import os',
         'print("uid", os.getuid(), os.geteuid())',
         'print([l for l in open("/proc/self/status") if l.startswith(("CapEff", "CapPrm", "NoNewPrivs"))])',
+        'print("groups", [l.split()[1:] for l in open("/proc/self/status") if l.startswith("Groups")][0])',
+        'fds = {}',
+        'for fd in os.listdir("/proc/self/fd"):',
+        '    try:',
+        '        fds[fd] = os.readlink(f"/proc/self/fd/{fd}")',
+        '    except OSError:',
+        '        pass  # the descriptor of the listing itself',
+        'print("extra fds", sorted(t for fd, t in fds.items() if int(fd) > 2 and t != "/dev/null" and "/proc/" not in t))',
         'try:',
         '    os.unshare(os.CLONE_NEWUSER)',
         '    print("UNSHARED")',
@@ -247,5 +255,8 @@ describe('code sandbox: hostile programs are contained', () => {
     expect(r.stdout).not.toMatch(/^uid 0 /m);
     expect(r.stdout).toContain('CapEff:\\t0000000000000000');
     expect(r.stdout).not.toContain('UNSHARED');
+    expect(r.stdout).toContain('groups []');
+    // Nothing of the host is reachable through an inherited descriptor (leaked ones are /dev/null).
+    expect(r.stdout).toContain('extra fds []');
   });
 });

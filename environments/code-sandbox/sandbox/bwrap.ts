@@ -1,17 +1,19 @@
 /**
  * The command line of one isolated execution:
  *
- *   setpriv (drop root to a uid of its own, no groups, no capabilities)
- *     → prlimit (CPU, address space, processes, file size, open files, no core dumps)
- *       → bwrap (new user/PID/network/IPC/UTS/cgroup namespaces, only /usr read-only, tmpfs work dir,
- *                clean environment, dies with its parent, new session, no nested user namespaces)
- *         → /usr/bin/python3 main.py
+ *   (Node spawns it as an unprivileged uid of its own: setgroups([]), setgid, setuid — no capabilities)
+ *   prlimit (CPU, address space, processes, file size, open files, no core dumps)
+ *     → bwrap (new user/PID/network/IPC/UTS/cgroup namespaces, only /usr read-only, tmpfs work dir,
+ *              read-only /, clean environment, dies with its parent, new session, no nested user
+ *              namespaces; the program is the PID namespace's init)
+ *       → /usr/bin/python3 main.py
  *
- * Why each piece (measured on these machines, see ../../../../shared/NOTES.md): started by root, bwrap's
- * user namespace still maps to root outside, so the program could read /etc/shadow and ignore
- * RLIMIT_NPROC — hence setpriv first. A `setsid` grandchild escapes a process-group kill, so the
- * sandbox is a PID namespace whose init dies with bwrap, which takes every process inside with it.
- * setpriv and prlimit exec (they do not fork), so the pid Node spawns is bwrap itself.
+ * Why each piece (measured on these machines, see ../shared/NOTES.md beside the checkout): started by
+ * root, bwrap's user namespace still maps to root outside, so the program could read /etc/shadow and
+ * ignore RLIMIT_NPROC — hence the uid drop first (Node's `spawn({ uid, gid })` does what
+ * `setpriv --reuid --regid --clear-groups` does, without an extra exec: ~1.7 ms CPU a run). A
+ * `setsid` grandchild escapes a process-group kill, so the sandbox is a PID namespace that dies with
+ * its init. prlimit execs (it does not fork), so the pid Node spawns is bwrap itself.
  */
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import type { SandboxLimits } from './types.js';
@@ -51,8 +53,6 @@ function rootfs(): string[] {
 
 /** What to put in one execution's command line. */
 export interface BwrapPlan {
-  /** Unprivileged uid to run as when this process is root; `undefined` when already unprivileged. */
-  uid: number | undefined;
   limits: SandboxLimits;
   /** Paths (relative to the work dir) of the files copied in, in fd order from `FD.firstFile`. */
   files: string[];
@@ -60,14 +60,10 @@ export interface BwrapPlan {
   argv: string[];
 }
 
-/** The full argv (setpriv … prlimit … bwrap … program) of one execution. */
+/** The full argv (prlimit … bwrap … program) of one execution; spawn it with the slot's uid (see `spawn.ts`). */
 export function bwrapArgv(plan: BwrapPlan): string[] {
   const { limits } = plan;
   const cpuSeconds = Math.ceil(limits.timeoutMs / 1000);
-  const drop =
-    plan.uid === undefined
-      ? []
-      : [TOOLS.setpriv, `--reuid=${plan.uid}`, `--regid=${plan.uid}`, '--clear-groups', '--inh-caps=-all'];
   const rlimits = [
     TOOLS.prlimit,
     // soft:hard — SIGXCPU at the soft limit (reported as a timeout), SIGKILL one second later.
@@ -136,7 +132,7 @@ export function bwrapArgv(plan: BwrapPlan): string[] {
     String(FD.status),
     '--',
   ];
-  return [...drop, ...rlimits, ...bwrap, ...plan.argv];
+  return [...rlimits, ...bwrap, ...plan.argv];
 }
 
 /** Parent directories of a relative path, outermost first (`a/b/c.py` → `a`, `a/b`). */

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { bwrapArgv, TOOLS } from './bwrap.js';
 import { SandboxUnavailableError } from './errors.js';
+import { UID_BASE } from './pool.js';
 import { RUNTIMES } from './runtimes.js';
 import { spawnCapture } from './spawn.js';
 import { type SandboxLanguage, sandboxLimitsSchema } from './types.js';
@@ -41,7 +42,7 @@ async function probe(language: SandboxLanguage): Promise<void> {
       `${TOOLS.bwrap} not found: install bubblewrap (\`apt-get install -y bubblewrap\`; scripts/setup.sh does it)`,
     );
   }
-  for (const tool of [TOOLS.prlimit, TOOLS.setpriv]) {
+  for (const tool of [TOOLS.prlimit]) {
     if (!existsSync(tool)) {
       throw new SandboxUnavailableError(
         `${tool} not found: install util-linux (\`apt-get install -y util-linux\`)`,
@@ -55,10 +56,12 @@ async function probe(language: SandboxLanguage): Promise<void> {
         '(`apt-get install -y python3`); a pyenv or virtualenv interpreter is not visible inside',
     );
   }
-  const uid = process.getuid?.() === 0 ? 99_999 : undefined;
+  // As root, probe with an unprivileged uid outside this process's pool blocks (see pool.ts).
+  const uid = process.getuid?.() === 0 ? UID_BASE - 1 : undefined;
   const limits = sandboxLimitsSchema.parse({ timeoutMs: 10_000 });
   const outcome = await spawnCapture({
-    argv: bwrapArgv({ uid, limits, files: [], argv: [runtime.binary, '-c', 'pass'] }),
+    argv: bwrapArgv({ limits, files: [], argv: [runtime.binary, '-c', 'pass'] }),
+    uid,
     env: { PATH: '/usr/bin:/bin' },
     stdin: '',
     fileContents: [],

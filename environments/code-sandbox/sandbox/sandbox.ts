@@ -59,11 +59,11 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
       ? await runUnsafe(req, runtime, limits, files)
       : await spawnCapture({
           argv: bwrapArgv({
-            uid: process.getuid?.() === 0 ? lease.uid : undefined,
             limits,
             files: [runtime.mainFile, ...files.map(([p]) => p)],
             argv: runtime.argv(runtime.mainFile, req.args ?? []),
           }),
+          uid: process.getuid?.() === 0 ? lease.uid : undefined,
           env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
           stdin: req.stdin ?? '',
           fileContents: [req.code, ...files.map(([, c]) => c)],

@@ -4,13 +4,15 @@
  * failed"), and a kill that takes the whole PID namespace down.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { FD } from './bwrap.js';
 
 /** What to spawn. */
 export interface SpawnSpec {
   argv: string[];
+  /** Run as this uid and gid, with no supplementary groups (only when Node runs as root). */
+  uid?: number;
   env: Record<string, string>;
   cwd?: string;
   stdin: string;
@@ -63,7 +65,7 @@ const ESCALATE_MS = 1000;
 export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
   const started = performance.now();
   const extra = spec.fileContents.length;
-  const stdio: ('pipe' | 'ignore')[] = [
+  const stdio: StdioSlot[] = [
     'pipe',
     'pipe',
     'pipe',
@@ -71,10 +73,17 @@ export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
     spec.bwrapStatus ? 'pipe' : 'ignore',
   ];
   for (let i = 0; i < extra; i++) stdio.push('pipe');
-  const [bin, ...args] = closeInheritedFds(spec.argv, stdio.length);
+  const [bin, ...args] = shadowInheritedFds(spec.argv, stdio);
   let child: ChildProcess;
   try {
-    child = spawn(bin!, args, { stdio, env: spec.env, cwd: spec.cwd ?? '/', detached: spec.processGroup });
+    const ids = spec.uid === undefined ? {} : { uid: spec.uid, gid: spec.uid };
+    child = spawn(bin!, args, {
+      stdio,
+      env: spec.env,
+      cwd: spec.cwd ?? '/',
+      detached: spec.processGroup,
+      ...ids,
+    });
   } catch (err) {
     return Promise.resolve(failed(err as NodeJS.ErrnoException, started));
   }
@@ -217,24 +226,48 @@ function feed(stream: Writable | null | undefined, data: string): void {
 
 const O_CLOEXEC = 0o2000000;
 const BASH = '/bin/bash';
+/** Leaked fds below this are shadowed through the stdio array; above it, a bash closes them. */
+const MAX_SHADOWED_FD = 1024;
+/** How long a scan of this process's inheritable fds is reused, ms (Node's own fds are all close-on-exec). */
+const SCAN_TTL_MS = 1000;
+
+type StdioSlot = 'pipe' | 'ignore' | number;
+let scan: { at: number; fds: number[] } | undefined;
+let devNull: number | undefined;
+
+/** Fds of this process that a child would inherit (no close-on-exec), from /proc; cached briefly. */
+function inheritableFds(): number[] {
+  const now = performance.now();
+  if (scan && now - scan.at < SCAN_TTL_MS) return scan.fds;
+  let fds: number[] = [];
+  try {
+    fds = readdirSync('/proc/self/fd')
+      .map(Number)
+      .filter((fd) => fd > 2 && fd !== devNull && !isCloexec(fd));
+  } catch {
+    // no /proc: nothing we can check
+  }
+  scan = { at: now, fds };
+  return fds;
+}
 
 /**
  * Node does not close file descriptors it inherited without close-on-exec (a parent's pipe, say), so
- * every child would inherit them — and a sandboxed program could write to them, or read them through
- * /proc/1/fd. When there are any (numbered past the ones we pass), the command is prefixed with a bash
- * that closes them and execs it (about 2 ms; none on a clean worker).
+ * every child would inherit them — and a sandboxed program could write to them. Each such fd past the
+ * ones we pass is shadowed in the child by /dev/null (the stdio array dup2s it over the fd: no extra
+ * process); fds too high for that are closed by a bash prefix instead (about 3 ms).
  */
-function closeInheritedFds(argv: string[], passed: number): string[] {
-  let leaked: number[];
-  try {
-    leaked = readdirSync('/proc/self/fd')
-      .map(Number)
-      .filter((fd) => fd >= passed && !isCloexec(fd));
-  } catch {
-    return argv; // no /proc: nothing we can check
+function shadowInheritedFds(argv: string[], stdio: StdioSlot[]): string[] {
+  const leaked = inheritableFds().filter((fd) => fd >= stdio.length);
+  const high = leaked.filter((fd) => fd >= MAX_SHADOWED_FD);
+  for (const fd of leaked) {
+    if (fd >= MAX_SHADOWED_FD) continue;
+    devNull ??= openSync('/dev/null', 'r');
+    while (stdio.length < fd) stdio.push('ignore');
+    stdio[fd] = devNull;
   }
-  if (leaked.length === 0 || !existsSync(BASH)) return argv;
-  const closes = leaked.map((fd) => `exec ${fd}>&-`).join('; ');
+  if (high.length === 0) return argv;
+  const closes = high.map((fd) => `exec ${fd}>&-`).join('; ');
   return [BASH, '--norc', '--noprofile', '-c', `${closes}; exec "$@"`, 'bash', ...argv];
 }
 

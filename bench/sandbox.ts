@@ -1,0 +1,142 @@
+/**
+ * Benchmark: executions per second of a trivial Python program through the code sandbox
+ * (uid drop → prlimit → bwrap → /usr/bin/python3, see environments/code-sandbox/sandbox/bwrap.ts) and,
+ * side by side in the same run, through a plain `python3` subprocess (Node `spawn`, stdout captured,
+ * the same interpreter and flags, no isolation). Rounds alternate between the two so load from other
+ * jobs on the machine hits both alike.
+ *
+ * Two regimes: one at a time (latency) and `--concurrency` at a time (throughput; default: the number
+ * of cores, as the sandbox pool is sized). Printed: exec/s and mean ms per run of each, and the
+ * overhead ratio (plain exec/s ÷ sandbox exec/s). Targets (issue 5): overhead ≤ 1.5×, ≥ 30 exec/s on
+ * 2 cores. Also the cost of each layer alone (bwrap without Python, prlimit only) to show
+ * where the time goes.
+ *
+ * Run: `npx tsx bench/sandbox.ts [--runs 200] [--rounds 5] [--concurrency N]` (as root, with bubblewrap).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { bwrapArgv } from '../environments/code-sandbox/sandbox/bwrap.js';
+import { configureSandbox, ensureSandbox, runInSandbox } from '../environments/code-sandbox/sandbox/index.js';
+import { RUNTIMES } from '../environments/code-sandbox/sandbox/runtimes.js';
+import { sandboxLimitsSchema } from '../environments/code-sandbox/sandbox/types.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: String(availableParallelism()) },
+  },
+});
+const RUNS = Number(values.runs);
+const ROUNDS = Number(values.rounds);
+const CONCURRENCY = Number(values.concurrency);
+const PROGRAM = 'print("hi")\n';
+const python = RUNTIMES.python;
+
+const dir = mkdtempSync(join(tmpdir(), 'mg-bench-sandbox-'));
+writeFileSync(join(dir, python.mainFile), PROGRAM);
+
+/** Spawns argv (as `uid` if given; fds 3 and 4 are pipes, for bwrap's status), captures stdout, resolves on exit 0. */
+function run(argv: string[], cwd?: string, uid?: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ids = uid === undefined ? {} : { uid, gid: uid };
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
+      env: { PATH: '/usr/bin:/bin' },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      ...ids,
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stdio[4]!.on('data', () => {});
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(code) : reject(new Error(`${argv[0]} exited ${code}: ${out}`)),
+    );
+  });
+}
+
+type Exec = () => Promise<unknown>;
+const modes: Record<string, Exec> = {
+  'plain python3 subprocess': () => run(python.argv(python.mainFile, []), dir),
+  'sandbox (runInSandbox)': async () => {
+    const r = await runInSandbox({ code: PROGRAM });
+    if (r.status !== 'ok' || r.stdout !== 'hi\n') throw new Error(`sandbox run failed: ${JSON.stringify(r)}`);
+  },
+};
+const limits = sandboxLimitsSchema.parse({});
+const LAYER_UID = 99_998;
+const layers: Record<string, Exec> = {
+  'prlimit + bwrap, /usr/bin/true': () =>
+    run(bwrapArgv({ limits, files: [], argv: ['/usr/bin/true'] }), undefined, LAYER_UID),
+  'prlimit, /usr/bin/true': () =>
+    run(['/usr/bin/prlimit', '--nproc=64', '--', '/usr/bin/true'], undefined, LAYER_UID),
+  '/usr/bin/true': () => run(['/usr/bin/true']),
+};
+
+/** Runs `fn` `n` times, `c` at a time; returns elapsed ms. */
+async function batch(fn: Exec, n: number, c: number): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(c, n) }, async () => {
+      while (next < n) {
+        next++;
+        await fn();
+      }
+    }),
+  );
+  return performance.now() - t0;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function measure(set: Record<string, Exec>, c: number, runs: number): Promise<Record<string, number>> {
+  const ms: Record<string, number[]> = Object.fromEntries(Object.keys(set).map((k) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, fn] of Object.entries(set)) ms[name]!.push(await batch(fn, runs, c));
+  }
+  // exec/s from the median round
+  return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, (runs / median(v)) * 1000]));
+}
+
+function report(title: string, rates: Record<string, number>, c: number): void {
+  console.log(`\n${title}`);
+  for (const [name, rate] of Object.entries(rates)) {
+    console.log(
+      `  ${name.padEnd(44)} ${rate.toFixed(1).padStart(7)} exec/s  ${((1000 / rate) * c).toFixed(1).padStart(6)} ms/run`,
+    );
+  }
+}
+
+await ensureSandbox();
+configureSandbox({ concurrency: CONCURRENCY });
+for (const fn of Object.values(modes)) await batch(fn, 20, CONCURRENCY); // warm-up (page cache, probe)
+console.log(
+  `sandbox benchmark: ${RUNS} runs × ${ROUNDS} rounds per mode, program ${JSON.stringify(PROGRAM)}, ` +
+    `${availableParallelism()} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+);
+const plainKey = 'plain python3 subprocess';
+const boxKey = 'sandbox (runInSandbox)';
+for (const c of [1, CONCURRENCY]) {
+  const rates = await measure(modes, c, RUNS);
+  report(`${c} at a time`, rates, c);
+  const ratio = rates[plainKey]! / rates[boxKey]!;
+  console.log(
+    `  overhead ratio (plain ÷ sandbox exec/s): ${ratio.toFixed(2)}×   sandbox: ${rates[boxKey]!.toFixed(1)} exec/s`,
+  );
+}
+report('layers alone, 1 at a time', await measure(layers, 1, Math.max(20, RUNS / 2)), 1);
+console.log(
+  `\nload average after: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+rmSync(dir, { recursive: true, force: true });
