@@ -80,7 +80,13 @@ export function defineTool<S extends z.ZodObject>(tool: {
  */
 export class ToolInfraError extends Error {
   readonly type = 'ToolInfraError';
-  readonly retryable = true;
+  constructor(
+    message: string,
+    /** False when no retry on this host can help (e.g. the sandbox cannot run here at all). */
+    readonly retryable = true,
+  ) {
+    super(message);
+  }
 }
 
 /** Identity helper that types a tool set; a plugin module may default-export its result. */

@@ -41,7 +41,9 @@ export function pythonTool(options: PythonToolOptions = {}) {
       try {
         result = await runInSandbox(req);
       } catch (err) {
-        throw new ToolInfraError(`python sandbox unavailable: ${(err as Error).message}`);
+        // SandboxUnavailableError: this host cannot run sandboxes at all, retrying here is useless.
+        const retryable = (err as { retryable?: unknown }).retryable !== false;
+        throw new ToolInfraError(`python sandbox unavailable: ${(err as Error).message}`, retryable);
       }
       switch (result.status) {
         case 'ok':
