@@ -13,9 +13,20 @@ import { closeEnough } from './numbers.js';
 type BoxedExpression = ReturnType<ComputeEngine['parse']>;
 
 let engine: ComputeEngine | undefined;
-/** One engine per process: building it costs milliseconds, parsing with it microseconds. */
+let uses = 0;
+
+/** Comparisons served by one engine before it is replaced (it declares every new symbol it meets). */
+const ENGINE_LIFETIME = 5000;
+
+/**
+ * The shared engine: building one costs milliseconds, parsing with it microseconds. It is replaced
+ * every ENGINE_LIFETIME comparisons so the symbols that model outputs declare do not pile up over a run.
+ */
 function ce(): ComputeEngine {
-  engine ??= new ComputeEngine();
+  if (!engine || ++uses > ENGINE_LIFETIME) {
+    engine = new ComputeEngine();
+    uses = 0;
+  }
   return engine;
 }
 
@@ -42,10 +53,10 @@ export function tooCostly(json: unknown): boolean {
 }
 
 /** Parses LaTeX; null when the parse has any error node or evaluating it could block (`tooCostly`). */
-export function parseLatex(latex: string): BoxedExpression | null {
+export function parseLatex(latex: string, engine: ComputeEngine = ce()): BoxedExpression | null {
   if (latex.length === 0 || latex.length > MAX_SYMBOLIC_LENGTH) return null;
   try {
-    const expr = ce().parse(latex);
+    const expr = engine.parse(latex);
     return expr.isValid && !tooCostly(expr.json) ? expr : null;
   } catch {
     return null;
@@ -94,8 +105,9 @@ export type SymbolicVerdict = 'equal' | 'different' | 'unparsed';
  * them (and be defined at one at least).
  */
 export function symbolicEqual(a: string, b: string, relTol: number, absTol: number): SymbolicVerdict {
-  const ea = parseLatex(a);
-  const eb = parseLatex(b);
+  const current = ce(); // one engine for both sides: expressions of two engines do not mix
+  const ea = parseLatex(a, current);
+  const eb = parseLatex(b, current);
   if (!ea || !eb) return 'unparsed';
   try {
     return compareParsed(ea, eb, relTol, absTol);
@@ -118,7 +130,7 @@ function compareParsed(
   if (vars.length > 4) return 'different';
   let defined = 0;
   for (const point of POINTS) {
-    const subs = Object.fromEntries(vars.map((v, i) => [v, ce().number(point[i]!)]));
+    const subs = Object.fromEntries(vars.map((v, i) => [v, ea.engine.number(point[i]!)]));
     const va = numericValue(ea.subs(subs));
     const vb = numericValue(eb.subs(subs));
     if (!va && !vb) continue;
