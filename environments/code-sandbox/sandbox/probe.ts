@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { bwrapArgv, TOOLS } from './bwrap.js';
 import { SandboxUnavailableError } from './errors.js';
+import { tasksOfUid } from './ownTasks.js';
 import { UID_BASE } from './pool.js';
 import { RUNTIMES } from './runtimes.js';
 import { spawnCapture } from './spawn.js';
@@ -59,6 +60,7 @@ async function probe(language: SandboxLanguage): Promise<void> {
   // As root, probe with an unprivileged uid outside this process's pool blocks (see pool.ts).
   const uid = process.getuid?.() === 0 ? UID_BASE - 1 : undefined;
   const limits = sandboxLimitsSchema.parse({ timeoutMs: 10_000 });
+  if (uid === undefined) limits.maxProcesses += tasksOfUid(process.getuid?.() ?? 0);
   const outcome = await spawnCapture({
     argv: bwrapArgv({ limits, files: [], argv: [runtime.binary, '-c', 'pass'] }),
     uid,

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { bwrapArgv, checkRelativePath, TOOLS } from './bwrap.js';
 import { SandboxInfraError } from './errors.js';
+import { tasksOfUid } from './ownTasks.js';
 import { SandboxPool } from './pool.js';
 import { ensureSandbox } from './probe.js';
 import { RUNTIMES, type Runtime } from './runtimes.js';
@@ -54,16 +55,21 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
   const files = Object.entries(req.files ?? {});
   for (const [path] of files) checkRelativePath(path);
   if (!req.unsafe) await ensureSandbox(language);
+  const root = process.getuid?.() === 0;
   return sandboxPool().with(async (lease) => {
+    // Without root the process budget is the user's, shared with everything they run (see ownTasks.ts).
+    const sandboxLimits = root
+      ? limits
+      : { ...limits, maxProcesses: limits.maxProcesses + tasksOfUid(process.getuid!()) };
     const outcome = req.unsafe
       ? await runUnsafe(req, runtime, limits, files)
       : await spawnCapture({
           argv: bwrapArgv({
-            limits,
+            limits: sandboxLimits,
             files: [runtime.mainFile, ...files.map(([p]) => p)],
             argv: runtime.argv(runtime.mainFile, req.args ?? []),
           }),
-          uid: process.getuid?.() === 0 ? lease.uid : undefined,
+          uid: root ? lease.uid : undefined,
           env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
           stdin: req.stdin ?? '',
           fileContents: [req.code, ...files.map(([, c]) => c)],
