@@ -72,6 +72,8 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['(-\\infty, 0) \\cup (1, \\infty)', '(1,\\infty)\\cup(-\\infty,0)', true, 'union order free'],
   ['(-\\infty, 0) \\cup (1, \\infty)', '(-\\infty,0)\\cup[1,\\infty)', false, 'union bracket'],
   ['\\left[ \\frac{1}{2}, 2 \\right]', '[0.5, 2]', true, 'closed interval values'],
+  ['\\bigl\\lbrack 1, 3 \\bigr\\rbrack', '[1,3]', true, '\\lbrack and \\bigl'],
+  ['\\lbrace 1, 2 \\rbrace', '\\{2, 1\\}', true, '\\lbrace set'],
   ['x > 5', '(5,\\infty)', true, 'inequality as interval'],
   ['x \\geq 5', '(5,\\infty)', false, 'inequality bracket'],
   ['2 < x \\le 12', '(2,12]', true, 'double inequality'],

@@ -115,7 +115,14 @@ export function normalizeAnswer(raw: string): string {
     /\\[dt]?binom\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}/g,
     (m, n: string, k: string) => binomial(Number(n), Number(k)) ?? m,
   );
-  s = s.replace(/\\left\.|\\right\./g, '').replace(/\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])/g, '');
+  s = s
+    .replace(/\\left\.|\\right\./g, '')
+    .replace(/\\(?:left|right|[bB]igg?[lrm]?)(?![a-zA-Z])/g, '')
+    .replace(/\\lbrack(?![a-zA-Z])/g, '[')
+    .replace(/\\rbrack(?![a-zA-Z])/g, ']')
+    .replace(/\\lbrace(?![a-zA-Z])/g, '\\{')
+    .replace(/\\rbrace(?![a-zA-Z])/g, '\\}')
+    .replace(/\\[lr]vert(?![a-zA-Z])/g, '|');
   s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/(?<!\\)\\ /g, ' ');
   s = s.replace(/[−–]/g, '-').replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/×/g, '\\times ');
   s = s.replace(/÷/g, '\\div ').replace(/·/g, '\\cdot ');
