@@ -8,6 +8,7 @@
  * its final answer in `\boxed{}`; the default reward is `math-equivalence` with weight 1.
  */
 
+import { answerText } from '../../rewards/builtin/common.js';
 import { extractAnswer } from '../../rewards/builtin/math/extract.js';
 import { defineEnvironment, type Task } from '../api.js';
 import { singleTurnRollout } from '../singleTurn.js';
@@ -61,7 +62,7 @@ export const mathEnvironment = defineEnvironment({
     );
     return trajectories.map((t) => {
       if (t.status !== 'ok') return t;
-      const { answer, rule } = extractAnswer(t.completion);
+      const { answer, rule } = extractAnswer(answerText(t.completion, true));
       return { ...t, extra: { ...t.extra, answer, answerRule: rule } };
     });
   },

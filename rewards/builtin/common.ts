@@ -20,6 +20,22 @@ export const extractRules = z
       'answer-is ("the answer is X"), last-number. Default: all four.',
   );
 
+/** `afterThink`: look for the answer only after the last `</think>` when the completion has one. */
+export const afterThink = z
+  .boolean()
+  .default(true)
+  .describe(
+    'Extract the answer only from the text after the last </think> (when there is one), so a value boxed ' +
+      'while reasoning does not count as the final answer (default true).',
+  );
+
+/** The part of a completion that holds the final answer: after the last `</think>`, if asked and present. */
+export function answerText(completion: string, onlyAfterThink: boolean): string {
+  if (!onlyAfterThink) return completion;
+  const at = completion.lastIndexOf('</think>');
+  return at < 0 ? completion : completion.slice(at + '</think>'.length);
+}
+
 /** The reference answer of a task as a string, or null when the field is missing or empty. */
 export function referenceAnswer(task: ScoredTask, field: string): string | null {
   const value = task.data[field];

@@ -3,13 +3,14 @@
  * else 0. Output range {0, 1}.
  *
  * Config: `answerField` (default "answer"), `extract` (default true: compare the answer found by the
- * extraction `rules`; false: the whole completion, trimmed), `normalize` (default true: LaTeX
+ * extraction `rules`, after the last `</think>` unless `afterThink` is false; false: the whole
+ * completion, trimmed), `normalize` (default true: LaTeX
  * normalisation of `math/normalize.ts` on both sides — `\dfrac`, spaces, `\text{}`, units), and
  * `caseSensitive` (default false). No reference in the task: not applicable.
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';
-import { answerField, extractRules, referenceAnswer } from './common.js';
+import { afterThink, answerField, answerText, extractRules, referenceAnswer } from './common.js';
 import { extractAnswer } from './math/extract.js';
 import { normalizeAnswer } from './math/normalize.js';
 
@@ -17,6 +18,7 @@ const config = z
   .object({
     answerField,
     rules: extractRules,
+    afterThink,
     extract: z
       .boolean()
       .default(true)
@@ -42,7 +44,7 @@ export const exactMatch = defineReward({
       return { value: 0, applicable: false, details: { reason: `task.data.${cfg.answerField} is missing` } };
     }
     const found = cfg.extract
-      ? extractAnswer(trajectory.completion, cfg.rules)
+      ? extractAnswer(answerText(trajectory.completion, cfg.afterThink), cfg.rules)
       : { answer: trajectory.completion.trim(), rule: 'completion' };
     if (found.answer === null) return { value: 0, details: { rule: found.rule, extracted: null, reference } };
     const prep = (s: string) => {

@@ -2,7 +2,8 @@
  * `math-equivalence`: 1 when the answer extracted from the completion is mathematically equivalent
  * to the task's reference answer, else 0. Output range {0, 1}.
  *
- * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `relTol`
+ * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `afterThink`
+ * (default true: only the text after the last `</think>` is searched, when there is one), `relTol`
  * (default 1e-6), `absTol` (default 1e-9), `budgetMs` (default 500: a comparison past it scores 0 with
  * `details.error = "timeout"`, below the 1 s budget of `runChecker`). Details: `extracted`, `rule` (which extraction rule
  * matched), `reference`, `method` (which equivalence step decided, see `math/equivalence.ts`) and the
@@ -10,7 +11,7 @@
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';
-import { answerField, extractRules, referenceAnswer } from './common.js';
+import { afterThink, answerField, answerText, extractRules, referenceAnswer } from './common.js';
 import { DEFAULT_EQUIVALENCE_BUDGET_MS, isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
 
@@ -18,6 +19,7 @@ const config = z
   .object({
     answerField,
     rules: extractRules,
+    afterThink,
     relTol: z
       .number()
       .min(0)
@@ -49,7 +51,7 @@ export const mathEquivalence = defineReward({
     if (reference === null) {
       return { value: 0, applicable: false, details: { reason: `task.data.${cfg.answerField} is missing` } };
     }
-    const { answer, rule } = extractAnswer(trajectory.completion, cfg.rules);
+    const { answer, rule } = extractAnswer(answerText(trajectory.completion, cfg.afterThink), cfg.rules);
     if (answer === null)
       return { value: 0, details: { rule, extracted: null, reference, reason: 'no answer found' } };
     const verdict = isEquivalent(answer, reference, {

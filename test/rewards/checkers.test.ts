@@ -41,6 +41,15 @@ describe('built-in reward checkers', () => {
       value: 0,
       applicable: false,
     });
+    const thinking = traj('<think>maybe \\boxed{3}</think> It is \\boxed{4}.');
+    expect((await score('math-equivalence', thinking, task('4'))).value).toBe(1);
+    expect(
+      (await score('math-equivalence', traj('<think>\\boxed{4}</think> no idea'), task('4'))).value,
+    ).toBe(0);
+    const all = await score('math-equivalence', traj('<think>\\boxed{4}</think> no idea'), task('4'), {
+      afterThink: false,
+    });
+    expect(all.value).toBe(1);
     const onlyBoxed = await score('math-equivalence', traj('The answer is 4'), task('4'), {
       rules: ['boxed'],
     });
