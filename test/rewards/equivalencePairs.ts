@@ -68,6 +68,7 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['\\{1\\pm\\sqrt{5},-2\\}', '\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}', true, '\\pm inside a set'],
   ['[1, 2)', '[1,2)', true, 'half-open interval'],
   ['[1, 2)', '[1, 2]', false, 'interval bracket matters'],
+  ['[1, 2]', '(1, 2)', false, 'closed vs open interval'],
   ['(-\\infty, 3]', '(-\\infty,3]', true, 'infinite interval'],
   ['(-\\infty, 0) \\cup (1, \\infty)', '(1,\\infty)\\cup(-\\infty,0)', true, 'union order free'],
   ['(-\\infty, 0) \\cup (1, \\infty)', '(-\\infty,0)\\cup[1,\\infty)', false, 'union bracket'],

@@ -240,7 +240,9 @@ function compareNormalized(
     const kinds = new Set([sa.kind, sb.kind]);
     const ordered = !kinds.has('set') && !kinds.has('list');
     if (sa.items.length !== sb.items.length) return [false, sa.kind];
-    if (kinds.has('interval') && (sa.open !== sb.open || sa.close !== sb.close)) return [false, 'interval'];
+    // Brackets matter for intervals and for `[a, b]` (closed interval) against `(a, b)` (open / point).
+    const bracketed = sa.open !== undefined && sb.open !== undefined;
+    if (bracketed && (sa.open !== sb.open || sa.close !== sb.close)) return [false, sa.kind];
     if (kinds.size > 1 && !kinds.has('list')) return [false, sa.kind];
     const equal = ordered
       ? sa.items.every((x, i) => same(x, sb.items[i]!))
