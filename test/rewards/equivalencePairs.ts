@@ -63,6 +63,7 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['1, 2', '2, 1', true, 'solution list order free'],
   ['-2, 3', '3, -2', true, 'signed list'],
   ['-2, 3', '2, 3', false, 'list member wrong'],
+  ['x = 3, x = -2', '-2, 3', true, 'list of assignments'],
   ['1 \\pm \\sqrt{19}', '1-\\sqrt{19}, 1+\\sqrt{19}', true, '\\pm expands to a list'],
   ['3 \\pm 2\\sqrt{2}', '3+2\\sqrt{2}', false, '\\pm needs both roots'],
   ['\\{1\\pm\\sqrt{5},-2\\}', '\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}', true, '\\pm inside a set'],

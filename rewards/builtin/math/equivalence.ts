@@ -135,10 +135,14 @@ function structure(s: string): Structure | null {
       if (items.length >= 2) return { kind: 'tuple', items, open: first, close: last };
     }
   }
-  const items = splitTopLevel(s, ',').flatMap(expandPm);
+  const items = splitTopLevel(s, ',').flatMap(expandPm).map(dropAssignment);
   if (items.length >= 2 && items.every((x) => x !== '')) return { kind: 'list', items };
   return null;
 }
+
+/** `x=1` → `1` inside a list (`x=1,y=2` is the solution list `1, 2`); other items unchanged. */
+const dropAssignment = (item: string): string =>
+  /^[a-zA-Z](?:_\{?\w+\}?)?=([^=<>]+)$/.exec(item)?.[1] ?? item;
 
 /** Most `\\pm` signs expanded in one answer (2^3 = 8 variants); more are left as written. */
 const MAX_PM_SIGNS = 3;
