@@ -9,23 +9,45 @@ import type { Readable, Writable } from 'node:stream';
 import { FD } from './bwrap.js';
 
 /** What to spawn. */
-export interface SpawnSpec {
+export interface ProcessSpec {
   argv: string[];
   /** Run as this uid and gid, with no supplementary groups (only when Node runs as root). */
   uid?: number;
   env: Record<string, string>;
   cwd?: string;
-  stdin: string;
-  /** Contents written to fds FD.firstFile… (bwrap `--file` copies them into the sandbox). */
-  fileContents: string[];
+  /** Pipes opened on fds FD.firstFile…, written at `begin` (bwrap `--file` copies them into the sandbox). */
+  fileFds: number;
   channel: boolean;
   /** Read bwrap's `--json-status-fd` on FD.status. */
   bwrapStatus: boolean;
   /** Spawn in a new process group and kill the group at the end (unsafe mode, no PID namespace). */
   processGroup: boolean;
-  timeoutMs: number;
   maxOutputBytes: number;
 }
+
+/** What an execution is given when it begins. */
+export interface BeginInput {
+  stdin: string;
+  /** One string per file fd. */
+  fileContents: string[];
+  /** Wall-clock limit from `begin`, ms. */
+  timeoutMs: number;
+}
+
+/** A process spawned now and given its input (and its clock) later: see `startProcess`. */
+export interface StartedProcess {
+  /** False once the process has exited. */
+  readonly alive: boolean;
+  /** Host pid of the sandbox's program once bwrap reported it (the process is set up and waiting). */
+  readonly sandboxPid: number | undefined;
+  /** Writes the input, starts the wall clock and resolves when the process is gone. Call once. */
+  begin(input: BeginInput): Promise<SpawnOutcome>;
+  /** Kills a process that will not be begun. */
+  dispose(): void;
+}
+
+/** Spawn spec and input of a one-shot execution. */
+export type SpawnSpec = Omit<ProcessSpec, 'fileFds'> & BeginInput;
 
 /** What came back. */
 export interface SpawnOutcome {
@@ -43,6 +65,9 @@ export interface SpawnOutcome {
   timedOut: boolean;
   /** Host pid of the sandbox's PID-namespace init, from bwrap's status; absent if bwrap never got there. */
   sandboxPid?: number;
+  /** The process had already exited when `begin` was called (a pre-started sandbox that died waiting). */
+  exitedBeforeBegin?: boolean;
+  /** From `begin` to exit, ms. */
   durationMs: number;
 }
 
@@ -63,8 +88,15 @@ const ESCALATE_MS = 1000;
 
 /** Runs one spawn spec to completion. Never throws; spawn failures come back in `spawnError`. */
 export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
-  const started = performance.now();
-  const extra = spec.fileContents.length;
+  return startProcess({ ...spec, fileFds: spec.fileContents.length }).begin(spec);
+}
+
+/**
+ * Spawns a process whose input and wall clock come later (`begin`), so that a sandbox can be set up
+ * ahead of need. Never throws; spawn failures come back in the outcome's `spawnError`.
+ */
+export function startProcess(spec: ProcessSpec): StartedProcess {
+  let started = performance.now();
   const stdio: StdioSlot[] = [
     'pipe',
     'pipe',
@@ -72,7 +104,7 @@ export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
     spec.channel ? 'pipe' : 'ignore',
     spec.bwrapStatus ? 'pipe' : 'ignore',
   ];
-  for (let i = 0; i < extra; i++) stdio.push('pipe');
+  for (let i = 0; i < spec.fileFds; i++) stdio.push('pipe');
   const [bin, ...args] = shadowInheritedFds(spec.argv, stdio);
   let child: ChildProcess;
   try {
@@ -85,112 +117,146 @@ export function spawnCapture(spec: SpawnSpec): Promise<SpawnOutcome> {
       ...ids,
     });
   } catch (err) {
-    return Promise.resolve(failed(err as NodeJS.ErrnoException, started));
+    const outcome = failed(err as NodeJS.ErrnoException, started);
+    return { alive: false, sandboxPid: undefined, begin: () => Promise.resolve(outcome), dispose: () => {} };
   }
-  return new Promise((resolve) => {
-    let total = 0;
-    const out = {
-      stdout: new Collector(spec.maxOutputBytes),
-      stderr: new Collector(spec.maxOutputBytes),
-      channel: new Collector(spec.maxOutputBytes),
-    };
-    let status = '';
-    let sandboxPid: number | undefined;
-    let exited = false;
-    let timedOut = false;
-    let outputLimitHit = false;
-    let spawnError: NodeJS.ErrnoException | undefined;
 
-    let escalation: NodeJS.Timeout | undefined;
-    const kill = () => {
-      if (exited) return;
-      // Kill the program, which is pid 1 of the sandbox's PID namespace: its death kills every process
-      // inside, and bwrap, its parent, reaps it and exits. Killing bwrap too would orphan the program
-      // (a zombie for the host's init to reap), so bwrap is killed only when it does not exit soon
-      // after, or when the program has not started yet (bwrap's --die-with-parent then takes it down).
-      if (sandboxPid) tryKill(sandboxPid);
-      if (!child.pid) return;
-      const target = spec.processGroup ? -child.pid : child.pid;
-      if (!sandboxPid) tryKill(target);
-      else escalation ??= setTimeout(() => !exited && tryKill(target), ESCALATE_MS);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, spec.timeoutMs);
+  let total = 0;
+  const out = {
+    stdout: new Collector(spec.maxOutputBytes),
+    stderr: new Collector(spec.maxOutputBytes),
+    channel: new Collector(spec.maxOutputBytes),
+  };
+  let status = '';
+  let sandboxPid: number | undefined;
+  let exited = false;
+  let begun = false;
+  let timedOut = false;
+  let outputLimitHit = false;
+  let spawnError: NodeJS.ErrnoException | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let escalation: NodeJS.Timeout | undefined;
+  let resolveOutcome!: (o: SpawnOutcome) => void;
+  const outcome = new Promise<SpawnOutcome>((r) => {
+    resolveOutcome = r;
+  });
 
-    const collect = (stream: Readable | null | undefined, sink: Collector) => {
-      stream?.on('data', (chunk: Buffer) => {
-        if (!sink.push(chunk) && !outputLimitHit) {
-          outputLimitHit = true;
-          kill();
-        }
-      });
-      stream?.on('error', () => {});
-    };
-    collect(child.stdout, out.stdout);
-    collect(child.stderr, out.stderr);
-    if (spec.channel) collect(child.stdio[FD.channel] as Readable, out.channel);
-    const statusStream = spec.bwrapStatus ? (child.stdio[FD.status] as Readable) : undefined;
-    statusStream?.on('data', (chunk: Buffer) => {
-      status += chunk.toString('utf8');
-      const m = /"child-pid"\s*:\s*(\d+)/.exec(status);
-      if (m && sandboxPid === undefined) {
-        sandboxPid = Number(m[1]);
-        if (timedOut || outputLimitHit) kill();
+  const kill = () => {
+    if (exited) return;
+    // Kill the program, which is pid 1 of the sandbox's PID namespace: its death kills every process
+    // inside, and bwrap, its parent, reaps it and exits. Killing bwrap too would orphan the program
+    // (a zombie for the host's init to reap), so bwrap is killed only when it does not exit soon
+    // after, or when the program has not started yet (bwrap's --die-with-parent then takes it down).
+    if (sandboxPid) tryKill(sandboxPid);
+    if (!child.pid) return;
+    const target = spec.processGroup ? -child.pid : child.pid;
+    if (!sandboxPid) tryKill(target);
+    else escalation ??= setTimeout(() => !exited && tryKill(target), ESCALATE_MS);
+  };
+
+  const collect = (stream: Readable | null | undefined, sink: Collector) => {
+    stream?.on('data', (chunk: Buffer) => {
+      if (!sink.push(chunk) && !outputLimitHit) {
+        outputLimitHit = true;
+        kill();
       }
     });
-    statusStream?.on('error', () => {});
-    feed(child.stdin, spec.stdin);
-    for (let i = 0; i < extra; i++) {
-      const s = child.stdio[FD.firstFile + i] as unknown as Writable & Readable;
-      feed(s, spec.fileContents[i]!);
-      s.on('data', () => {}); // a program writing into a consumed file fd is ignored, not buffered
-    }
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      spawnError = err;
-    });
-    child.on('exit', (code, signal) => {
-      exited = true;
-      total = performance.now() - started;
-      clearTimeout(timer);
-      clearTimeout(escalation);
-      // unsafe mode: no PID namespace, so take down what the program left in its process group.
-      if (spec.processGroup && child.pid) tryKill(-child.pid);
-      const exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : null);
-      const drain = setTimeout(() => finish(exitCode), DRAIN_MS);
-      child.on('close', () => {
-        clearTimeout(drain);
-        finish(exitCode);
-      });
-    });
-    // 'exit' never comes when spawn itself failed.
-    child.on('close', () => {
-      if (!exited) finish(null);
-    });
-
-    let done = false;
-    function finish(exitCode: number | null) {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      for (const s of child.stdio) (s as Readable | null)?.destroy?.();
-      const exitStatus = /"exit-code"\s*:\s*(\d+)/.exec(status);
-      resolve({
-        spawnError,
-        exitCode: exitStatus ? Number(exitStatus[1]) : exitCode,
-        stdout: out.stdout.text(),
-        stderr: out.stderr.text(),
-        channel: out.channel.text(),
-        truncated: out.stdout.cut || out.stderr.cut || out.channel.cut,
-        outputLimitHit,
-        timedOut,
-        sandboxPid,
-        durationMs: total || performance.now() - started,
-      });
+    stream?.on('error', () => {});
+  };
+  collect(child.stdout, out.stdout);
+  collect(child.stderr, out.stderr);
+  if (spec.channel) collect(child.stdio[FD.channel] as Readable, out.channel);
+  const statusStream = spec.bwrapStatus ? (child.stdio[FD.status] as Readable) : undefined;
+  statusStream?.on('data', (chunk: Buffer) => {
+    status += chunk.toString('utf8');
+    const m = /"child-pid"\s*:\s*(\d+)/.exec(status);
+    if (m && sandboxPid === undefined) {
+      sandboxPid = Number(m[1]);
+      if (timedOut || outputLimitHit) kill();
     }
   });
+  statusStream?.on('error', () => {});
+  child.stdin?.on('error', () => {}); // EPIPE when the program exits without reading: not our failure
+  const files = Array.from(
+    { length: spec.fileFds },
+    (_, i) => child.stdio[FD.firstFile + i] as unknown as Writable & Readable,
+  );
+  for (const f of files) {
+    f.on('error', () => {});
+    f.on('data', () => {}); // a program writing into a consumed file fd is ignored, not buffered
+  }
+
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    spawnError = err;
+  });
+  child.on('exit', (code, signal) => {
+    exited = true;
+    total = performance.now() - started;
+    clearTimeout(timer);
+    clearTimeout(escalation);
+    // unsafe mode: no PID namespace, so take down what the program left in its process group.
+    if (spec.processGroup && child.pid) tryKill(-child.pid);
+    const exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : null);
+    const drain = setTimeout(() => finish(exitCode), DRAIN_MS);
+    child.on('close', () => {
+      clearTimeout(drain);
+      finish(exitCode);
+    });
+  });
+  // 'exit' never comes when spawn itself failed.
+  child.on('close', () => {
+    if (!exited) finish(null);
+  });
+
+  let done = false;
+  function finish(exitCode: number | null) {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    for (const s of child.stdio) (s as Readable | null)?.destroy?.();
+    const exitStatus = /"exit-code"\s*:\s*(\d+)/.exec(status);
+    resolveOutcome({
+      spawnError,
+      exitCode: exitStatus ? Number(exitStatus[1]) : exitCode,
+      stdout: out.stdout.text(),
+      stderr: out.stderr.text(),
+      channel: out.channel.text(),
+      truncated: out.stdout.cut || out.stderr.cut || out.channel.cut,
+      outputLimitHit,
+      timedOut,
+      sandboxPid,
+      exitedBeforeBegin: !begun,
+      durationMs: total || performance.now() - started,
+    });
+  }
+
+  return {
+    get alive() {
+      return !exited && !done;
+    },
+    get sandboxPid() {
+      return sandboxPid;
+    },
+    begin(input: BeginInput) {
+      if (begun) throw new Error('startProcess: begin() called twice');
+      begun = !exited;
+      started = performance.now();
+      if (!exited) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          kill();
+        }, input.timeoutMs);
+        child.stdin?.end(input.stdin);
+        files.forEach((f, i) => {
+          f.end(input.fileContents[i] ?? '');
+        });
+      }
+      return outcome;
+    },
+    dispose() {
+      if (!begun) kill();
+    },
+  };
 }
 
 /** Keeps the first `cap` bytes of a stream. */
@@ -216,12 +282,6 @@ class Collector {
   text(): string {
     return Buffer.concat(this.chunks).toString('utf8');
   }
-}
-
-function feed(stream: Writable | null | undefined, data: string): void {
-  if (!stream) return;
-  stream.on('error', () => {}); // EPIPE when the program exits without reading: not our failure
-  stream.end(data);
 }
 
 const O_CLOEXEC = 0o2000000;
