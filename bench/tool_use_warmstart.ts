@@ -6,7 +6,9 @@
  * mean assistant turns; plus the demonstration length in tokens and the SFT time.
  *
  *   npx tsx bench/tool_use_warmstart.ts [--steps 200] [--batch 16] [--eval 32] [--kinds calc,convert]
- *       [--listing compact|json] [--lr 3e-3] [--threads 1] [--worker URL]
+ *       [--listing compact|json] [--lr 3e-3] [--threads 1] [--eval-every N] [--worker URL]
+ *
+ * `--eval-every N` also evaluates after every N steps (a learning curve in the same run).
  *
  * Without `--worker` it starts a tiny CPU worker (seed 0) and stops it at the end.
  */
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '3e-3' },
     worker: { type: 'string' },
     threads: { type: 'string', default: '1' },
+    'eval-every': { type: 'string', default: '0' },
   },
 });
 
@@ -77,7 +80,7 @@ async function evaluate(policy: PolicyClient, tasks: Task[]): Promise<Summary> {
       task,
     );
     const v = Object.fromEntries(s.components.map((c) => [c.checker, c.value]));
-    ran += (t.extra?.calls as { status: string }[]).some((c) => c.status === 'ok') ? 1 : 0;
+    ran += ((t.extra?.calls ?? []) as { status: string }[]).some((c) => c.status === 'ok') ? 1 : 0;
     match += v['tool-call-match'] === 1 ? 1 : 0;
     answer += v['final-answer'] === 1 ? 1 : 0;
     penalty += v['invalid-call-penalty'] ?? 0;
@@ -111,6 +114,8 @@ try {
   const lengths = await policy.tokenize({ texts: [sample!.prompt, sample!.completion] });
   console.log(`demonstration: prompt ${lengths.counts[0]} tokens, completion ${lengths.counts[1]} tokens`);
   const before = await evaluate(policy, evalTasks);
+  const row = (name: string, s: Summary) =>
+    `| ${name} | ${(s.ran * 100).toFixed(1)}% | ${(s.match * 100).toFixed(1)}% | ${(s.answer * 100).toFixed(1)}% | ${s.penalty.toFixed(3)} | ${s.turns.toFixed(2)} | ${s.seconds.toFixed(1)} |`;
   const t0 = performance.now();
   let loss = Number.NaN;
   for (let step = 0; step < steps; step++) {
@@ -119,11 +124,14 @@ try {
     const res = await policy.sftStep({ examples, learning_rate: Number(values.lr), micro_batch_size: batch });
     loss = res.loss;
     if (step % 25 === 0 || step === steps - 1) console.log(`sft step ${step}: loss ${loss.toFixed(4)}`);
+    const every = Number(values['eval-every']);
+    if (every > 0 && (step + 1) % every === 0 && step + 1 < steps) {
+      const mid = await evaluate(policy, evalTasks);
+      console.log(row(`tiny, after ${step + 1} SFT steps`, mid));
+    }
   }
   const sftSeconds = (performance.now() - t0) / 1000;
   const after = await evaluate(policy, evalTasks);
-  const row = (name: string, s: Summary) =>
-    `| ${name} | ${(s.ran * 100).toFixed(1)}% | ${(s.match * 100).toFixed(1)}% | ${(s.answer * 100).toFixed(1)}% | ${s.penalty.toFixed(3)} | ${s.turns.toFixed(2)} | ${s.seconds.toFixed(1)} |`;
   console.log(
     `\nkinds: ${(config.generatorKinds as string[]).join(', ')}; listing ${values.listing}; ${steps} SFT steps × ${batch} demos in ${sftSeconds.toFixed(0)} s (final loss ${loss.toFixed(4)})`,
   );
