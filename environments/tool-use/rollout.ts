@@ -163,6 +163,8 @@ export async function toolUseRollout(
         options.turnFormat.toolTurns(results);
       const insert = await tokenizeInsert(policy, insertText, prefix);
       const toolTurns = state.turns.filter((t) => t.role === 'tool');
+      // The inserted tokens (end of turn, every result of this turn, next header) are counted once,
+      // on the turn's last tool message.
       const lastTool = toolTurns[toolTurns.length - 1];
       if (lastTool) lastTool.tokens = insert.length;
       const length = promptIds.length + state.completionIds.length + insert.length;

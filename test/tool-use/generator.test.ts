@@ -5,12 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
+import { z } from 'zod';
 import type { Task } from '../../environments/api.js';
 import { getEnvironment } from '../../environments/registry.js';
 import { executeCall } from '../../environments/tool-use/execute.js';
 import { GENERATOR_KINDS, generateToolTask } from '../../environments/tool-use/generator.js';
 import { callablesOf } from '../../environments/tool-use/rollout.js';
 import { ToolTaskData } from '../../rewards/builtin/tool-task.js';
+import { getReward } from '../../rewards/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
 import { hasSharedData, sharedData } from '../helpers/paths.js';
 
@@ -29,6 +31,20 @@ async function take(
   }
   return out;
 }
+
+describe('tool-use environment contract', () => {
+  it('registers its checkers, exports a JSON Schema config and yields JSON-round-trippable tasks', async () => {
+    for (const spec of env.rewards) expect(() => getReward(spec.checker)).not.toThrow();
+    const schema = z.toJSONSchema(env.configSchema, { io: 'input' }) as {
+      properties: Record<string, unknown>;
+    };
+    expect(Object.keys(schema.properties)).toContain('maxTurns');
+    const tasks = await take(100, config, { seed: 2, split: 'train', start: 0 });
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(100);
+    for (const t of tasks) expect(JSON.parse(JSON.stringify(t))).toEqual(t);
+    expect(JSON.stringify(tasks[0]).length).toBeLessThan(8000);
+  });
+});
 
 describe('generated tool-use tasks', () => {
   it('reference results are what the real tools return, for every kind', async () => {
