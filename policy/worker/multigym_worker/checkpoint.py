@@ -83,8 +83,7 @@ def save(engine: Engine, path: str) -> None:
             save_file(_weights(tr.ref_state, tied), str(d / "reference.safetensors"))
         torch.save(
             {
-                "rl_opt": tr.rl_opt.state_dict() if tr.rl_opt else None,
-                "sft_opt": tr.sft_opt.state_dict() if tr.sft_opt else None,
+                "opt": tr.opt.state_dict() if tr.opt else None,
                 "rl_steps": tr.rl_steps,
                 "rng": engine.rng_state(),
             },
@@ -121,11 +120,9 @@ def load(engine: Engine, path: str) -> None:
         else:
             tr.set_reference(None)
         blob = torch.load(d / "trainer.pt", weights_only=False, map_location="cpu")
-        tr.rl_opt = tr.sft_opt = None
-        if blob["rl_opt"] is not None:
-            tr._opt("rl").load_state_dict(blob["rl_opt"])
-        if blob["sft_opt"] is not None:
-            tr._opt("sft").load_state_dict(blob["sft_opt"])
+        tr.opt = None
+        if blob["opt"] is not None:
+            tr.optimizer().load_state_dict(blob["opt"])
         tr.rl_steps = int(blob["rl_steps"])
         torch.set_rng_state(blob["rng"]["cpu"])
         if "cuda" in blob["rng"] and torch.cuda.is_available():

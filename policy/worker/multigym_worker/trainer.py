@@ -87,23 +87,21 @@ class Trainer:
         self.pad_id = pad_id
         self.optim_cfg = optim
         self.schedule = schedule
-        self.rl_opt: MasterAdamW | None = None
-        self.sft_opt: MasterAdamW | None = None
+        self.opt: MasterAdamW | None = None
         #: Optimizer steps taken by `train_step` (drives the schedule).
         self.rl_steps = 0
         #: CPU copy of the weights at the first GRPO step: the frozen reference π_ref.
         self.ref_state: dict[str, Tensor] | None = None
         self._ref_model: CausalLM | None = None
 
-    def _opt(self, kind: str) -> MasterAdamW:
-        c = self.optim_cfg
-        if kind == "rl":
-            if self.rl_opt is None:
-                self.rl_opt = MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
-            return self.rl_opt
-        if self.sft_opt is None:
-            self.sft_opt = MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
-        return self.sft_opt
+    def optimizer(self) -> MasterAdamW:
+        """The policy's AdamW, created on first use. SFT and GRPO steps share it: a warm-started
+        policy keeps its moment estimates, so the first GRPO step is not a fresh Adam's sign-like
+        step of size lr on every weight."""
+        if self.opt is None:
+            c = self.optim_cfg
+            self.opt = MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
+        return self.opt
 
     def reference(self) -> CausalLM:
         """The frozen reference model, built from `ref_state` on first use."""
@@ -127,7 +125,7 @@ class Trainer:
         t0 = time.perf_counter()
         if self.ref_state is None:
             self.ref_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-        opt = self._opt("rl")
+        opt = self.optimizer()
         kl_coef = float(hyper["kl_coef"])
         masks = [
             torch.tensor(s.mask if s.mask is not None else [1] * len(s.completion), dtype=torch.float32)
@@ -200,7 +198,7 @@ class Trainer:
     def sft_step(self, seqs: list[TrainSeq], learning_rate: float, micro_batch_size: int) -> dict:
         """One supervised update: mean cross-entropy per completion token over the whole batch."""
         t0 = time.perf_counter()
-        opt = self._opt("sft")
+        opt = self.optimizer()
         total = sum(len(s.completion) for s in seqs)
         self.model.train()
         opt.zero_grad()
