@@ -1,8 +1,9 @@
 /**
- * `turn-budget`: rewards finishing within the task's turn budget. Output in [0, 1]: 1 when the rollout
- * gave its final answer within `turn_budget` assistant turns; past it, linearly less, reaching 0 at
- * `maxTurns` (1 − (turns − budget) / (maxTurns − budget)); 0 when it never answered (stopped at the
- * turn or context limit). Not applicable to single-turn rollouts of tasks without a budget (BFCL).
+ * `turn-budget`: a penalty for turns past the task's turn budget. Output in [−1, 0]: 0 when the rollout
+ * gave its final answer within `turn_budget` assistant turns; past it, linearly lower, reaching −1 at
+ * `maxTurns` (−(turns − budget) / (maxTurns − budget)); −1 when it never answered (stopped at the turn
+ * or context limit). A penalty rather than a bonus, so answering at once without the needed calls
+ * earns nothing here. Not applicable to tasks without a budget (BFCL).
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';
@@ -15,7 +16,7 @@ export const TurnBudgetConfig = z.object({
     .int()
     .positive()
     .optional()
-    .describe("Assistant turns allowed at full reward; default: the task's `turn_budget`."),
+    .describe("Assistant turns allowed without penalty; default: the task's `turn_budget`."),
   maxTurns: z
     .number()
     .int()
@@ -26,7 +27,7 @@ export const TurnBudgetConfig = z.object({
     ),
 });
 
-/** The turn-budget reward; value in [0, 1]. */
+/** The turn-budget penalty; value in [−1, 0]. */
 export const turnBudget = defineReward({
   name: 'turn-budget',
   description:
@@ -50,10 +51,10 @@ export const turnBudget = defineReward({
     const maxTurns = typeof extra.maxTurns === 'number' ? extra.maxTurns : config.maxTurns;
     const stoppedBy = typeof extra.stoppedBy === 'string' ? extra.stoppedBy : 'answer';
     if (stoppedBy !== 'answer' && stoppedBy !== 'single_turn') {
-      return { value: 0, details: { turns, budget, maxTurns, stoppedBy, reason: 'no final answer' } };
+      return { value: -1, details: { turns, budget, maxTurns, stoppedBy, reason: 'no final answer' } };
     }
     const over = Math.max(0, turns - budget);
-    const value = over === 0 ? 1 : Math.max(0, 1 - over / Math.max(1, maxTurns - budget));
+    const value = over === 0 ? 0 : -Math.min(1, over / Math.max(1, maxTurns - budget));
     return { value, details: { turns, budget, maxTurns, stoppedBy } };
   },
 });

@@ -161,7 +161,7 @@ describe('multi-turn tool-use rollout through the real worker', () => {
     expect(byName['tool-call-match']).toBe(1);
     expect(byName['final-answer']).toBe(1);
     expect(byName['invalid-call-penalty']).toBe(-0.5);
-    expect(byName['turn-budget']).toBeCloseTo(1 - 1 / 3);
+    expect(byName['turn-budget']).toBeCloseTo(-1 / 3);
     const step = await policy.trainStep({
       idempotency_key: 'tool-use-test:1',
       samples: [
