@@ -31,7 +31,7 @@ export const TurnBudgetConfig = z.object({
 export const turnBudget = defineReward({
   name: 'turn-budget',
   description:
-    'Final answer within the turn budget: 1, decaying linearly to 0 at the turn limit; 0 without an answer.',
+    'Penalty for turns past the budget: 0 within it, linearly down to −1 at the turn limit; −1 without an answer.',
   configSchema: TurnBudgetConfig,
   score(trajectory, task, config) {
     const data = readToolTask(task.data);
