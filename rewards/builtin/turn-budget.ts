@@ -23,7 +23,7 @@ export const TurnBudgetConfig = z.object({
     .positive()
     .default(6)
     .describe(
-      'Turns at which the reward reaches 0, when the rollout does not record its own limit. Default 6.',
+      'Turns at which the penalty reaches −1, when the rollout does not record its own limit. Default 6.',
     ),
 });
 
