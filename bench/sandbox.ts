@@ -5,8 +5,10 @@
  * the same interpreter and flags, no isolation). Rounds alternate between the two so load from other
  * jobs on the machine hits both alike.
  *
- * Two regimes: one at a time (latency) and `--concurrency` at a time (throughput; default: the number
- * of cores, as the sandbox pool is sized). Printed: exec/s and mean ms per run of each, and the
+ * The sandbox is measured twice: with its default pre-started sandboxes (bwrap and the interpreter
+ * set up ahead of need, see environments/code-sandbox/sandbox/warm.ts) and with `warm: false` (every
+ * run starts bwrap on the critical path). Two regimes: one at a time (latency) and `--concurrency` at
+ * a time (throughput; default: the number of cores, as the sandbox pool is sized). Printed: exec/s and mean ms per run of each, and the
  * overhead ratio (plain exec/s ÷ sandbox exec/s). Targets (issue 5): overhead ≤ 1.5×, ≥ 30 exec/s on
  * 2 cores. Also the cost of each layer alone (bwrap without Python, prlimit only) to show
  * where the time goes.
@@ -14,12 +16,17 @@
  * Run: `npx tsx bench/sandbox.ts [--runs 200] [--rounds 5] [--concurrency N]` (as root, with bubblewrap).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bwrapArgv } from '../environments/code-sandbox/sandbox/bwrap.js';
-import { configureSandbox, ensureSandbox, runInSandbox } from '../environments/code-sandbox/sandbox/index.js';
+import {
+  closeSandboxes,
+  configureSandbox,
+  ensureSandbox,
+  runInSandbox,
+} from '../environments/code-sandbox/sandbox/index.js';
 import { RUNTIMES } from '../environments/code-sandbox/sandbox/runtimes.js';
 import { sandboxLimitsSchema } from '../environments/code-sandbox/sandbox/types.js';
 
@@ -62,12 +69,22 @@ function run(argv: string[], cwd?: string, uid?: number): Promise<number> {
 }
 
 type Exec = () => Promise<unknown>;
+const sandboxRun = async () => {
+  const r = await runInSandbox({ code: PROGRAM });
+  if (r.status !== 'ok' || r.stdout !== 'hi\n') throw new Error(`sandbox run failed: ${JSON.stringify(r)}`);
+};
+const plainKey = 'plain python3 subprocess';
+const warmKey = 'sandbox, pre-started (default)';
+const coldKey = 'sandbox, cold start (warm: false)';
 const modes: Record<string, Exec> = {
-  'plain python3 subprocess': () => run(python.argv(python.mainFile, []), dir),
-  'sandbox (runInSandbox)': async () => {
-    const r = await runInSandbox({ code: PROGRAM });
-    if (r.status !== 'ok' || r.stdout !== 'hi\n') throw new Error(`sandbox run failed: ${JSON.stringify(r)}`);
-  },
+  [plainKey]: () => run(python.argv(python.mainFile, []), dir),
+  [warmKey]: sandboxRun,
+  [coldKey]: sandboxRun,
+};
+/** Switches the sandbox's warm start on or off before a mode's batch (killing idle warm sandboxes). */
+const before: Record<string, () => void> = {
+  [warmKey]: () => configureSandbox({ warm: true }),
+  [coldKey]: () => configureSandbox({ warm: false }),
 };
 const limits = sandboxLimitsSchema.parse({});
 const LAYER_UID = 99_998;
@@ -79,8 +96,18 @@ const layers: Record<string, Exec> = {
   '/usr/bin/true': () => run(['/usr/bin/true']),
 };
 
+/** CPU ms used so far by this process and its reaped children (/proc/self/stat utime…cstime, in ticks). */
+function cpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // After "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14 (clock ticks of 10 ms).
+  return [11, 12, 13, 14].reduce((a, i) => a + Number(fields[i]), 0) * 10;
+}
+
+const cpuPerRun: Record<string, number[]> = {};
+
 /** Runs `fn` `n` times, `c` at a time; returns elapsed ms. */
-async function batch(fn: Exec, n: number, c: number): Promise<number> {
+async function batch(fn: Exec, n: number, c: number, label?: string): Promise<number> {
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -91,7 +118,9 @@ async function batch(fn: Exec, n: number, c: number): Promise<number> {
       }
     }),
   );
-  return performance.now() - t0;
+  const elapsed = performance.now() - t0;
+  if (label) (cpuPerRun[label] ??= []).push((cpuMs() - cpu0) / n);
+  return elapsed;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -99,7 +128,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function measure(set: Record<string, Exec>, c: number, runs: number): Promise<Record<string, number>> {
   const ms: Record<string, number[]> = Object.fromEntries(Object.keys(set).map((k) => [k, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, fn] of Object.entries(set)) ms[name]!.push(await batch(fn, runs, c));
+    for (const [name, fn] of Object.entries(set)) {
+      before[name]?.();
+      ms[name]!.push(await batch(fn, runs, c, name));
+    }
   }
   // exec/s from the median round
   return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, (runs / median(v)) * 1000]));
@@ -116,27 +148,37 @@ function report(title: string, rates: Record<string, number>, c: number): void {
 
 await ensureSandbox();
 configureSandbox({ concurrency: CONCURRENCY });
-for (const fn of Object.values(modes)) await batch(fn, 20, CONCURRENCY); // warm-up (page cache, probe)
+for (const [name, fn] of Object.entries(modes)) {
+  before[name]?.();
+  await batch(fn, 20, CONCURRENCY); // warm-up (page cache, probe)
+}
 console.log(
   `sandbox benchmark: ${RUNS} runs × ${ROUNDS} rounds per mode, program ${JSON.stringify(PROGRAM)}, ` +
     `${availableParallelism()} cores, load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
 );
-const plainKey = 'plain python3 subprocess';
-const boxKey = 'sandbox (runInSandbox)';
 for (const c of [1, CONCURRENCY]) {
   const rates = await measure(modes, c, RUNS);
   report(`${c} at a time`, rates, c);
-  const ratio = rates[plainKey]! / rates[boxKey]!;
-  console.log(
-    `  overhead ratio (plain ÷ sandbox exec/s): ${ratio.toFixed(2)}×   sandbox: ${rates[boxKey]!.toFixed(1)} exec/s`,
-  );
+  for (const key of [warmKey, coldKey]) {
+    console.log(
+      `  overhead ratio, ${key}: ${(rates[plainKey]! / rates[key]!).toFixed(2)}× (plain ÷ sandbox exec/s)`,
+    );
+  }
 }
+const cpu = (k: string) => median(cpuPerRun[k]!);
+console.log(
+  `\nCPU time per run (this process + its children, all rounds; insensitive to other jobs' load):\n` +
+    `  plain ${cpu(plainKey).toFixed(1)} ms, pre-started sandbox ${cpu(warmKey).toFixed(1)} ms (${(cpu(warmKey) / cpu(plainKey)).toFixed(2)}×), ` +
+    `cold sandbox ${cpu(coldKey).toFixed(1)} ms (${(cpu(coldKey) / cpu(plainKey)).toFixed(2)}×) ` +
+    `→ on 2 idle cores about ${((2 * 1000) / cpu(warmKey)).toFixed(0)} sandboxed exec/s`,
+);
 report('layers alone, 1 at a time', await measure(layers, 1, Math.max(20, RUNS / 2)), 1);
 console.log(
   `\nload average after: ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
+await closeSandboxes();
 rmSync(dir, { recursive: true, force: true });

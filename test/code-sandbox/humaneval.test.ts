@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import type { Task } from '../../environments/api.js';
+import { closeSandboxes } from '../../environments/code-sandbox/sandbox/index.js';
 import { getEnvironment } from '../../environments/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
 import { hasSharedData, sharedData } from '../helpers/paths.js';
@@ -42,6 +43,7 @@ describe.skipIf(!hasSharedData)('code-sandbox on HumanEval', () => {
       r.value === 1 ? [] : [`${tasks[i]!.task.id}: ${JSON.stringify(r.details)}`],
     );
     expect(failed).toEqual([]);
+    await closeSandboxes();
     expect(sandboxProcesses()).toEqual([]);
   });
 

@@ -7,41 +7,56 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 let failSpawns = false;
+const bwrapFailed = {
+  exitCode: 1,
+  stdout: '',
+  stderr: "bwrap: Can't fork for pid 1: Resource temporarily unavailable\n",
+  channel: '',
+  truncated: false,
+  outputLimitHit: false,
+  timedOut: false,
+  durationMs: 3,
+};
 vi.mock('../../environments/code-sandbox/sandbox/spawn.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../environments/code-sandbox/sandbox/spawn.js')>();
   return {
     ...real,
+    // One-shot (cold) executions: bwrap exits before it reports the program's pid.
     spawnCapture: (spec: Parameters<typeof real.spawnCapture>[0]) =>
-      failSpawns
-        ? Promise.resolve({
-            exitCode: 1,
-            stdout: '',
-            stderr: "bwrap: Can't fork for pid 1: Resource temporarily unavailable\n",
-            channel: '',
-            truncated: false,
-            outputLimitHit: false,
-            timedOut: false,
-            durationMs: 3,
-          })
-        : real.spawnCapture(spec),
+      failSpawns ? Promise.resolve(bwrapFailed) : real.spawnCapture(spec),
+    // Pre-started sandboxes: bwrap dies during set-up, before any program is handed over.
+    startProcess: (spec: Parameters<typeof real.startProcess>[0]) => {
+      if (!failSpawns) return real.startProcess(spec);
+      const dead = Promise.resolve({ ...bwrapFailed, exitedBeforeBegin: true });
+      return { alive: false, sandboxPid: undefined, begin: () => dead, dispose: () => dead };
+    },
   };
 });
 
-const { runInSandbox, runInSandboxOrThrow, ensureSandbox, SandboxInfraError } = await import(
-  '../../environments/code-sandbox/sandbox/index.js'
-);
+const {
+  closeSandboxes,
+  configureSandbox,
+  runInSandbox,
+  runInSandboxOrThrow,
+  ensureSandbox,
+  SandboxInfraError,
+} = await import('../../environments/code-sandbox/sandbox/index.js');
 await import('../../environments/builtin.js');
 const { getEnvironment } = await import('../../environments/registry.js');
 const { getReward } = await import('../../rewards/registry.js');
 const { allEasyTasks } = await import('../../environments/code-sandbox/easy.js');
 
-afterEach(() => {
+afterEach(async () => {
   failSpawns = false;
+  await closeSandboxes();
 });
 
 describe('sandbox infrastructure failures', () => {
   it('come back as infra_error, and as a retryable SandboxInfraError from runInSandboxOrThrow', async () => {
     await ensureSandbox(); // the real check passes first
+    configureSandbox({ warm: true });
+    await runInSandbox({ code: 'pass' }); // leaves pre-started sandboxes behind, started while healthy
+    await closeSandboxes(); // … which a failure kills
     failSpawns = true;
     const r = await runInSandbox({ code: 'print(1)' });
     expect(r.status).toBe('infra_error');

@@ -5,6 +5,7 @@ import { UIDS_PER_PROCESS, uidBlockStart } from '../../environments/code-sandbox
 /** One host process: pid, real uid and command line. */
 export interface HostProcess {
   pid: number;
+  ppid: number;
   uid: number;
   cmdline: string;
 }
@@ -17,8 +18,9 @@ export function hostProcesses(): HostProcess[] {
     try {
       const status = readFileSync(`/proc/${name}/status`, 'utf8');
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      out.push({ pid: Number(name), uid, cmdline });
+      out.push({ pid: Number(name), ppid, uid, cmdline });
     } catch {
       // exited meanwhile
     }

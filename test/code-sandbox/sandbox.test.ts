@@ -1,13 +1,18 @@
 /** The sandbox API: results, limits, the pool, unsafe mode and how failures are classified. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runInSandbox } from '../../environments/code-sandbox/sandbox/index.js';
+import {
+  closeSandboxes,
+  configureSandbox,
+  runInSandbox,
+} from '../../environments/code-sandbox/sandbox/index.js';
 import { SandboxPool, UIDS_PER_PROCESS } from '../../environments/code-sandbox/sandbox/pool.js';
 import { RUNTIMES } from '../../environments/code-sandbox/sandbox/runtimes.js';
 import { classify } from '../../environments/code-sandbox/sandbox/sandbox.js';
 import type { SpawnOutcome } from '../../environments/code-sandbox/sandbox/spawn.js';
 import { sandboxProcesses } from './leftovers.js';
 
-afterEach(() => {
+afterEach(async () => {
+  await closeSandboxes(); // idle pre-started sandboxes are not leftovers; kill them first
   expect(sandboxProcesses()).toEqual([]);
 });
 
@@ -89,6 +94,43 @@ describe('runInSandbox', () => {
   });
 });
 
+describe('pre-started (warm) sandboxes', () => {
+  const req = {
+    code: 'import os, sys\nfrom pkg.m import v\nprint(v, input(), sys.argv[1:], __name__, os.getcwd())\nos.write(3, b"ch")\n',
+    files: { 'pkg/__init__.py': '', 'pkg/m.py': 'v = 41 + 1\n' },
+    stdin: 'in\n',
+    args: ['-x'],
+    channel: true,
+  };
+
+  it('give the same result as a cold start, with the clock started when the program arrives', async () => {
+    configureSandbox({ warm: true });
+    const cold = await runInSandbox(req); // no warm sandbox yet: started cold, then the pool is filled
+    await new Promise((r) => setTimeout(r, 1500)); // warm ones now idle longer than the limit below
+    const warm = await runInSandbox({ ...req, timeoutMs: 1000 });
+    for (const r of [cold, warm]) {
+      expect(r).toMatchObject({
+        status: 'ok',
+        stdout: "42 in ['-x'] __main__ /tmp\n",
+        stderr: '',
+        channel: 'ch',
+      });
+    }
+  });
+
+  it('fall back to a cold start when the warm one died while waiting', async () => {
+    configureSandbox({ warm: true });
+    await runInSandbox({ code: 'pass' });
+    // Kill the waiting programs (each its sandbox's init; bwrap, their parent, reaps them and exits).
+    const all = sandboxProcesses();
+    const programs = all.filter((p) => all.some((q) => q.pid === p.ppid));
+    expect(programs.length).toBeGreaterThan(0);
+    for (const p of programs) process.kill(p.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await runInSandbox({ code: 'print("fine")' })).toMatchObject({ status: 'ok', stdout: 'fine\n' });
+  });
+});
+
 describe('classify: infrastructure failures are not program failures', () => {
   const outcome = (o: Partial<SpawnOutcome>): SpawnOutcome => ({
     exitCode: 0,
@@ -138,26 +180,35 @@ describe('classify: infrastructure failures are not program failures', () => {
 });
 
 describe('SandboxPool', () => {
-  it('holds at most `size` executions and gives each a distinct uid, reused as late as possible', async () => {
+  it('holds at most `size` executions at once', async () => {
     const pool = new SandboxPool(2, 1000);
-    const a = await pool.acquire();
-    const b = await pool.acquire();
-    expect(a.uid).not.toBe(b.uid);
-    let third: number | undefined;
-    const waiting = pool.acquire().then((l) => {
-      third = l.uid;
-      return l;
+    await pool.acquire();
+    await pool.acquire();
+    let third = false;
+    const waiting = pool.acquire().then(() => {
+      third = true;
     });
     await Promise.resolve();
-    expect(third).toBeUndefined();
+    expect(third).toBe(false);
     expect(pool.active).toBe(2);
-    pool.release(a);
-    const c = await waiting;
-    expect(c.uid).not.toBe(a.uid); // the freed uid went to the back of the queue
-    expect(c.uid).not.toBe(b.uid);
-    pool.release(b);
-    pool.release(c);
+    pool.release();
+    await waiting;
+    expect(third).toBe(true);
+    pool.release();
+    pool.release();
     expect(pool.active).toBe(0);
+  });
+
+  it('hands out distinct uids and reuses a returned one as late as possible', () => {
+    const pool = new SandboxPool(2, 1000);
+    const a = pool.takeUid();
+    const b = pool.takeUid();
+    expect(a).not.toBe(b);
+    pool.returnUid(a);
+    const taken = Array.from({ length: UIDS_PER_PROCESS - 1 }, () => pool.takeUid());
+    expect(new Set([...taken, b]).size).toBe(UIDS_PER_PROCESS);
+    expect(taken.at(-1)).toBe(a); // the returned uid came back last
+    expect(() => pool.takeUid()).toThrow(RangeError);
   });
 
   it('refuses sizes it cannot give distinct uids to', () => {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runInSandbox } from '../../environments/code-sandbox/sandbox/index.js';
+import { closeSandboxes, runInSandbox } from '../../environments/code-sandbox/sandbox/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { processesWith, sandboxProcesses } from './leftovers.js';
 
@@ -33,7 +33,8 @@ describe('code sandbox: hostile programs are contained', () => {
     rmSync(hostDir, { recursive: true, force: true });
     await new Promise((r) => server.close(r));
   });
-  afterEach(() => {
+  afterEach(async () => {
+    await closeSandboxes(); // idle pre-started sandboxes are not leftovers; kill them first
     // No process of any sandbox uid of this test process outlives its execution.
     expect(sandboxProcesses()).toEqual([]);
   });

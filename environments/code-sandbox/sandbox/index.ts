@@ -5,7 +5,13 @@
  */
 export { SandboxInfraError, SandboxUnavailableError } from './errors.js';
 export { ensureSandbox } from './probe.js';
-export { configureSandbox, runInSandbox, runInSandboxOrThrow, sandboxPool } from './sandbox.js';
+export {
+  closeSandboxes,
+  configureSandbox,
+  runInSandbox,
+  runInSandboxOrThrow,
+  sandboxPool,
+} from './sandbox.js';
 export {
   SANDBOX_LANGUAGES,
   type SandboxLanguage,

@@ -18,19 +18,26 @@ import { SandboxInfraError } from './errors.js';
 import { tasksOfUid } from './ownTasks.js';
 import { SandboxPool } from './pool.js';
 import { ensureSandbox } from './probe.js';
-import { RUNTIMES, type Runtime } from './runtimes.js';
+import { encodeJob, RUNTIMES, type Runtime } from './runtimes.js';
 import { type SpawnOutcome, spawnCapture } from './spawn.js';
 import { type SandboxLimits, type SandboxRequest, type SandboxResult, sandboxLimitsSchema } from './types.js';
+import { WarmSandboxes } from './warm.js';
 
 let pool: SandboxPool | undefined;
+let warm: WarmSandboxes | undefined;
+let warmEnabled = process.env.MULTIGYM_SANDBOX_WARM !== '0';
 const EXIT_SIGXCPU = 128 + 24;
 
 /**
- * Sets the size of the process-wide pool (default: the number of cores). Runs already waiting keep
- * their place in the old pool.
+ * Sets the size of the process-wide pool (default: the number of cores) and whether sandboxes are
+ * started ahead of need (`warm`, default true unless `MULTIGYM_SANDBOX_WARM=0`; see `warm.ts`). Runs
+ * already waiting keep their place in the old pool; idle warm sandboxes of the old pool are killed.
  */
-export function configureSandbox(opts: { concurrency: number }): void {
-  pool = new SandboxPool(opts.concurrency);
+export function configureSandbox(opts: { concurrency?: number; warm?: boolean }): void {
+  void warm?.close();
+  warm = undefined;
+  if (opts.concurrency !== undefined) pool = new SandboxPool(opts.concurrency);
+  if (opts.warm !== undefined) warmEnabled = opts.warm;
 }
 
 /** The process-wide pool. */
@@ -38,6 +45,13 @@ export function sandboxPool(): SandboxPool {
   pool ??= new SandboxPool();
   return pool;
 }
+
+/** Kills the idle pre-started sandboxes and waits until they are gone (tests, shutdown). */
+export async function closeSandboxes(): Promise<void> {
+  await warm?.close();
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
 
 /**
  * Runs one program in the sandbox, waiting for a pool slot first.
@@ -54,32 +68,63 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
   const limits = sandboxLimitsSchema.parse(req);
   const files = Object.entries(req.files ?? {});
   for (const [path] of files) checkRelativePath(path);
-  if (!req.unsafe) await ensureSandbox(language);
-  const root = process.getuid?.() === 0;
-  return sandboxPool().with(async (lease) => {
-    // Without root the process budget is the user's, shared with everything they run (see ownTasks.ts).
-    const sandboxLimits = root
-      ? limits
-      : { ...limits, maxProcesses: limits.maxProcesses + tasksOfUid(process.getuid!()) };
-    const outcome = req.unsafe
-      ? await runUnsafe(req, runtime, limits, files)
-      : await spawnCapture({
-          argv: bwrapArgv({
-            limits: sandboxLimits,
-            files: [runtime.mainFile, ...files.map(([p]) => p)],
-            argv: runtime.argv(runtime.mainFile, req.args ?? []),
-          }),
-          uid: root ? lease.uid : undefined,
-          env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
+  if (req.unsafe)
+    return sandboxPool().with(async () =>
+      classify(await runUnsafe(req, runtime, limits, files), runtime, false),
+    );
+  await ensureSandbox(language);
+  const root = isRoot();
+  // Without root the process budget is the user's, shared with everything they run (see ownTasks.ts);
+  // rounded up so that pre-started sandboxes keep matching as the user's task count moves.
+  const boxLimits = root
+    ? limits
+    : { ...limits, maxProcesses: limits.maxProcesses + Math.ceil(tasksOfUid(process.getuid!()) / 64) * 64 };
+  const p = sandboxPool();
+  return p.with(async () => {
+    if (warmEnabled) {
+      warm ??= new WarmSandboxes(p, root);
+      const taken = warm.take(runtime, boxLimits);
+      if (taken) {
+        const job = encodeJob(
+          runtime.mainFile,
+          { [runtime.mainFile]: req.code, ...req.files },
+          req.args ?? [],
+        );
+        const outcome = await taken.process.begin({
           stdin: req.stdin ?? '',
-          fileContents: [req.code, ...files.map(([, c]) => c)],
-          channel: req.channel ?? false,
-          bwrapStatus: true,
-          processGroup: false,
+          fileContents: [job],
           timeoutMs: limits.timeoutMs,
-          maxOutputBytes: limits.maxOutputBytes,
         });
-    return classify(outcome, runtime, !req.unsafe);
+        taken.done();
+        // A warm sandbox that died while waiting (killed, or bwrap failed) is not this program's run.
+        if (!outcome.exitedBeforeBegin) {
+          const result = classify(outcome, runtime, true);
+          return req.channel ? result : { ...result, channel: '' };
+        }
+      }
+    }
+    const uid = root ? p.takeUid() : undefined;
+    try {
+      const outcome = await spawnCapture({
+        argv: bwrapArgv({
+          limits: boxLimits,
+          files: [runtime.mainFile, ...files.map(([path]) => path)],
+          argv: runtime.argv(runtime.mainFile, req.args ?? []),
+        }),
+        uid,
+        env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
+        stdin: req.stdin ?? '',
+        fileContents: [req.code, ...files.map(([, c]) => c)],
+        channel: req.channel ?? false,
+        bwrapStatus: true,
+        processGroup: false,
+        timeoutMs: limits.timeoutMs,
+        maxOutputBytes: limits.maxOutputBytes,
+      });
+      return classify(outcome, runtime, true);
+    } finally {
+      if (uid !== undefined) p.returnUid(uid);
+    }
   });
 }
 

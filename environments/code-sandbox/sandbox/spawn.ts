@@ -23,13 +23,15 @@ export interface ProcessSpec {
   /** Spawn in a new process group and kill the group at the end (unsafe mode, no PID namespace). */
   processGroup: boolean;
   maxOutputBytes: number;
+  /** Until `begin`, do not keep Node's event loop alive for this process (a pre-started sandbox). */
+  idle?: boolean;
 }
 
 /** What an execution is given when it begins. */
 export interface BeginInput {
   stdin: string;
-  /** One string per file fd. */
-  fileContents: string[];
+  /** One string (UTF-8) or buffer per file fd. */
+  fileContents: (string | Buffer)[];
   /** Wall-clock limit from `begin`, ms. */
   timeoutMs: number;
 }
@@ -42,8 +44,8 @@ export interface StartedProcess {
   readonly sandboxPid: number | undefined;
   /** Writes the input, starts the wall clock and resolves when the process is gone. Call once. */
   begin(input: BeginInput): Promise<SpawnOutcome>;
-  /** Kills a process that will not be begun. */
-  dispose(): void;
+  /** Kills a process that will not be begun; resolves once it has exited. */
+  dispose(): Promise<SpawnOutcome>;
 }
 
 /** Spawn spec and input of a one-shot execution. */
@@ -118,7 +120,12 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     });
   } catch (err) {
     const outcome = failed(err as NodeJS.ErrnoException, started);
-    return { alive: false, sandboxPid: undefined, begin: () => Promise.resolve(outcome), dispose: () => {} };
+    return {
+      alive: false,
+      sandboxPid: undefined,
+      begin: () => Promise.resolve(outcome),
+      dispose: () => Promise.resolve(outcome),
+    };
   }
 
   let total = 0;
@@ -208,6 +215,9 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     if (!exited) finish(null);
   });
 
+  const handles = [child, ...child.stdio] as ({ ref?: () => void; unref?: () => void } | null)[];
+  if (spec.idle) for (const h of handles) h?.unref?.();
+
   let done = false;
   function finish(exitCode: number | null) {
     if (done) return;
@@ -241,6 +251,7 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
       if (begun) throw new Error('startProcess: begin() called twice');
       begun = !exited;
       started = performance.now();
+      if (spec.idle) for (const h of handles) h?.ref?.();
       if (!exited) {
         timer = setTimeout(() => {
           timedOut = true;
@@ -255,6 +266,7 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     },
     dispose() {
       if (!begun) kill();
+      return outcome;
     },
   };
 }
