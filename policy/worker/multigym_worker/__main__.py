@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-context", type=int, default=None, help="override the model's context length, tokens"
     )
     p.add_argument("--max-batch", type=int, default=256, help="most sequences decoded at once")
+    p.add_argument("--no-cuda-graphs", action="store_true", help="decode without CUDA graphs")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training forward pass")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--warmup-steps", type=int, default=0, help="GRPO steps of linear learning-rate warm-up")
     p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant", help="after warm-up")
@@ -80,6 +82,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
         dtype=str(DTYPES[dtype_name]).removeprefix("torch."),
         seed=args.seed,
         max_batch=args.max_batch,
+        cuda_graphs=not args.no_cuda_graphs,
+        compile=args.compile,
         optim=OptimConfig(
             weight_decay=args.weight_decay, beta1=args.adam_beta1, beta2=args.adam_beta2, eps=args.adam_eps
         ),

@@ -31,6 +31,8 @@ class EngineOptions:
     dtype: str
     seed: int = 0
     max_batch: int = 256
+    cuda_graphs: bool = True
+    compile: bool = False
     optim: OptimConfig | None = None
     schedule: Schedule | None = None
 
@@ -42,8 +44,10 @@ class Engine:
         self.model = model
         self.tok = tok
         self.opts = opts
-        self.sampler = Sampler(model, tok, opts.max_batch)
-        self.trainer = Trainer(model, tok.pad_id, opts.optim or OptimConfig(), opts.schedule or Schedule())
+        self.sampler = Sampler(model, tok, opts.max_batch, opts.cuda_graphs)
+        self.trainer = Trainer(
+            model, tok.pad_id, opts.optim or OptimConfig(), opts.schedule or Schedule(), opts.compile
+        )
         #: Incremented by every non-replayed train_step / sft_step; 0 for a fresh worker.
         self.policy_version = 0
         #: `route:idempotency_key` → recorded response.

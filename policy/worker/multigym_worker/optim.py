@@ -45,7 +45,10 @@ class MasterAdamW:
             self.masters = [p.detach().float().clone() for p in self.params]
         else:
             self.masters = self.params
-        self.opt = torch.optim.AdamW(self.masters, lr=1e-3, betas=betas, eps=eps, weight_decay=weight_decay)
+        fused = all(m.is_cuda for m in self.masters)  # one kernel for all tensors on CUDA
+        self.opt = torch.optim.AdamW(
+            self.masters, lr=1e-3, betas=betas, eps=eps, weight_decay=weight_decay, fused=fused or None
+        )
 
     def clip_and_step(self, lr: float, max_grad_norm: float) -> float:
         """Moves gradients to the masters, clips their global norm, steps and writes back.

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from .model import CausalLM, KVCache
+from .decode import Decoder
+from .model import CausalLM
 from .tokenizer import PolicyTokenizer
 
 FINISH = ("", "eos", "length", "stop")
@@ -84,12 +85,34 @@ class Sampler:
 
     Args:
         max_batch: most rows decoded together; larger requests run in chunks.
+        cuda_graphs: capture decode steps in CUDA graphs (CUDA only; requests of at least
+            `GRAPH_MIN_TOKENS` new tokens).
     """
 
-    def __init__(self, model: CausalLM, tok: PolicyTokenizer, max_batch: int = 256) -> None:
+    GRAPH_MIN_TOKENS = 16
+    GRAPH_SLOT_ROUND = 64
+
+    def __init__(
+        self, model: CausalLM, tok: PolicyTokenizer, max_batch: int = 256, cuda_graphs: bool = True
+    ) -> None:
         self.model = model
         self.tok = tok
         self.max_batch = max_batch
+        self.cuda_graphs = cuda_graphs
+        self._decoder: Decoder | None = None
+
+    def decoder(self, b: int, s: int, device: torch.device, max_new: int) -> Decoder:
+        """A decoder for `b` rows and at least `s` cache slots; a graph-captured one is reused
+        while requests keep the same shape."""
+        use_graph = self.cuda_graphs and device.type == "cuda" and max_new >= self.GRAPH_MIN_TOKENS
+        if not use_graph:
+            return Decoder(self.model, b, s, use_graph=False)
+        s = -(-s // self.GRAPH_SLOT_ROUND) * self.GRAPH_SLOT_ROUND
+        d = self._decoder
+        if d is None or d.b != b or d.s != s:
+            self._decoder = None  # free the old graph and cache first
+            d = self._decoder = Decoder(self.model, b, s, use_graph=True)
+        return d
 
     @torch.no_grad()
     def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[SampleOut]:
@@ -111,14 +134,14 @@ class Sampler:
         gen: torch.Generator | None,
     ) -> list[SampleOut]:
         model, tok = self.model, self.tok
-        dtype = next(model.parameters()).dtype
         max_ctx = model.config.max_position_embeddings
         b = len(prompts)
         lens = torch.tensor([len(x) for x in prompts])
         tp = int(lens.max())
         limits = torch.clamp(max_ctx - lens, max=p.max_tokens)  # per-row new-token limit
         max_new = int(limits.max())
-        s = tp + max_new
+        dec = self.decoder(b, tp + max_new, device, max_new)
+        s = dec.s
         ids = torch.full((b, tp), tok.pad_id, dtype=torch.long)
         for r, x in enumerate(prompts):
             ids[r, tp - len(x) :] = torch.tensor(list(x), dtype=torch.long)
@@ -132,8 +155,8 @@ class Sampler:
         diag = slots_all[None, :] == q_pos[:, None]
         mask = ((causal[None] & key_valid[:, None]) | diag[None])[:, None]  # [B, 1, Tp, S]
         positions = (q_pos[None, :] - pad[:, None]).clamp(min=0)
-        cache = KVCache(model.config, b, s, device, dtype)
-        hidden = model(ids, positions, mask, cache, slots_all[:tp])
+        dec.begin(pad, key_valid)
+        hidden = model(ids, positions, mask, dec.cache, slots_all[:tp])
         logits = model.logits(hidden[:, -1]).float()
 
         eos = torch.tensor(tok.eos_ids, device=device)
@@ -154,12 +177,17 @@ class Sampler:
         host_tokens: list[list[int]] = [[] for _ in range(b)]
 
         for step in range(max_new):
-            logprobs = torch.log_softmax(logits, dim=-1)
+            lse = torch.logsumexp(logits, dim=-1)
             if p.temperature == 0:
                 nxt = logits.argmax(-1)
             else:
-                probs = warp_logits(logits, p.temperature, p.top_k, p.top_p).softmax(-1)
-                nxt = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+                if p.temperature == 1 and p.top_k == 0 and p.top_p >= 1:
+                    probs = torch.exp(logits - lse[:, None])
+                else:
+                    probs = warp_logits(logits, p.temperature, p.top_k, p.top_p).softmax(-1)
+                # exponential race: argmax p_i / E_i with E_i ~ Exp(1) draws i with probability p_i
+                race = torch.empty_like(probs).exponential_(generator=gen).clamp_(min=1e-30)
+                nxt = (probs / race).argmax(-1)
             if track_think:
                 if budget is not None:
                     nxt = torch.where(in_think & (think_count >= budget), torch.full_like(nxt, close_id), nxt)
@@ -170,7 +198,7 @@ class Sampler:
                 in_think = (in_think | opened) & ~closed
             nxt = torch.where(active, nxt, torch.full_like(nxt, tok.pad_id))
             out_tok[:, step] = nxt
-            out_lp[:, step] = logprobs.gather(-1, nxt[:, None]).squeeze(-1)
+            out_lp[:, step] = logits.gather(-1, nxt[:, None]).squeeze(-1) - lse
             n_new += active
             hit_eos = active & torch.isin(nxt, eos)
             reason = torch.where(hit_eos, torch.full_like(reason, 1), reason)
@@ -190,10 +218,7 @@ class Sampler:
                         active[r] = False
             if step == max_new - 1 or ((step % 8 == 7 or stops) and not bool(active.any())):
                 break
-            cur = tp + step
-            step_mask = (key_valid & (slots_all[None, :] <= cur))[:, None, None, :]
-            hidden = model(nxt[:, None], (cur - pad)[:, None], step_mask, cache, slots_all[cur : cur + 1])
-            logits = model.logits(hidden[:, -1]).float()
+            logits = dec.step(nxt, tp + step)
 
         return self._collect(out_tok, out_lp, n_new, reason, thinking, stops)
 

@@ -8,7 +8,7 @@ applies one AdamW update, so k micro-batches give the same update as one batch.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -42,9 +42,15 @@ class TrainSeq:
 
 
 def completion_logprobs(
-    model: CausalLM, seqs: Sequence[TrainSeq], pad_id: int, with_entropy: bool
+    model: CausalLM,
+    seqs: Sequence[TrainSeq],
+    pad_id: int,
+    with_entropy: bool,
+    forward: Callable[[Tensor], Tensor] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Teacher-forced log π(completion token) for a right-padded micro-batch.
+    """Teacher-forced log π(completion token) for a right-padded micro-batch. Logits are computed
+    only at completion positions. `forward` (default `model`) maps ids to hidden states, e.g. a
+    `torch.compile`d model.
 
     Returns:
         (logp [B, Tc] fp32 with gradient, valid [B, Tc] bool for real completion positions,
@@ -66,7 +72,7 @@ def completion_logprobs(
         where[r, :] = len(s.prompt) - 1 + torch.arange(tc).clamp(max=n - 1)
         valid[r, :n] = True
     ids, targets, where, valid = ids.to(device), targets.to(device), where.to(device), valid.to(device)
-    hidden = model(ids)
+    hidden = (forward or model)(ids)
     h = hidden.gather(1, where[..., None].expand(-1, -1, hidden.shape[-1]))
     logits = model.logits(h).float()
     lse = torch.logsumexp(logits, dim=-1)
@@ -82,8 +88,12 @@ def completion_logprobs(
 class Trainer:
     """Owns the optimizers, the schedule and the frozen reference policy of one model."""
 
-    def __init__(self, model: CausalLM, pad_id: int, optim: OptimConfig, schedule: Schedule) -> None:
+    def __init__(
+        self, model: CausalLM, pad_id: int, optim: OptimConfig, schedule: Schedule, compile: bool = False
+    ) -> None:
         self.model = model
+        #: The training forward pass (`torch.compile`d with dynamic shapes when `compile`).
+        self.forward: Callable[[Tensor], Tensor] = torch.compile(model, dynamic=True) if compile else model
         self.pad_id = pad_id
         self.optim_cfg = optim
         self.schedule = schedule
@@ -143,7 +153,7 @@ class Trainer:
         device = next(self.model.parameters()).device
         for i in range(0, len(seqs), mb):
             chunk = seqs[i : i + mb]
-            logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, with_entropy=True)
+            logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, True, self.forward)
             old = torch.zeros_like(logp)
             mask = torch.zeros_like(logp)
             for r, s in enumerate(chunk):
@@ -205,7 +215,7 @@ class Trainer:
         loss_sum = 0.0
         for i in range(0, len(seqs), micro_batch_size):
             chunk = seqs[i : i + micro_batch_size]
-            logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, with_entropy=False)
+            logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, False, self.forward)
             loss = -(logp * valid).sum() / total
             loss.backward()
             loss_sum += float(loss.detach())
