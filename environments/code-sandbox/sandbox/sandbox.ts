@@ -80,7 +80,7 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
     ? limits
     : { ...limits, maxProcesses: limits.maxProcesses + Math.ceil(tasksOfUid(process.getuid!()) / 64) * 64 };
   const p = sandboxPool();
-  return p.with(async () => {
+  const result = await p.with(async (): Promise<SandboxResult> => {
     if (warmEnabled) {
       warm ??= new WarmSandboxes(p, root);
       const taken = warm.take(runtime, boxLimits);
@@ -126,6 +126,12 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
       if (uid !== undefined) p.returnUid(uid);
     }
   });
+  // Refill pre-started sandboxes only while slots are free: when runs queue, they would not help.
+  if (warmEnabled && p.active < p.size) {
+    warm ??= new WarmSandboxes(p, root);
+    warm.fill(runtime, boxLimits, p.size - p.active);
+  }
+  return result;
 }
 
 /**

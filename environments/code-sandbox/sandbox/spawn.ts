@@ -148,17 +148,23 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     resolveOutcome = r;
   });
 
+  let killRequested = false;
   const kill = () => {
     if (exited) return;
-    // Kill the program, which is pid 1 of the sandbox's PID namespace: its death kills every process
-    // inside, and bwrap, its parent, reaps it and exits. Killing bwrap too would orphan the program
-    // (a zombie for the host's init to reap), so bwrap is killed only when it does not exit soon
-    // after, or when the program has not started yet (bwrap's --die-with-parent then takes it down).
-    if (sandboxPid) tryKill(sandboxPid);
+    killRequested = true;
     if (!child.pid) return;
     const target = spec.processGroup ? -child.pid : child.pid;
-    if (!sandboxPid) tryKill(target);
-    else escalation ??= setTimeout(() => !exited && tryKill(target), ESCALATE_MS);
+    if (!spec.bwrapStatus) {
+      tryKill(target); // no sandbox (unsafe mode): the process group is all there is
+      return;
+    }
+    // Kill the program, which is pid 1 of the sandbox's PID namespace: its death kills every process
+    // inside, and bwrap, its parent, reaps it and exits. Killing bwrap first would orphan the program
+    // (a zombie left to the host's init), so when bwrap has not reported the program's pid yet the
+    // kill waits for it (see the status reader); bwrap itself is killed only if it has not exited soon
+    // after (its --die-with-parent then takes the program down).
+    if (sandboxPid) tryKill(sandboxPid);
+    escalation ??= setTimeout(() => !exited && tryKill(target), ESCALATE_MS);
   };
 
   const collect = (stream: Readable | null | undefined, sink: Collector) => {
@@ -179,7 +185,7 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     const m = /"child-pid"\s*:\s*(\d+)/.exec(status);
     if (m && sandboxPid === undefined) {
       sandboxPid = Number(m[1]);
-      if (timedOut || outputLimitHit) kill();
+      if (killRequested) tryKill(sandboxPid);
     }
   });
   statusStream?.on('error', () => {});

@@ -6,8 +6,9 @@
  * `runInSandbox` hands the next program to one and starts its clock then. Each warm sandbox runs
  * exactly one program and dies with it, as a cold one does; nothing is reused between programs.
  *
- * Warm sandboxes are kept per limits signature (the most recent two), at most the pool size each, and
- * do not keep Node's event loop alive. CPU time of a warm sandbox is capped at `WARM_CPU_S` (its wall
+ * Warm sandboxes are kept per limits signature (the most recent two) and do not keep Node's event loop
+ * alive. `runInSandbox` refills them after a run only while the pool has idle slots: a saturated pool
+ * gains nothing from starting sandboxes early (the CPU is busy anyway) and runs cold. CPU time of a warm sandbox is capped at `WARM_CPU_S` (its wall
  * clock, set when the program arrives, is the binding limit).
  */
 import { bwrapArgv } from './bwrap.js';
@@ -49,7 +50,7 @@ export class WarmSandboxes {
     return JSON.stringify([runtime.binary, rest]);
   }
 
-  /** Takes an idle warm sandbox for these limits, if one is alive; refills in the background. */
+  /** Takes an idle warm sandbox for these limits, if one is alive. */
   take(runtime: Runtime, limits: SandboxLimits): TakenWarm | undefined {
     if (!runtime.warmArgv) return undefined;
     const key = WarmSandboxes.signature(runtime, limits);
@@ -59,14 +60,15 @@ export class WarmSandboxes {
       this.returnUid(warm.uid);
       warm = list.shift();
     }
-    this.fill(runtime, limits);
     if (!warm) return undefined;
     const uid = warm.uid;
     return { process: warm.process, done: () => this.returnUid(uid) };
   }
 
-  /** Starts warm sandboxes for these limits up to the pool size (and forgets the oldest signature). */
-  fill(runtime: Runtime, limits: SandboxLimits): void {
+  /**
+   * Starts warm sandboxes for these limits until `target` are idle (and forgets the oldest signature).
+   */
+  fill(runtime: Runtime, limits: SandboxLimits, target: number): void {
     if (!runtime.warmArgv) return;
     const key = WarmSandboxes.signature(runtime, limits);
     let list = this.idle.get(key);
@@ -79,7 +81,7 @@ export class WarmSandboxes {
       this.idle.delete(key);
       this.idle.set(key, list);
     }
-    while (list.length < this.pool.size) list.push(this.start(runtime, limits));
+    while (list.length < target) list.push(this.start(runtime, limits));
   }
 
   /** Kills every idle warm sandbox and waits until they are gone. */
