@@ -76,7 +76,13 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       specs.push({
         checker: 'budget',
         weight: input.reasoning.brevity_weight,
-        config: { budget_tokens: input.reasoning.budget_tokens },
+        // Completion tokens over the budget cost reward, the whole weight at twice the budget.
+        config: {
+          count: 'completion',
+          budgetTokens: input.reasoning.budget_tokens,
+          costPerToken: 1 / input.reasoning.budget_tokens,
+          maxCost: 1,
+        },
       });
     }
     const scored = await Promise.all(
@@ -98,7 +104,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
         );
       }),
     );
-    await deps.db.transaction(async (tx) => {
+    await writeGroup(deps, async (tx) => {
       for (const [sample, t] of trajectories.entries()) {
         const s = scored[sample]!;
         const [ins] = await tx
@@ -110,11 +116,11 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             taskId,
             sample,
             status: t.status,
-            error: t.error ?? null,
+            error: t.error ? noNul(t.error) : null,
             phase: input.phase,
             policyVersion: t.policyVersion,
-            completion: t.completion,
-            turns: t.turns,
+            completion: noNul(t.completion),
+            turns: noNulJson(t.turns),
             promptTokenIds: t.promptTokenIds,
             completionTokenIds: t.completionTokenIds,
             logprobs: t.logprobs,
@@ -125,7 +131,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             finishReason: t.finishReason,
             reasoningBudget: reasoning?.budget_tokens ?? null,
             reward: s.total,
-            extra: t.extra ?? null,
+            extra: t.extra ? noNulJson(t.extra) : null,
           })
           .onConflictDoNothing()
           .returning({ id: rollouts.id });
@@ -138,7 +144,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
               checker: c.checker,
               weight: c.weight,
               value: c.value,
-              details: c.details,
+              details: noNulJson(c.details),
             })),
           )
           .onConflictDoNothing();
@@ -171,6 +177,25 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       return { groups: results, rollouts: rolloutsCount };
     },
   };
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000, which a sampling model can emit: store U+FFFD instead. */
+const noNul = (text: string): string => text.replaceAll('\u0000', '\ufffd');
+const noNulJson = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('\\u0000', '\\ufffd')) as T;
+
+type Tx = Parameters<Parameters<ActivityDeps['db']['transaction']>[0]>[0];
+
+/**
+ * Writes a group in one transaction. A database error is rethrown with a short message: drizzle's
+ * includes every parameter, which would exceed Temporal's failure size limit.
+ */
+async function writeGroup(deps: ActivityDeps, fn: (tx: Tx) => Promise<void>): Promise<void> {
+  try {
+    await deps.db.transaction(fn);
+  } catch (err) {
+    const e = err as Error & { cause?: { message?: string } };
+    throw new Error(`writing rollouts failed: ${(e.cause?.message ?? e.message).slice(0, 500)}`);
+  }
 }
 
 function summarize(taskId: string, rewardsOk: number[], total: number): GroupSummary {

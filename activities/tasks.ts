@@ -35,6 +35,12 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
           taskIds.push(next.value.id);
           rows.push({ runId: input.runId, env: input.env, taskId: next.value.id, data: next.value.data });
         }
+      } catch (err) {
+        // A missing or malformed data set does not heal by retrying; errors marked retryable (I/O on a
+        // shared blob store, say) are left to Temporal's retry policy.
+        if ((err as { retryable?: boolean }).retryable) throw err;
+        const e = err as Error;
+        throw ApplicationFailure.nonRetryable(`${input.env} tasks: ${e.message}`, e.name || 'TaskSourceError');
       } finally {
         await iterator.return?.();
       }

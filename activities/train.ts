@@ -85,7 +85,19 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
       }
       if (input.dropZeroVariance && batch.some((b) => !b.zeroVariance)) batch = batch.filter((b) => !b.zeroVariance);
       if (batch.length === 0) {
-        throw new Error(`step ${input.step} of run ${input.runId} has no trainable rollouts (all failed or rejected)`);
+        // Every rollout was rejected (e.g. contexts over the model's window): nothing to train on. The
+        // step is recorded as skipped and the policy version stays; retrying would change nothing.
+        const [last] = await deps.db
+          .select({ v: sql<number>`coalesce(max(${policyVersions.version}), 0)::int` })
+          .from(policyVersions)
+          .where(eq(policyVersions.runId, input.runId));
+        const version = Number(last?.v ?? 0);
+        const reason = 'no trainable rollouts (all rejected or failed)';
+        await deps.db
+          .insert(stepMetrics)
+          .values({ runId: input.runId, step: input.step, policyVersion: version, train: { skipped: true, reason }, envs })
+          .onConflictDoNothing();
+        return { policyVersion: version, samples: 0, loss: 0, kl: 0, seconds: 0, replayed: false, skipped: true, envs };
       }
       if (ids.length) {
         await deps.db.execute(
@@ -133,6 +145,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
         kl: res.metrics.kl,
         seconds: res.metrics.seconds,
         replayed: res.replayed,
+        skipped: false,
         envs,
       };
     },

@@ -14,7 +14,9 @@ import { runDev } from './commands/dev.js';
 import { printLogs } from './commands/logs.js';
 import { readRunConfig, startAndWatch } from './commands/run.js';
 import { acquirePgliteLock } from './pgliteLock.js';
-import { startWorkers } from './workers.js';
+import { installQuietRuntime, startWorkers } from './workers.js';
+
+installQuietRuntime();
 
 const int = (v: string) => {
   const n = Number.parseInt(v, 10);

@@ -5,7 +5,14 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import '../environments/builtin.js';
 import { environmentNames } from '../environments/registry.js';
@@ -44,6 +51,8 @@ export interface StartWorkersOptions {
   main?: boolean;
   /** Environment queues to serve; default every registered environment. */
   envs?: string[];
+  /** Time in-flight activities get to finish on shutdown before they are cancelled (default 10 s). */
+  shutdownGraceTime?: string;
   /** Concurrent activities per worker (default 16). */
   maxConcurrentActivities?: number;
 }
@@ -73,6 +82,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
         workflowBundle: await workflowBundle(),
         activities,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 16,
+        shutdownGraceTime: options.shutdownGraceTime ?? '10s',
       }),
     );
   }
@@ -84,6 +94,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
         taskQueue: envQueue(env),
         activities,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 16,
+        shutdownGraceTime: options.shutdownGraceTime ?? '10s',
       }),
     );
   }
@@ -97,4 +108,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
       if (!options.connection) await connection.close();
     },
   };
+}
+
+let runtimeInstalled = false;
+/** Installs the Temporal runtime with a logger that prints warnings and errors only (once per process). */
+export function installQuietRuntime(level: 'WARN' | 'ERROR' | 'INFO' = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(level) });
 }

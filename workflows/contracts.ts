@@ -88,6 +88,8 @@ export interface TrainStepOutput {
   kl: number;
   seconds: number;
   replayed: boolean;
+  /** True when the step had nothing to train on and the policy did not change. */
+  skipped: boolean;
   envs: Record<string, EnvStepStats>;
 }
 

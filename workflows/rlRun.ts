@@ -6,6 +6,7 @@
  * continue-as-new is a few hundred bytes: step, policy version, task cursors and the mixture.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -66,7 +67,7 @@ const main = proxyActivities<Activities>({
   taskQueue: MAIN_QUEUE,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 0 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
 /** Validates input; a zod error becomes a non-retryable failure listing the issues (never a stuck task). */
@@ -76,6 +77,15 @@ function parseConfig(raw: unknown) {
     throw ApplicationFailure.nonRetryable(`invalid run config: ${formatIssues(parsed.error)}`, 'InvalidRunConfig');
   }
   return parsed.data;
+}
+
+/** An activity's invalid-config failure becomes the workflow's own non-retryable failure, message intact. */
+function rethrowInvalidConfig(err: unknown): never {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === 'InvalidRunConfig') {
+    throw ApplicationFailure.nonRetryable(cause.message, 'InvalidRunConfig');
+  }
+  throw err;
 }
 
 /** The RL run workflow. See the module comment. */
@@ -89,7 +99,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   if (input.state) {
     state = input.state;
   } else {
-    await main.validateRun({ config });
+    await main.validateRun({ config }).catch(rethrowInvalidConfig);
     await main.startRun({ runId, config });
     state = {
       step: 0,

@@ -7,11 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startWorkers, type RunningWorkers } from '../../cli/workers.js';
+import { installQuietRuntime, startWorkers, type RunningWorkers } from '../../cli/workers.js';
 import { multigymSearchAttributes } from '../../workflows/searchAttributes.js';
 import { temporalBin } from './paths.js';
 import { startPolicyWorker, type RunningPolicyWorker } from './policyWorker.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+installQuietRuntime('ERROR');
 
 /** Starts a local Temporal dev server from the virtual environment's `temporal` binary. */
 export function startTemporal(): Promise<TestWorkflowEnvironment> {

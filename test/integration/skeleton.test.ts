@@ -60,7 +60,7 @@ describe('rlRun on GSM8K', () => {
     expect(metrics.map((m) => m.policyVersion).sort()).toEqual([1, 2, 3]);
     const [run] = await db.select().from(runs).where(eq(runs.id, 'skeleton-gsm8k'));
     expect(run!.status).toBe('completed');
-  });
+  }, 900_000);
 
   it('fails at once with the bad field named and writes nothing for an invalid config', async () => {
     const { client } = stack.temporal;
