@@ -78,6 +78,24 @@ export const AlgorithmConfig = z.object({
 });
 export type AlgorithmConfig = z.infer<typeof AlgorithmConfig>;
 
+/**
+ * Activity timeouts, seconds. A crashed worker's activities are retried only once their heartbeat
+ * timeout has passed, so these bound how long a run stalls after a crash; tests shorten them.
+ */
+export const TimeoutsConfig = z.object({
+  rollout_heartbeat_s: z
+    .number()
+    .positive()
+    .default(120)
+    .describe('Heartbeat timeout of rollout activities (environment queues), seconds.'),
+  main_heartbeat_s: z
+    .number()
+    .positive()
+    .default(300)
+    .describe('Heartbeat timeout of main-queue activities (training, checkpoints, bookkeeping), seconds.'),
+});
+export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
+
 /** The whole run config. */
 export const RunConfig = z.object({
   name: z.string().min(1).default('run').describe('Human-readable run name (shown in the UI list).'),
@@ -98,6 +116,7 @@ export const RunConfig = z.object({
   continue_as_new_every: z.number().int().min(1).default(10).describe('Steps per workflow execution.'),
   plugins: z.array(z.string()).default([]).describe('Plugin modules to load (paths or npm packages).'),
   data_dir: z.string().optional().describe('Directory of real data sets; default MULTIGYM_DATA.'),
+  timeouts: TimeoutsConfig.default(TimeoutsConfig.parse({})).describe('Activity timeouts (crash detection).'),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

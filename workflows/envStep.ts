@@ -11,12 +11,12 @@ import { envQueue } from './queues.js';
 /** Rollouts per activity at most: keeps pending activities and history small (DESIGN: chunked fan-out). */
 export const ROLLOUTS_PER_CHUNK = 64;
 
-/** Activity proxies for one environment's task queue. */
-export function envActivities(env: string) {
+/** Activity proxies for one environment's task queue; `heartbeatSeconds` defaults to 120. */
+export function envActivities(env: string, heartbeatSeconds = 120) {
   return proxyActivities<Activities>({
     taskQueue: envQueue(env),
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: heartbeatSeconds * 1000,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   });
 }
@@ -38,6 +38,8 @@ export interface EnvStepInput {
   /** Resampling rounds for zero-variance groups (0: none). */
   resampleRounds: number;
   greedy?: boolean;
+  /** Heartbeat timeout of the rollout activities, seconds (default 120). */
+  heartbeatSeconds?: number;
 }
 
 export interface EnvStepResult {
@@ -51,7 +53,7 @@ export interface EnvStepResult {
 
 /** Runs one environment's rollouts for a step. */
 export async function runEnvStep(input: EnvStepInput): Promise<EnvStepResult> {
-  const acts = envActivities(input.spec.name);
+  const acts = envActivities(input.spec.name, input.heartbeatSeconds);
   let cursor = input.cursor;
   let wanted = input.count;
   const kept: GroupSummary[] = [];

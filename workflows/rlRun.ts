@@ -63,12 +63,14 @@ export interface RlRunResult {
   envs: Record<string, EnvStepStats>;
 }
 
-const main = proxyActivities<Activities>({
-  taskQueue: MAIN_QUEUE,
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+/** Main-queue activity proxies; the heartbeat timeout comes from the run config (`timeouts`). */
+const mainActivities = (heartbeatSeconds: number) =>
+  proxyActivities<Activities>({
+    taskQueue: MAIN_QUEUE,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: heartbeatSeconds * 1000,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  });
 
 /** Validates input; a zod error becomes a non-retryable failure listing the issues (never a stuck task). */
 function parseConfig(raw: unknown) {
@@ -94,6 +96,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     throw ApplicationFailure.nonRetryable('rlRun input must be { "config": { ... } }', 'InvalidRunConfig');
   }
   const config = parseConfig(input.config);
+  const main = mainActivities(config.timeouts.main_heartbeat_s);
   const runId = workflowInfo().workflowId;
   let state: RunState;
   if (input.state) {
@@ -147,9 +150,12 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   });
   setHandler(
     setMixtureUpdate,
-    (arg) => {
-      state.mixture = z.array(EnvSpec).min(1).parse(arg.environments);
-      return { environments: state.mixture.map((e) => e.name), fromStep: state.step + 1 };
+    async (arg) => {
+      const environments = z.array(EnvSpec).min(1).parse(arg.environments);
+      // Environment names, configs and checkers are checked by the same activity as at start-up.
+      await main.validateRun({ config: { ...config, environments } }).catch(rethrowInvalidConfig);
+      state.mixture = environments;
+      return { environments: environments.map((e) => e.name), fromStep: state.step + 1 };
     },
     {
       validator: (arg) => {
@@ -182,6 +188,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
           plugins: config.plugins,
           dataDir: config.data_dir,
           resampleRounds: config.algorithm.dynamic_sampling.enabled ? config.algorithm.dynamic_sampling.max_rounds : 0,
+          heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
         }),
       ),
     );
