@@ -16,7 +16,7 @@
  * retries the group. Tasks without a tool set (BFCL) end after one turn; their calls are validated,
  * not executed.
  */
-import type { ChatMessage } from '../../policy/protocol.js';
+import type { ChatMessage, Sample } from '../../policy/protocol.js';
 import { parseToolCalls } from '../../rewards/builtin/tool-call-parse.js';
 import { CallStatus, type RecordedCall } from '../../rewards/builtin/tool-calls-of.js';
 import { type ToolTaskData, toJsonSchema } from '../../rewards/builtin/tool-task.js';
@@ -124,59 +124,23 @@ export async function toolUseRollout(
   let pending = result.samples.map((sample, i) => ({ state: states[i]!, sample }));
   for (let turn = 0; pending.length > 0; turn++) {
     ctx.heartbeat?.({ turn, active: pending.length });
-    const next: SampleState[] = [];
-    for (const { state, sample } of pending) {
-      state.completionIds.push(...sample.token_ids);
-      state.logprobs.push(...sample.logprobs);
-      state.mask.push(...sample.token_ids.map(() => 1 as const));
-      state.texts.push(sample.text);
-      state.finishReason = sample.finish_reason;
-      state.thinkingTokens += sample.thinking_tokens;
-      const parsed = parseToolCalls(sample.text);
-      const callNames = parsed.calls.map((c) => c.name);
-      state.turns.push({
-        role: 'assistant',
-        content: sample.text,
-        tokens: sample.token_ids.length,
-        finishReason: sample.finish_reason,
-        ...(callNames.length > 0 ? { calls: callNames } : {}),
-      });
-      if (parsed.calls.length === 0 && parsed.errors.length === 0) {
-        state.stoppedBy = executable ? 'answer' : 'single_turn';
-        continue;
-      }
-      const results = await runCalls(parsed, turn, state, callables, options);
-      if (!executable) {
-        state.stoppedBy = 'single_turn';
-        continue;
-      }
-      for (const r of results)
-        state.turns.push({ role: 'tool', name: r.name, content: r.content, status: r.status });
-      if (turn + 1 >= options.maxTurns) {
-        state.stoppedBy = 'max_turns';
-        continue;
-      }
-      const endsTurn = sample.finish_reason === 'eos';
-      const insertText =
-        (endsTurn ? '' : options.turnFormat.endOfTurn) +
-        options.turnFormat.afterEnd +
-        options.turnFormat.toolTurns(results);
-      const insert = await tokenizeInsert(policy, insertText, prefix);
-      const toolTurns = state.turns.filter((t) => t.role === 'tool');
-      // The inserted tokens (end of turn, every result of this turn, next header) are counted once,
-      // on the turn's last tool message.
-      const lastTool = toolTurns[toolTurns.length - 1];
-      if (lastTool) lastTool.tokens = insert.length;
-      const length = promptIds.length + state.completionIds.length + insert.length;
-      if (length + sampling.max_tokens > maxContext) {
-        state.stoppedBy = 'max_context';
-        continue;
-      }
-      state.completionIds.push(...insert);
-      state.logprobs.push(...insert.map(() => 0));
-      state.mask.push(...insert.map(() => 0 as const));
-      next.push(state);
-    }
+    // Samples advance concurrently (their tools may be slow, e.g. sandboxed Python); the calls of one
+    // sample run in order.
+    const goOn = await Promise.all(
+      pending.map(({ state, sample }) =>
+        advance(state, sample, turn, {
+          policy,
+          callables,
+          executable,
+          options,
+          prefix,
+          promptIds,
+          maxContext,
+          sampling,
+        }),
+      ),
+    );
+    const next = pending.filter((_, i) => goOn[i]).map((p) => p.state);
     if (next.length === 0) break;
     const res = await policy.generate({
       prompt_token_ids: next.map((s) => [...promptIds, ...s.completionIds]),
@@ -192,6 +156,77 @@ export async function toolUseRollout(
     });
   }
   return states.map((s) => toTrajectory(s, promptIds, executable, options.maxTurns));
+}
+
+/** What `advance` needs besides the sample. */
+interface AdvanceContext {
+  policy: PolicySampler;
+  callables: Callable[];
+  executable: boolean;
+  options: ToolLoopOptions;
+  prefix: number[];
+  promptIds: number[];
+  maxContext: number;
+  sampling: RolloutContext['sampling'];
+}
+
+/**
+ * Appends one sampled turn to a trajectory, runs its calls and appends their results (mask 0).
+ * Resolves true when the sample should be asked for another turn.
+ */
+async function advance(
+  state: SampleState,
+  sample: Sample,
+  turn: number,
+  c: AdvanceContext,
+): Promise<boolean> {
+  state.completionIds.push(...sample.token_ids);
+  state.logprobs.push(...sample.logprobs);
+  state.mask.push(...sample.token_ids.map(() => 1 as const));
+  state.texts.push(sample.text);
+  state.finishReason = sample.finish_reason;
+  state.thinkingTokens += sample.thinking_tokens;
+  const parsed = parseToolCalls(sample.text);
+  const callNames = parsed.calls.map((call) => call.name);
+  state.turns.push({
+    role: 'assistant',
+    content: sample.text,
+    tokens: sample.token_ids.length,
+    finishReason: sample.finish_reason,
+    ...(callNames.length > 0 ? { calls: callNames } : {}),
+  });
+  if (parsed.calls.length === 0 && parsed.errors.length === 0) {
+    state.stoppedBy = c.executable ? 'answer' : 'single_turn';
+    return false;
+  }
+  const results = await runCalls(parsed, turn, state, c.callables, c.options);
+  if (!c.executable) {
+    state.stoppedBy = 'single_turn';
+    return false;
+  }
+  for (const r of results)
+    state.turns.push({ role: 'tool', name: r.name, content: r.content, status: r.status });
+  if (turn + 1 >= c.options.maxTurns) {
+    state.stoppedBy = 'max_turns';
+    return false;
+  }
+  const format = c.options.turnFormat;
+  const endsTurn = sample.finish_reason === 'eos';
+  const insertText = (endsTurn ? '' : format.endOfTurn) + format.afterEnd + format.toolTurns(results);
+  const insert = await tokenizeInsert(c.policy, insertText, c.prefix);
+  // The inserted tokens (end of turn, every result of this turn, next header) are counted once, on
+  // the turn's last tool message.
+  const lastTool = state.turns[state.turns.length - 1];
+  if (lastTool?.role === 'tool') lastTool.tokens = insert.length;
+  const length = c.promptIds.length + state.completionIds.length + insert.length;
+  if (length + c.sampling.max_tokens > c.maxContext) {
+    state.stoppedBy = 'max_context';
+    return false;
+  }
+  state.completionIds.push(...insert);
+  state.logprobs.push(...insert.map(() => 0));
+  state.mask.push(...insert.map(() => 0 as const));
+  return true;
 }
 
 /** Validates (and executes, when the task has a tool set) the calls of one turn; records them. */
