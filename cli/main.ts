@@ -125,4 +125,15 @@ program
     console.log(`\nreward checkers: ${rewardNames().join(', ')}`);
   });
 
+const data = program.command('data').description('public data sets (GSM8K, MATH-500, HumanEval, BFCL, haystack corpus)');
+data
+  .command('fetch <sets...>')
+  .description('download gsm8k | math500 | humaneval | bfcl | haystack | all, with SHA-256 checks')
+  .option('--dir <dir>', 'data directory (default <MULTIGYM_HOME or .multigym>/data)')
+  .option('--mirror <url>', 'base URL serving the same layout (default MULTIGYM_DATA_MIRROR)')
+  .action(async (sets: string[], o: { dir?: string; mirror?: string }) => {
+    const { runDataFetch } = await import('./commands/data.js');
+    await runDataFetch(sets, o);
+  });
+
 program.parseAsync().catch((err: Error) => fail(err.message));
