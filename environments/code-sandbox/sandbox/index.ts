@@ -1,6 +1,7 @@
 /**
- * The code sandbox: run untrusted programs isolated. Import from here:
- * `runInSandbox`, `runInSandboxOrThrow`, `ensureSandbox`, `configureSandbox`, the request/result types,
+ * The code sandbox: run untrusted programs isolated (bubblewrap, see `bwrap.ts`). Import from here:
+ * `runInSandbox`, `runInSandboxOrThrow`, `ensureSandbox`, `configureSandbox` (pool size, pre-started
+ * sandboxes), `closeSandboxes` (kill idle pre-started ones: tests, shutdown), the request/result types,
  * `sandboxLimitsSchema` and the typed errors.
  */
 export { SandboxInfraError, SandboxUnavailableError } from './errors.js';

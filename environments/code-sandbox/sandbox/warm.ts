@@ -8,8 +8,8 @@
  *
  * Warm sandboxes are kept per limits signature (the most recent two) and do not keep Node's event loop
  * alive. `runInSandbox` refills them after a run only while the pool has idle slots: a saturated pool
- * gains nothing from starting sandboxes early (the CPU is busy anyway) and runs cold. CPU time of a warm sandbox is capped at `WARM_CPU_S` (its wall
- * clock, set when the program arrives, is the binding limit).
+ * gains nothing from starting sandboxes early (the CPU is busy anyway) and runs cold. CPU time of a
+ * warm sandbox is capped at `WARM_CPU_S` (its wall clock, set when the program arrives, binds first).
  */
 import { bwrapArgv } from './bwrap.js';
 import type { SandboxPool } from './pool.js';
