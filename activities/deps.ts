@@ -3,9 +3,9 @@
  * receives its dependencies, so tests pass real or fake parts without module mocking).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import type { Database } from '../db/client.js';
 import type { PolicySampler } from '../environments/api.js';
 import { loadPlugin } from '../environments/registry.js';
-import type { Database } from '../db/client.js';
 import { PolicyClient, PolicyWorkerError } from '../policy/client.js';
 
 /** A policy worker as the activities use it: sampling plus training and checkpoints. */

@@ -6,13 +6,13 @@
  */
 import { Context } from '@temporalio/activity';
 import { and, asc, eq } from 'drizzle-orm';
+import { rewards as rewardRows, rollouts, tasks } from '../db/schema.js';
+import type { Task, Trajectory } from '../environments/api.js';
+import { getEnvironment } from '../environments/registry.js';
+import { groupAdvantages } from '../policy/advantages.js';
 import type { RewardSpec } from '../rewards/api.js';
 import { scoreTrajectory } from '../rewards/score.js';
-import { getEnvironment } from '../environments/registry.js';
-import type { Task, Trajectory } from '../environments/api.js';
-import { rewards as rewardRows, rollouts, tasks } from '../db/schema.js';
 import type { Activities, GroupSummary, RolloutGroupsInput } from '../workflows/contracts.js';
-import { groupAdvantages } from '../policy/advantages.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, stableSeed } from './deps.js';
 
 /** Builds the `rolloutGroups` activity. */
@@ -42,7 +42,11 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     );
   }
 
-  async function runGroup(input: RolloutGroupsInput, taskId: string, budgeted: boolean): Promise<GroupSummary> {
+  async function runGroup(
+    input: RolloutGroupsInput,
+    taskId: string,
+    budgeted: boolean,
+  ): Promise<GroupSummary> {
     const done = await existingGroup(input, taskId);
     if (done) return done;
     const env = getEnvironment(input.env);
@@ -53,7 +57,8 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       .where(and(eq(tasks.runId, input.runId), eq(tasks.env, input.env), eq(tasks.taskId, taskId)));
     if (!row) throw new Error(`task ${input.env}/${taskId} of run ${input.runId} is not stored`);
     const task: Task = { id: taskId, data: row.data as Task['data'] };
-    const reasoning = budgeted && input.reasoning ? { budget_tokens: input.reasoning.budget_tokens } : undefined;
+    const reasoning =
+      budgeted && input.reasoning ? { budget_tokens: input.reasoning.budget_tokens } : undefined;
     const sampling = {
       ...input.sampling,
       temperature: input.greedy ? 0 : input.sampling.temperature,
@@ -65,7 +70,12 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       trajectories = await env.rollout(
         task,
         policy(input.policyUrl),
-        { n: input.groupSize, sampling, blobDir: deps.blobDir, heartbeat: () => Context.current().heartbeat() },
+        {
+          n: input.groupSize,
+          sampling,
+          blobDir: deps.blobDir,
+          heartbeat: () => Context.current().heartbeat(),
+        },
         config,
       );
     } catch (err) {

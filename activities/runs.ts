@@ -5,17 +5,16 @@
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq, sql } from 'drizzle-orm';
+import { events, policyVersions, runs } from '../db/schema.js';
 import { getEnvironment } from '../environments/registry.js';
 import { getReward } from '../rewards/registry.js';
-import { events, policyVersions, runs } from '../db/schema.js';
 import type { Activities } from '../workflows/contracts.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache } from './deps.js';
 
 /** Builds the run bookkeeping activities. */
-export function runActivities(deps: ActivityDeps): Pick<
-  Activities,
-  'validateRun' | 'startRun' | 'finishRun' | 'recordEvent' | 'checkpoint'
-> {
+export function runActivities(
+  deps: ActivityDeps,
+): Pick<Activities, 'validateRun' | 'startRun' | 'finishRun' | 'recordEvent' | 'checkpoint'> {
   const policy = policyCache(deps);
   return {
     async validateRun({ config }) {
@@ -45,7 +44,9 @@ export function runActivities(deps: ActivityDeps): Pick<
             const c = checker.configSchema.safeParse(r.config ?? {});
             if (!c.success) {
               for (const issue of c.error.issues) {
-                problems.push(`environments.${i}.rewards.${j}.config.${issue.path.join('.')}: ${issue.message}`);
+                problems.push(
+                  `environments.${i}.rewards.${j}.config.${issue.path.join('.')}: ${issue.message}`,
+                );
               }
             }
           } catch (err) {
@@ -57,7 +58,10 @@ export function runActivities(deps: ActivityDeps): Pick<
       const dup = names.find((n, i) => names.indexOf(n) !== i);
       if (dup) problems.push(`environments: "${dup}" is listed twice`);
       if (problems.length) {
-        throw ApplicationFailure.nonRetryable(`invalid run config: ${problems.join('; ')}`, 'InvalidRunConfig');
+        throw ApplicationFailure.nonRetryable(
+          `invalid run config: ${problems.join('; ')}`,
+          'InvalidRunConfig',
+        );
       }
       return { envs: names };
     },

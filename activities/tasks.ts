@@ -3,8 +3,8 @@
  * them (claim check) and returns their ids. Idempotent: tasks are keyed by (run, env, task id).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { getEnvironment } from '../environments/registry.js';
 import { tasks } from '../db/schema.js';
+import { getEnvironment } from '../environments/registry.js';
 import type { Activities } from '../workflows/contracts.js';
 import { type ActivityDeps, ensurePlugins } from './deps.js';
 
@@ -16,7 +16,10 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
       const env = getEnvironment(input.env);
       const parsed = env.configSchema.safeParse(input.config);
       if (!parsed.success) {
-        throw ApplicationFailure.nonRetryable(`invalid ${input.env} config: ${parsed.error.message}`, 'InvalidRunConfig');
+        throw ApplicationFailure.nonRetryable(
+          `invalid ${input.env} config: ${parsed.error.message}`,
+          'InvalidRunConfig',
+        );
       }
       const ctx = {
         seed: input.seed,
@@ -40,12 +43,17 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
         // shared blob store, say) are left to Temporal's retry policy.
         if ((err as { retryable?: boolean }).retryable) throw err;
         const e = err as Error;
-        throw ApplicationFailure.nonRetryable(`${input.env} tasks: ${e.message}`, e.name || 'TaskSourceError');
+        throw ApplicationFailure.nonRetryable(
+          `${input.env} tasks: ${e.message}`,
+          e.name || 'TaskSourceError',
+        );
       } finally {
         await iterator.return?.();
       }
       if (taskIds.length === 0) {
-        throw ApplicationFailure.nonRetryable(`environment ${input.env} produced no tasks for split ${input.split}`);
+        throw ApplicationFailure.nonRetryable(
+          `environment ${input.env} produced no tasks for split ${input.split}`,
+        );
       }
       for (let i = 0; i < rows.length; i += 200) {
         await deps.db

@@ -4,9 +4,9 @@
  * `<run>:<step>` (a retried activity never trains twice), and records metrics and the policy version.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { policyVersions, rollouts, stepMetrics } from '../db/schema.js';
 import { groupAdvantages } from '../policy/advantages.js';
 import type { TrainSample } from '../policy/protocol.js';
-import { policyVersions, rollouts, stepMetrics } from '../db/schema.js';
 import type { Activities, EnvStepStats } from '../workflows/contracts.js';
 import { type ActivityDeps, asActivityError, policyCache } from './deps.js';
 
@@ -66,7 +66,8 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
           input.algorithm.advantage,
         );
         const weight = input.envWeights[env] ?? 1;
-        const stats = (envs[env] ??= { meanReward: 0, passRate: 0, rollouts: 0, groups: 0, zeroVarianceGroups: 0 });
+        envs[env] ??= { meanReward: 0, passRate: 0, rollouts: 0, groups: 0, zeroVarianceGroups: 0 };
+        const stats = envs[env];
         stats.groups++;
         if (a.zeroVariance) stats.zeroVarianceGroups++;
         g.forEach((row, i) => {
@@ -76,14 +77,16 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
           if (row.reward >= 1 - 1e-6) stats.passRate++;
           ids.push(row.id);
           advs.push(advantage);
-          if (weight > 0 && row.completionTokenIds.length > 0) batch.push({ row, advantage, zeroVariance: a.zeroVariance });
+          if (weight > 0 && row.completionTokenIds.length > 0)
+            batch.push({ row, advantage, zeroVariance: a.zeroVariance });
         });
       }
       for (const s of Object.values(envs)) {
         s.meanReward /= Math.max(1, s.rollouts);
         s.passRate /= Math.max(1, s.rollouts);
       }
-      if (input.dropZeroVariance && batch.some((b) => !b.zeroVariance)) batch = batch.filter((b) => !b.zeroVariance);
+      if (input.dropZeroVariance && batch.some((b) => !b.zeroVariance))
+        batch = batch.filter((b) => !b.zeroVariance);
       if (batch.length === 0) {
         // Every rollout was rejected (e.g. contexts over the model's window): nothing to train on. The
         // step is recorded as skipped and the policy version stays; retrying would change nothing.
@@ -95,9 +98,24 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
         const reason = 'no trainable rollouts (all rejected or failed)';
         await deps.db
           .insert(stepMetrics)
-          .values({ runId: input.runId, step: input.step, policyVersion: version, train: { skipped: true, reason }, envs })
+          .values({
+            runId: input.runId,
+            step: input.step,
+            policyVersion: version,
+            train: { skipped: true, reason },
+            envs,
+          })
           .onConflictDoNothing();
-        return { policyVersion: version, samples: 0, loss: 0, kl: 0, seconds: 0, replayed: false, skipped: true, envs };
+        return {
+          policyVersion: version,
+          samples: 0,
+          loss: 0,
+          kl: 0,
+          seconds: 0,
+          replayed: false,
+          skipped: true,
+          envs,
+        };
       }
       if (ids.length) {
         await deps.db.execute(
@@ -132,7 +150,13 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
       }
       await deps.db
         .insert(stepMetrics)
-        .values({ runId: input.runId, step: input.step, policyVersion: res.policy_version, train: res.metrics, envs })
+        .values({
+          runId: input.runId,
+          step: input.step,
+          policyVersion: res.policy_version,
+          train: res.metrics,
+          envs,
+        })
         .onConflictDoNothing();
       await deps.db
         .insert(policyVersions)

@@ -3,7 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { type DatabaseHandle, openDatabase } from '../db/client.js';
 
 /** Project state directory (PGlite database, blobs, checkpoints, reports): `MULTIGYM_HOME` or `./.multigym`. */
 export const homeDir = (): string => resolve(process.env.MULTIGYM_HOME ?? '.multigym');
@@ -15,7 +15,9 @@ export function openProjectDatabase(): Promise<DatabaseHandle> {
 
 /** Connects a Temporal client to `TEMPORAL_ADDRESS` (default 127.0.0.1:7233). */
 export async function temporalClient(address?: string): Promise<Client> {
-  const connection = await Connection.connect({ address: address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const connection = await Connection.connect({
+    address: address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+  });
   return new Client({ connection });
 }
 

@@ -9,10 +9,10 @@ import '../environments/builtin.js';
 import { environmentNames, getEnvironment } from '../environments/registry.js';
 import { rewardNames } from '../rewards/registry.js';
 import { RunConfig } from '../workflows/config.js';
-import { fail, homeDir, openProjectDatabase, temporalClient } from './context.js';
 import { runDev } from './commands/dev.js';
 import { printLogs } from './commands/logs.js';
 import { readRunConfig, startAndWatch } from './commands/run.js';
+import { fail, homeDir, openProjectDatabase, temporalClient } from './context.js';
 import { acquirePgliteLock } from './pgliteLock.js';
 import { installQuietRuntime, startWorkers } from './workers.js';
 
@@ -30,7 +30,9 @@ const program = new Command('multigym')
 
 program
   .command('dev')
-  .description('start the Temporal dev server (web UI), the policy worker on CPU and the orchestrator workers')
+  .description(
+    'start the Temporal dev server (web UI), the policy worker on CPU and the orchestrator workers',
+  )
   .option('--temporal-port <port>', 'Temporal frontend port', int, 7233)
   .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
   .option('--policy-port <port>', 'policy worker port', int, 8765)
@@ -75,7 +77,10 @@ program
     }
     const client = await temporalClient();
     const { workflowId, result } = await startAndWatch(client, config, { workflowId: o.id, wait: o.wait });
-    if (result) console.log(`run ${workflowId} ${result.status} after ${result.steps} steps (policy v${result.policyVersion}); see \`multigym logs ${workflowId}\``);
+    if (result)
+      console.log(
+        `run ${workflowId} ${result.status} after ${result.steps} steps (policy v${result.policyVersion}); see \`multigym logs ${workflowId}\``,
+      );
     await client.connection.close();
   });
 
@@ -104,7 +109,8 @@ program
   .action(async (o: { env: string; input: string; output?: string }) => {
     const { runScore } = await import('./commands/score.js');
     const summary = await runScore(o);
-    if (o.output) console.error(`scored ${summary.lines} lines; mean reward ${summary.meanReward.toFixed(4)}`);
+    if (o.output)
+      console.error(`scored ${summary.lines} lines; mean reward ${summary.meanReward.toFixed(4)}`);
   });
 
 program
@@ -121,11 +127,14 @@ program
   .command('env')
   .description('list the registered environments and reward checkers')
   .action(() => {
-    for (const name of environmentNames()) console.log(`${name.padEnd(14)} ${getEnvironment(name).description}`);
+    for (const name of environmentNames())
+      console.log(`${name.padEnd(14)} ${getEnvironment(name).description}`);
     console.log(`\nreward checkers: ${rewardNames().join(', ')}`);
   });
 
-const data = program.command('data').description('public data sets (GSM8K, MATH-500, HumanEval, BFCL, haystack corpus)');
+const data = program
+  .command('data')
+  .description('public data sets (GSM8K, MATH-500, HumanEval, BFCL, haystack corpus)');
 data
   .command('fetch <sets...>')
   .description('download gsm8k | math500 | humaneval | bfcl | haystack | all, with SHA-256 checks')

@@ -114,15 +114,32 @@ export async function startTemporalDevServer(
   const port = options.port ?? 7233;
   const uiPort = options.uiPort ?? 8233;
   if (await portOpen('127.0.0.1', port)) {
-    throw new ServiceError(`port ${port} is taken: is another Temporal server running? Stop it or pass --temporal-port`);
+    throw new ServiceError(
+      `port ${port} is taken: is another Temporal server running? Stop it or pass --temporal-port`,
+    );
   }
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+  ];
   args.push('--log-level', 'error', ...devServerSearchAttributeArgs());
   if (options.dbFilename) {
     mkdirSync(dirname(options.dbFilename), { recursive: true });
     args.push('--db-filename', options.dbFilename);
   }
-  const svc = await startService('temporal', venvBin('temporal'), args, () => portOpen('127.0.0.1', port), {});
+  const svc = await startService(
+    'temporal',
+    venvBin('temporal'),
+    args,
+    () => portOpen('127.0.0.1', port),
+    {},
+  );
   return { ...svc, address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}` };
 }
 
@@ -137,8 +154,17 @@ export interface PolicyWorkerOptions {
 }
 
 /** Starts the Python policy worker; resolves with its URL once it prints `listening on`. */
-export async function startPolicyWorkerProcess(options: PolicyWorkerOptions = {}): Promise<Service & { url: string }> {
-  const args = ['-m', 'multigym_worker', '--model', options.model ?? 'tiny', '--device', options.device ?? 'cpu'];
+export async function startPolicyWorkerProcess(
+  options: PolicyWorkerOptions = {},
+): Promise<Service & { url: string }> {
+  const args = [
+    '-m',
+    'multigym_worker',
+    '--model',
+    options.model ?? 'tiny',
+    '--device',
+    options.device ?? 'cpu',
+  ];
   args.push('--host', '127.0.0.1', '--port', String(options.port ?? 0), '--seed', String(options.seed ?? 0));
   args.push(...(options.extraArgs ?? []));
   const svc = await startService(

@@ -13,7 +13,7 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { type ActivityDeps, createActivities } from '../activities/index.js';
 import '../environments/builtin.js';
 import { environmentNames } from '../environments/registry.js';
 import { envQueue, MAIN_QUEUE } from '../workflows/queues.js';
@@ -69,7 +69,9 @@ export interface RunningWorkers {
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
   const connection =
     options.connection ??
-    (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }));
+    (await NativeConnection.connect({
+      address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    }));
   const namespace = options.namespace ?? 'default';
   const activities = createActivities(options.deps);
   const workers: Worker[] = [];

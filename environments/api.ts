@@ -127,7 +127,10 @@ export interface Environment<C extends z.ZodType = z.ZodType> {
    * A reference completion for a task (reference answer, canonical solution, ground-truth call…),
    * used to warm-start a fresh policy with supervised steps; undefined when there is none.
    */
-  demonstration?(task: Task, config: z.output<C>): Promise<{ prompt: string; completion: string } | undefined>;
+  demonstration?(
+    task: Task,
+    config: z.output<C>,
+  ): Promise<{ prompt: string; completion: string } | undefined>;
 }
 
 /** Identity helper that types an environment plugin. */

@@ -2,8 +2,9 @@
  * The environment registry. Built-ins are registered by `environments/builtin.ts`; plugins (a local
  * path or an npm package whose default export is a `defineEnvironment` result) by `loadPlugin`.
  */
-import { pathToFileURL } from 'node:url';
+
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { registerReward } from '../rewards/registry.js';
 import type { Environment } from './api.js';
 
@@ -19,7 +20,9 @@ const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Adds an environment. Throws if the name is not kebab-case or is taken by another environment. */
 export function registerEnvironment(env: Environment): void {
   if (!KEBAB.test(env.name)) {
-    throw new EnvironmentRegistryError(`environment name "${env.name}" must be kebab-case (e.g. "code-sandbox")`);
+    throw new EnvironmentRegistryError(
+      `environment name "${env.name}" must be kebab-case (e.g. "code-sandbox")`,
+    );
   }
   const existing = envs.get(env.name);
   if (existing && existing !== env) {

@@ -32,7 +32,8 @@ export function groupAdvantages(
   epsilon = 1e-6,
 ): GroupAdvantages {
   if (rewards.length === 0) throw new RangeError('groupAdvantages: empty group');
-  for (const r of rewards) if (!Number.isFinite(r)) throw new RangeError(`groupAdvantages: non-finite reward ${r}`);
+  for (const r of rewards)
+    if (!Number.isFinite(r)) throw new RangeError(`groupAdvantages: non-finite reward ${r}`);
   const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
   const variance = rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / rewards.length;
   const std = Math.sqrt(variance);

@@ -7,9 +7,9 @@ import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { z } from 'zod';
 import type { PolicySampler } from '../environments/api.js';
 import {
+  type CheckpointRequest,
   CheckpointResponse,
   ErrorResponse,
-  type CheckpointRequest,
   type GenerateRequest,
   GenerateResponse,
   InfoResponse,
@@ -48,7 +48,14 @@ export interface PolicyClientOptions {
   backoffMs?: number;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
 
 /** HTTP client of the policy worker protocol (`/v1`). Implements `PolicySampler`. */
 export class PolicyClient implements PolicySampler {

@@ -59,10 +59,16 @@ export const FinishReason = z.enum(['stop', 'length', 'eos']).describe('Why a sa
 export const Sample = z.object({
   text: z.string().describe('Decoded completion text (stop string excluded).'),
   token_ids: tokenIds.describe('Sampled token ids, length T.'),
-  logprobs: z.array(z.number()).describe('Log-probability of each sampled token under the sampling policy, length T.'),
+  logprobs: z
+    .array(z.number())
+    .describe('Log-probability of each sampled token under the sampling policy, length T.'),
   finish_reason: FinishReason,
   thinking_tokens: z.number().int().nonnegative().describe('Tokens inside the <think> block.'),
-  answer_tokens: z.number().int().nonnegative().describe('Tokens after the <think> block (or all, without one).'),
+  answer_tokens: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Tokens after the <think> block (or all, without one).'),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -99,8 +105,16 @@ export const LossAggregation = z
 export const TrainHyper = z.object({
   learning_rate: z.number().positive().default(1e-5).describe('Peak AdamW learning rate.'),
   clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low: ratio clipped below at 1 − ε_low.'),
-  clip_high: z.number().min(0).default(0.2).describe('ε_high: ratio clipped above at 1 + ε_high (DAPO clip-higher).'),
-  kl_coef: z.number().min(0).default(0).describe('β of the k3 KL penalty to the reference policy; 0 disables.'),
+  clip_high: z
+    .number()
+    .min(0)
+    .default(0.2)
+    .describe('ε_high: ratio clipped above at 1 + ε_high (DAPO clip-higher).'),
+  kl_coef: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('β of the k3 KL penalty to the reference policy; 0 disables.'),
   loss_aggregation: LossAggregation.default('token-mean'),
   micro_batch_size: z.number().int().positive().default(8).describe('Samples per forward/backward pass.'),
   max_grad_norm: z.number().positive().default(1).describe('Global gradient-norm clip.'),
@@ -185,7 +199,9 @@ export const TokenizeResponse = z.object({
 });
 export type TokenizeResponse = z.infer<typeof TokenizeResponse>;
 
-export const CheckpointRequest = z.object({ path: z.string().min(1).describe('Directory to write or read.') });
+export const CheckpointRequest = z.object({
+  path: z.string().min(1).describe('Directory to write or read.'),
+});
 export type CheckpointRequest = z.input<typeof CheckpointRequest>;
 export const CheckpointResponse = z.object({ path: z.string(), policy_version: z.number().int() });
 export type CheckpointResponse = z.infer<typeof CheckpointResponse>;

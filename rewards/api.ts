@@ -50,7 +50,11 @@ export interface RewardChecker<C extends z.ZodType = z.ZodType> {
   description: string;
   /** Validated before the run starts; errors name the field. */
   configSchema: C;
-  score(trajectory: ScoredTrajectory, task: ScoredTask, config: z.output<C>): Promise<RewardResult> | RewardResult;
+  score(
+    trajectory: ScoredTrajectory,
+    task: ScoredTask,
+    config: z.output<C>,
+  ): Promise<RewardResult> | RewardResult;
 }
 
 /** Identity helper that types a checker; a plugin module's default export is its result. */

@@ -43,7 +43,10 @@ export async function runChecker(
         timeoutMs,
       );
     });
-    const result = await Promise.race([Promise.resolve().then(() => checker.score(trajectory, task, config)), timeout]);
+    const result = await Promise.race([
+      Promise.resolve().then(() => checker.score(trajectory, task, config)),
+      timeout,
+    ]);
     if (!Number.isFinite(result.value)) {
       return { value: 0, details: { error: `non-finite reward ${result.value}`, ...result.details } };
     }

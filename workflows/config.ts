@@ -14,7 +14,10 @@ const kebab = z
 export const RewardOverride = z.object({
   checker: z.string().min(1).describe('Reward checker name, e.g. "math-equivalence".'),
   weight: z.number().describe('Weight of this component in the total reward.'),
-  config: z.record(z.string(), z.unknown()).optional().describe("Checker config, validated by the checker's schema."),
+  config: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Checker config, validated by the checker's schema."),
 });
 
 /** Sampling parameters of an environment's rollouts. */
@@ -34,7 +37,9 @@ export const ReasoningControl = z.object({
     .number()
     .min(0)
     .default(0.2)
-    .describe('Weight of the `budget` checker added to budgeted rollouts (correctness and brevity together).'),
+    .describe(
+      'Weight of the `budget` checker added to budgeted rollouts (correctness and brevity together).',
+    ),
 });
 
 /** One environment of the mixture. */
@@ -44,12 +49,26 @@ export const EnvSpec = z.object({
     .number()
     .min(0)
     .default(1)
-    .describe("Scales this environment's advantages in the shared batch; 0 collects rollouts without training."),
-  prompts_per_step: z.number().int().min(1).describe('Tasks (groups) sampled from this environment per step.'),
-  group_size: z.number().int().min(2).max(256).describe('Samples per task (G); advantages are computed per group.'),
+    .describe(
+      "Scales this environment's advantages in the shared batch; 0 collects rollouts without training.",
+    ),
+  prompts_per_step: z
+    .number()
+    .int()
+    .min(1)
+    .describe('Tasks (groups) sampled from this environment per step.'),
+  group_size: z
+    .number()
+    .int()
+    .min(2)
+    .max(256)
+    .describe('Samples per task (G); advantages are computed per group.'),
   split: z.string().default('train').describe('Data split to sample from.'),
   eval_split: z.string().default('test').describe('Held-out split for evalRun.'),
-  rewards: z.array(RewardOverride).optional().describe("Overrides the environment's default reward checkers."),
+  rewards: z
+    .array(RewardOverride)
+    .optional()
+    .describe("Overrides the environment's default reward checkers."),
   sampling: SamplingConfig.default(SamplingConfig.parse({})).describe('Sampling parameters.'),
   reasoning: ReasoningControl.optional().describe('Reasoning-budget control; off when absent.'),
   config: z
@@ -111,7 +130,12 @@ export const RunConfig = z.object({
       n: z.number().int().min(1).default(1).describe('Samples per task (pass@k uses k ≤ n).'),
     })
     .default({ prompts: 16, n: 1 }),
-  checkpoint_every: z.number().int().min(0).default(0).describe('Checkpoint the policy every K steps; 0 disables.'),
+  checkpoint_every: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Checkpoint the policy every K steps; 0 disables.'),
   checkpoint_dir: z.string().optional().describe('Directory for checkpoints (on the worker host).'),
   continue_as_new_every: z.number().int().min(1).default(10).describe('Steps per workflow execution.'),
   plugins: z.array(z.string()).default([]).describe('Plugin modules to load (paths or npm packages).'),

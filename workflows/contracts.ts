@@ -107,7 +107,17 @@ export interface Activities {
   sampleTasks(input: SampleTasksInput): Promise<SampleTasksOutput>;
   rolloutGroups(input: RolloutGroupsInput): Promise<RolloutGroupsOutput>;
   trainStep(input: TrainStepInput): Promise<TrainStepOutput>;
-  checkpoint(input: { runId: string; step: number; policyUrl: string; dir: string }): Promise<{ path: string }>;
-  recordEvent(input: { runId: string; step: number; kind: string; key: string; data: Record<string, unknown> }): Promise<void>;
+  checkpoint(input: {
+    runId: string;
+    step: number;
+    policyUrl: string;
+    dir: string;
+  }): Promise<{ path: string }>;
+  recordEvent(input: {
+    runId: string;
+    step: number;
+    kind: string;
+    key: string;
+    data: Record<string, unknown>;
+  }): Promise<void>;
 }
-

@@ -43,7 +43,10 @@ export function passAtK(n: number, c: number, k: number): number {
 export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
   const parsed = RunConfig.safeParse(input.config);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`invalid run config: ${formatIssues(parsed.error)}`, 'InvalidRunConfig');
+    throw ApplicationFailure.nonRetryable(
+      `invalid run config: ${formatIssues(parsed.error)}`,
+      'InvalidRunConfig',
+    );
   }
   const config = parsed.data;
   const n = config.eval.n;
@@ -54,7 +57,10 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
         phase: `eval:${input.step}`,
         step: input.step,
         seed: config.seed,
-        spec: { ...spec, sampling: { ...spec.sampling, temperature: n === 1 ? 0 : spec.sampling.temperature } },
+        spec: {
+          ...spec,
+          sampling: { ...spec.sampling, temperature: n === 1 ? 0 : spec.sampling.temperature },
+        },
         split: spec.eval_split,
         cursor: 0,
         count: config.eval.prompts,
@@ -74,7 +80,9 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
     const ks = n > 1 ? [1, n] : [1];
     const pass: Record<string, number> = {};
     for (const k of ks) {
-      const per = groups.map((g) => passAtK(g.rewards.length, g.rewards.filter((r) => r >= 1 - 1e-9).length, k));
+      const per = groups.map((g) =>
+        passAtK(g.rewards.length, g.rewards.filter((r) => r >= 1 - 1e-9).length, k),
+      );
       pass[`pass@${k}`] = per.length ? per.reduce((a, b) => a + b, 0) / per.length : 0;
     }
     envs[spec.name] = {

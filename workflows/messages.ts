@@ -34,6 +34,7 @@ export const resumeUpdate = defineUpdate<{ paused: boolean }, [Record<string, ne
 /** Finish the current step, checkpoint, end cleanly. Input `{}`. */
 export const stopUpdate = defineUpdate<{ stopping: boolean }, [Record<string, never>?]>('stop');
 /** Replace the environment mixture from the next step on. Input `{ environments: [...] }`. */
-export const setMixtureUpdate = defineUpdate<{ environments: string[]; fromStep: number }, [{ environments: EnvSpec[] }]>(
-  'setMixture',
-);
+export const setMixtureUpdate = defineUpdate<
+  { environments: string[]; fromStep: number },
+  [{ environments: EnvSpec[] }]
+>('setMixture');

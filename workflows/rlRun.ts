@@ -76,7 +76,10 @@ const mainActivities = (heartbeatSeconds: number) =>
 function parseConfig(raw: unknown) {
   const parsed = RunConfig.safeParse(raw);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`invalid run config: ${formatIssues(parsed.error)}`, 'InvalidRunConfig');
+    throw ApplicationFailure.nonRetryable(
+      `invalid run config: ${formatIssues(parsed.error)}`,
+      'InvalidRunConfig',
+    );
   }
   return parsed.data;
 }
@@ -187,7 +190,9 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
           policyUrl: config.policy.url,
           plugins: config.plugins,
           dataDir: config.data_dir,
-          resampleRounds: config.algorithm.dynamic_sampling.enabled ? config.algorithm.dynamic_sampling.max_rounds : 0,
+          resampleRounds: config.algorithm.dynamic_sampling.enabled
+            ? config.algorithm.dynamic_sampling.max_rounds
+            : 0,
           heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
         }),
       ),
@@ -231,7 +236,12 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   }
   const status = stopping ? 'stopped' : 'completed';
   if (stopping && config.checkpoint_dir) {
-    await main.checkpoint({ runId, step: state.step, policyUrl: config.policy.url, dir: config.checkpoint_dir });
+    await main.checkpoint({
+      runId,
+      step: state.step,
+      policyUrl: config.policy.url,
+      dir: config.checkpoint_dir,
+    });
   }
   await main.finishRun({ runId, status });
   await condition(allHandlersFinished);

@@ -3,10 +3,11 @@
  * policy worker on CPU and the orchestrator workers — all stopped on Ctrl-C.
  */
 import { resolve } from 'node:path';
-import { startWorkers, type RunningWorkers } from '../workers.js';
-import { type Service, startPolicyWorkerProcess, startTemporalDevServer } from '../services.js';
+import type { DatabaseHandle } from '../../db/client.js';
 import { homeDir, openProjectDatabase } from '../context.js';
 import { acquirePgliteLock } from '../pgliteLock.js';
+import { type Service, startPolicyWorkerProcess, startTemporalDevServer } from '../services.js';
+import { type RunningWorkers, startWorkers } from '../workers.js';
 
 export interface DevOptions {
   temporalPort: number;
@@ -14,6 +15,8 @@ export interface DevOptions {
   policyPort: number;
   model: string;
   policy: boolean;
+  /** Called once the policy worker and the database are up, before the orchestrator workers start (quickstart loads a checkpoint here). */
+  beforeWorkers?: (policyUrl: string | undefined) => Promise<void>;
 }
 
 /** A running local stack. */
@@ -21,11 +24,16 @@ export interface DevStack {
   temporalAddress: string;
   uiUrl: string;
   policyUrl?: string;
+  /** The open database (the embedded PGlite one serves only this process). */
+  database: DatabaseHandle;
   stop(): Promise<void>;
 }
 
 /** Starts the local stack; returns once every part is ready. */
-export async function startDevStack(opts: DevOptions, log: (line: string) => void = console.log): Promise<DevStack> {
+export async function startDevStack(
+  opts: DevOptions,
+  log: (line: string) => void = console.log,
+): Promise<DevStack> {
   const started: { stop(): Promise<void> }[] = [];
   const stop = async () => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
@@ -48,13 +56,20 @@ export async function startDevStack(opts: DevOptions, log: (line: string) => voi
     const database = await openProjectDatabase();
     started.push({ stop: () => database.close() });
     log(`database: ${database.kind} at ${database.location}`);
+    await opts.beforeWorkers?.(policy?.url);
     const workers: RunningWorkers = await startWorkers({
       address: temporal.address,
       deps: { db: database.db, blobDir: resolve(homeDir(), 'blobs'), dataDir: process.env.MULTIGYM_DATA },
     });
     started.push({ stop: () => workers.shutdown() });
     log(`orchestrator workers on queues: ${workers.workers.map((w) => w.options.taskQueue).join(', ')}`);
-    return { temporalAddress: temporal.address, uiUrl: temporal.uiUrl, policyUrl: policy?.url, stop };
+    return {
+      temporalAddress: temporal.address,
+      uiUrl: temporal.uiUrl,
+      policyUrl: policy?.url,
+      database,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -64,7 +79,9 @@ export async function startDevStack(opts: DevOptions, log: (line: string) => voi
 /** Runs the stack until Ctrl-C (SIGINT) or SIGTERM, then stops every process it started. */
 export async function runDev(opts: DevOptions): Promise<void> {
   const stack = await startDevStack(opts);
-  console.log('ready. Start a run with `multigym run CONFIG.json` or from the web UI; Ctrl-C stops everything.');
+  console.log(
+    'ready. Start a run with `multigym run CONFIG.json` or from the web UI; Ctrl-C stops everything.',
+  );
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', resolveStop);
     process.once('SIGTERM', resolveStop);

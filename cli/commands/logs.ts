@@ -29,7 +29,9 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
     const rows = await samplesOf(db, runId, opts.samples, opts.env);
     if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
     for (const r of rows) {
-      console.log(`── ${r.env} ${r.taskId} #${r.sample}  reward ${f(r.reward)}  advantage ${f(r.advantage ?? Number.NaN)}  ${r.status}`);
+      console.log(
+        `── ${r.env} ${r.taskId} #${r.sample}  reward ${f(r.reward)}  advantage ${f(r.advantage ?? Number.NaN)}  ${r.status}`,
+      );
       console.log(r.completion.length > 600 ? `${r.completion.slice(0, 600)}…` : r.completion);
     }
     return;
@@ -46,10 +48,22 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
     return;
   }
   const loss = new Map(metrics.map((m) => [m.step, m.train as { loss: number; kl: number }]));
-  const t = new Table({ head: ['step', 'env', 'rollouts', 'mean reward', 'pass rate', 'tokens', 'skipped', 'loss', 'kl'] });
+  const t = new Table({
+    head: ['step', 'env', 'rollouts', 'mean reward', 'pass rate', 'tokens', 'skipped', 'loss', 'kl'],
+  });
   for (const r of byStep) {
     const m = loss.get(r.step);
-    t.push([r.step, r.env, r.rollouts, f(r.meanReward), f(r.passRate), f(r.meanCompletionTokens, 1), r.skipped, m ? f(m.loss, 4) : '-', m ? f(m.kl, 4) : '-']);
+    t.push([
+      r.step,
+      r.env,
+      r.rollouts,
+      f(r.meanReward),
+      f(r.passRate),
+      f(r.meanCompletionTokens, 1),
+      r.skipped,
+      m ? f(m.loss, 4) : '-',
+      m ? f(m.kl, 4) : '-',
+    ]);
   }
   console.log(t.toString());
   if (opts.checkers) {

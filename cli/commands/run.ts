@@ -3,8 +3,8 @@
  * per-environment mean reward) until the run ends.
  */
 import { readFileSync } from 'node:fs';
-import { SingleBar, Presets } from 'cli-progress';
 import type { Client } from '@temporalio/client';
+import { Presets, SingleBar } from 'cli-progress';
 import { formatIssues, RunConfig } from '../../workflows/config.js';
 import { type Progress, progressQuery } from '../../workflows/messages.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
@@ -48,14 +48,21 @@ export async function startAndWatch(
   const bar = options.quiet
     ? undefined
     : new SingleBar(
-        { format: 'step {value}/{total} |{bar}| policy v{version} · {rps} rollouts/s · reward {envs}', hideCursor: true },
+        {
+          format: 'step {value}/{total} |{bar}| policy v{version} · {rps} rollouts/s · reward {envs}',
+          hideCursor: true,
+        },
         Presets.shades_classic,
       );
   bar?.start(config.steps, 0, { version: 0, rps: '0', envs: '' });
   const timer = setInterval(async () => {
     try {
       const p = await handle.query(progressQuery);
-      bar?.update(p.step, { version: p.policyVersion, rps: p.rolloutsPerSecond.toFixed(1), envs: fmtEnvs(p) });
+      bar?.update(p.step, {
+        version: p.policyVersion,
+        rps: p.rolloutsPerSecond.toFixed(1),
+        envs: fmtEnvs(p),
+      });
     } catch {
       // the workflow may be between executions (continue-as-new) or finished; the next tick retries
     }

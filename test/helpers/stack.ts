@@ -7,10 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { installQuietRuntime, startWorkers, type RunningWorkers } from '../../cli/workers.js';
+import { installQuietRuntime, type RunningWorkers, startWorkers } from '../../cli/workers.js';
 import { multigymSearchAttributes } from '../../workflows/searchAttributes.js';
 import { temporalBin } from './paths.js';
-import { startPolicyWorker, type RunningPolicyWorker } from './policyWorker.js';
+import { type RunningPolicyWorker, startPolicyWorker } from './policyWorker.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 installQuietRuntime('ERROR');
@@ -37,7 +37,11 @@ export interface Stack {
 
 /** Starts everything; `stop()` tears it down in reverse order. */
 export async function startStack(options: { envs?: string[] } = {}): Promise<Stack> {
-  const [temporal, database, policy] = await Promise.all([startTemporal(), createTestDatabase(), startPolicyWorker()]);
+  const [temporal, database, policy] = await Promise.all([
+    startTemporal(),
+    createTestDatabase(),
+    startPolicyWorker(),
+  ]);
   const blobDir = mkdtempSync(join(tmpdir(), 'multigym-blobs-'));
   const workers = await startWorkers({
     connection: temporal.nativeConnection,

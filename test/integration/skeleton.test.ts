@@ -51,7 +51,10 @@ describe('rlRun on GSM8K', () => {
     const db = stack.database.db;
     const [r] = await db.select({ n: count() }).from(rollouts).where(eq(rollouts.runId, 'skeleton-gsm8k'));
     expect(r!.n).toBe(192);
-    const rolloutIds = await db.select({ id: rollouts.id }).from(rollouts).where(eq(rollouts.runId, 'skeleton-gsm8k'));
+    const rolloutIds = await db
+      .select({ id: rollouts.id })
+      .from(rollouts)
+      .where(eq(rollouts.runId, 'skeleton-gsm8k'));
     const withReward = await db.selectDistinct({ id: rewards.rolloutId }).from(rewards);
     const rewarded = new Set(withReward.map((x) => x.id));
     expect(rolloutIds.every((x) => rewarded.has(x.id))).toBe(true);
@@ -73,7 +76,9 @@ describe('rlRun on GSM8K', () => {
 
     const badEnv = {
       ...gsm8kConfig(stack.policy.url),
-      environments: [{ name: 'math', prompts_per_step: 1, group_size: 2, config: { dataset: { format: 'nope' } } }],
+      environments: [
+        { name: 'math', prompts_per_step: 1, group_size: 2, config: { dataset: { format: 'nope' } } },
+      ],
     };
     const err2 = await client.workflow
       .execute('rlRun', { taskQueue: MAIN_QUEUE, workflowId: 'skeleton-bad-env', args: [{ config: badEnv }] })
