@@ -28,11 +28,11 @@ export interface Progress {
 
 export const progressQuery = defineQuery<Progress>('progress');
 /** Pause before the next step (the current one finishes). Input `{}`. */
-export const pauseUpdate = defineUpdate<{ paused: boolean }, [Record<string, never>?]>('pause');
+export const pauseUpdate = defineUpdate<{ paused: boolean }, [Record<string, never>]>('pause');
 /** Resume a paused run. Input `{}`. */
-export const resumeUpdate = defineUpdate<{ paused: boolean }, [Record<string, never>?]>('resume');
+export const resumeUpdate = defineUpdate<{ paused: boolean }, [Record<string, never>]>('resume');
 /** Finish the current step, checkpoint, end cleanly. Input `{}`. */
-export const stopUpdate = defineUpdate<{ stopping: boolean }, [Record<string, never>?]>('stop');
+export const stopUpdate = defineUpdate<{ stopping: boolean }, [Record<string, never>]>('stop');
 /** Replace the environment mixture from the next step on. Input `{ environments: [...] }`. */
 export const setMixtureUpdate = defineUpdate<
   { environments: string[]; fromStep: number },
