@@ -15,6 +15,8 @@ export type BfclCategory = (typeof BFCL_CATEGORIES)[number];
 /** Thrown for BFCL files that are missing or malformed; `type` is stable. */
 export class BfclDataError extends Error {
   readonly type = 'BfclDataError';
+  /** Missing or malformed files: retrying cannot help. */
+  readonly retryable = false;
 }
 
 const Message = z.object({ role: z.enum(['system', 'user', 'assistant', 'tool']), content: z.string() });

@@ -15,6 +15,8 @@ import { generateToolTask } from './generator.js';
 /** Thrown when the environment cannot produce tasks (no data directory, missing file, bad records). */
 export class ToolUseTaskError extends Error {
   readonly type = 'ToolUseTaskError';
+  /** A configuration or data error: retrying cannot help. */
+  readonly retryable = false;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 } from '../../environments/tool-use/tools/api.js';
 import { builtinToolSet } from '../../environments/tool-use/tools/builtin/index.js';
 import { registerToolSet } from '../../environments/tool-use/tools/registry.js';
-import { chatml } from '../../environments/tool-use/turnFormat.js';
+import { chatml, qwen } from '../../environments/tool-use/turnFormat.js';
 import type { GenerateRequest, GenerateResponse } from '../../policy/protocol.js';
 import { ToolTaskData } from '../../rewards/builtin/tool-task.js';
 
@@ -106,6 +106,28 @@ const builtinTask = ToolTaskData.parse({
   ground_truth: [],
   answer: '42',
   tool_set: 'builtin',
+});
+
+describe('turn formats', () => {
+  it('an opening, an assistant turn and its inserted tool turns render like the whole conversation', () => {
+    const opening = [
+      { role: 'system' as const, content: 'S' },
+      { role: 'user' as const, content: 'U' },
+    ];
+    const results = [
+      { name: 'a', content: '1' },
+      { name: 'b', content: 'two' },
+    ];
+    for (const format of [chatml, qwen]) {
+      const pieces = `${format.render(opening)}CALLS${format.endOfTurn}${format.afterEnd}${format.toolTurns(results)}`;
+      const whole = format.render([
+        ...opening,
+        { role: 'assistant', content: 'CALLS' },
+        ...results.map((r) => ({ role: 'tool' as const, content: r.content, name: r.name })),
+      ]);
+      expect(pieces, format.name).toBe(whole);
+    }
+  });
 });
 
 describe('tool-use loop', () => {

@@ -9,6 +9,8 @@ const sets = new Map<string, ToolSet>();
 /** Thrown for unknown or duplicate tool sets; `type` is stable. */
 export class ToolSetRegistryError extends Error {
   readonly type = 'ToolSetRegistryError';
+  /** A configuration error: retrying cannot help. */
+  readonly retryable = false;
 }
 
 /** Adds a tool set. Throws `ToolSetRegistryError` when the name is taken by another set or tools repeat. */
