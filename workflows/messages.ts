@@ -3,6 +3,7 @@
  * one JSON value) and returns plain JSON.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { EnvSpec } from './config.js';
 import type { EnvStepStats } from './contracts.js';
 
@@ -36,5 +37,5 @@ export const stopUpdate = defineUpdate<{ stopping: boolean }, [Record<string, ne
 /** Replace the environment mixture from the next step on. Input `{ environments: [...] }`. */
 export const setMixtureUpdate = defineUpdate<
   { environments: string[]; fromStep: number },
-  [{ environments: EnvSpec[] }]
+  [{ environments: z.input<typeof EnvSpec>[] }]
 >('setMixture');
