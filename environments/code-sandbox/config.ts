@@ -72,7 +72,7 @@ export const CodeSandboxConfig = z
       .partial()
       .default({})
       .describe(
-        'Sandbox limits (memory, processes, output…); timeoutMs caps one whole test run. Defaults: see the sandbox.',
+        'Sandbox limits (memory, processes, output…), defaults as in the sandbox; here timeoutMs (default 10000) caps the wall clock of one whole test run, whatever the per-test budgets add up to.',
       ),
     unsafe: z
       .boolean()
