@@ -119,7 +119,10 @@ async function batch(fn: Exec, n: number, c: number, label?: string): Promise<nu
     }),
   );
   const elapsed = performance.now() - t0;
-  if (label) (cpuPerRun[label] ??= []).push((cpuMs() - cpu0) / n);
+  if (label) {
+    cpuPerRun[label] ??= [];
+    cpuPerRun[label].push((cpuMs() - cpu0) / n);
+  }
   return elapsed;
 }
 
