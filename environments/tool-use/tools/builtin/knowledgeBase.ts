@@ -96,7 +96,7 @@ export function searchKbTool(kb: KnowledgeBase): Tool {
     description:
       'Search the local knowledge base (products of Northlight Goods, towns of the Vell Valley). Returns the best matching entries with their text.',
     schema: z.object({
-      query: z.string().min(1).describe('Words to search for, e.g. a product or town name.'),
+      query: z.string().min(1).max(500).describe('Words to search for, e.g. a product or town name.'),
       limit: z.int().min(1).max(10).default(1).describe('How many entries to return (default 1).'),
     }),
     run: ({ query, limit }) => {
