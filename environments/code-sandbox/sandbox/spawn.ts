@@ -164,7 +164,13 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     // kill waits for it (see the status reader); bwrap itself is killed only if it has not exited soon
     // after (its --die-with-parent then takes the program down).
     if (sandboxPid) tryKill(sandboxPid);
-    escalation ??= setTimeout(() => !exited && tryKill(target), ESCALATE_MS);
+    escalation ??= setTimeout(() => {
+      if (exited) return;
+      // bwrap's child, killed first even when its pid never came: orphaned during set-up it would
+      // wait for bwrap forever (it has no parent-death signal yet).
+      for (const pid of childrenOf(child.pid!)) tryKill(pid);
+      tryKill(target);
+    }, ESCALATE_MS);
   };
 
   const collect = (stream: Readable | null | undefined, sink: Collector) => {
@@ -356,6 +362,26 @@ function isCloexec(fd: number): boolean {
   } catch {
     return true; // closed meanwhile (the fd of readdir itself)
   }
+}
+
+/** Host pids whose parent is `parent` (from /proc; empty when unreadable). */
+function childrenOf(parent: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        // "pid (comm) state ppid …": comm may contain spaces, so split after the last ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) out.push(Number(name));
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
 }
 
 function tryKill(pid: number): void {
