@@ -49,7 +49,7 @@ describe('tool-use environment contract', () => {
 describe('generated tool-use tasks', () => {
   it('reference results are what the real tools return, for every kind', async () => {
     for (const kind of GENERATOR_KINDS) {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 8; i++) {
         const g = generateToolTask(11, 'train', i, [kind]);
         const data = ToolTaskData.parse(g.data);
         const callables = callablesOf(data);
