@@ -92,11 +92,13 @@ program
   .option('--env <name>', 'only this environment')
   .option('--json', 'machine-readable output')
   .action(async (run: string | undefined, o) => {
+    const lock = process.env.DATABASE_URL ? undefined : acquirePgliteLock();
     const database = await openProjectDatabase();
     try {
       await printLogs(database.db, run, o);
     } finally {
       await database.close();
+      await lock?.stop();
     }
   });
 
@@ -130,6 +132,28 @@ program
     for (const name of environmentNames())
       console.log(`${name.padEnd(14)} ${getEnvironment(name).description}`);
     console.log(`\nreward checkers: ${rewardNames().join(', ')}`);
+  });
+
+program
+  .command('quickstart')
+  .description(
+    'start the embedded stack, warm-start a tiny policy and run GRPO on all four environments at once, with a report',
+  )
+  .option('--data <dir>', 'real data sets (default MULTIGYM_DATA, else <MULTIGYM_HOME>/data when present)')
+  .option('--steps <n>', 'GRPO steps (default 12)', int)
+  .option('--resume', 'continue the previous quickstart run instead of starting clean')
+  .option('--model <model>', 'tiny or small', 'tiny')
+  .option('--out <dir>', 'report directory (default <MULTIGYM_HOME>/quickstart/report)')
+  .option('--sft-steps <n>', 'supervised warm-start steps', int)
+  .option('--prompts <n>', 'tasks per environment per step', int)
+  .option('--group-size <n>', 'samples per task', int)
+  .option('--temporal-port <port>', 'Temporal frontend port', int, 7233)
+  .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
+  .option('--policy-port <port>', 'policy worker port', int, 8765)
+  .action(async (o) => {
+    const { runQuickstart } = await import('./commands/quickstart.js');
+    await runQuickstart(o);
+    process.exit(0);
   });
 
 const data = program
