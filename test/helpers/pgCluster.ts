@@ -4,7 +4,7 @@
  * `destroy()` stops it and removes the dir. PostgreSQL refuses to run as root: under root every
  * command runs as the `postgres` user (`runuser`) in a dir it owns.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,6 +72,17 @@ export async function startPgCluster(): Promise<PgCluster> {
     await pg('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
   };
   await start();
+  // Last resort if the test process exits without destroy(): the server is not its child and would stay.
+  const reap = () => {
+    try {
+      const args = ['-D', data, '-m', 'immediate', 'stop'];
+      const file = join(pgBin, 'pg_ctl');
+      if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', file, ...args], { stdio: 'ignore' });
+      else execFileSync(file, args, { stdio: 'ignore' });
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', reap);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
@@ -79,6 +90,7 @@ export async function startPgCluster(): Promise<PgCluster> {
     stop,
     start,
     async destroy() {
+      process.off('exit', reap);
       try {
         await stop('immediate');
       } catch {}

@@ -56,8 +56,22 @@ export function startWorkerProcess(options: WorkerProcessOptions): Promise<Worke
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const alive = () => child.exitCode === null && child.signalCode === null;
+  // Last resort if the test process exits without afterAll (the group would outlive it otherwise).
+  const reap = () => {
+    if (alive()) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    }
+  };
+  process.once('exit', reap);
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      process.off('exit', reap);
+      r();
+    }),
+  );
   const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (!alive()) return;
     try {

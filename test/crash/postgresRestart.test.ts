@@ -1,0 +1,95 @@
+/**
+ * Crash-proof (issue 8): PostgreSQL goes down in the middle of a step and comes back 5 s later. The
+ * workers' connection pool survives (dropped connections are discarded, new ones opened), the
+ * activities whose writes failed are retried, and the run completes with no duplicate rows.
+ *
+ * A throwaway cluster (test/helpers/pgCluster.ts) stands in for the database server: the shared
+ * server on 5432 is never restarted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningWorkers, startWorkers } from '../../cli/workers.js';
+import { type DatabaseHandle, openDatabase } from '../../db/client.js';
+import { PolicyClient } from '../../policy/client.js';
+import { MAIN_QUEUE } from '../../workflows/queues.js';
+import type { RlRunResult } from '../../workflows/rlRun.js';
+import { hasSharedData } from '../helpers/paths.js';
+import { hasPgBinaries, type PgCluster, startPgCluster } from '../helpers/pgCluster.js';
+import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
+import { startTemporal } from '../helpers/stack.js';
+import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor } from './common.js';
+
+const ready = hasSharedData && hasPgBinaries;
+if (!ready) console.warn('test/crash: shared data (GSM8K) or PostgreSQL 15 binaries missing; skipping');
+
+/** How long the database stays down. */
+const DOWN_MS = 5_000;
+
+let temporal: TestWorkflowEnvironment | undefined;
+let cluster: PgCluster | undefined;
+let policy: RunningPolicyWorker | undefined;
+/** The workers' database handle and the test's own (both pools see the restart). */
+let workerDb: DatabaseHandle | undefined;
+let testDb: DatabaseHandle | undefined;
+let workers: RunningWorkers | undefined;
+const dir = mkdtempSync(join(tmpdir(), 'multigym-crash-pg-'));
+
+beforeAll(async () => {
+  if (!ready) return;
+  [temporal, cluster, policy] = await Promise.all([startTemporal(), startPgCluster(), startPolicyWorker()]);
+  workerDb = await openDatabase({ url: cluster.url });
+  testDb = await openDatabase({ url: cluster.url, migrate: false });
+  workers = await startWorkers({
+    connection: temporal.nativeConnection,
+    deps: { db: workerDb.db, blobDir: join(dir, 'blobs') },
+    envs: ['math'],
+  });
+});
+afterAll(async () => {
+  await workers?.shutdown();
+  await Promise.allSettled([workerDb?.close(), testDb?.close(), policy?.stop()]);
+  await cluster?.destroy();
+  await temporal?.teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!ready)('PostgreSQL restarted mid-run', () => {
+  it('stops the database during step 2, starts it again, and the run completes without duplicates', async () => {
+    const runId = 'crash-postgres-restart';
+    const handle = await temporal!.client.workflow.start('rlRun', {
+      taskQueue: MAIN_QUEUE,
+      workflowId: runId,
+      args: [{ config: crashRunConfig(policy!.url) }],
+    });
+    const db = testDb!.db;
+    await waitFor('step 2 rollouts being written', async () => {
+      const s = await stepState(db, runId, 2);
+      return s.rollouts > 0 ? s : undefined;
+    });
+    await cluster!.stop('fast');
+    await new Promise((r) => setTimeout(r, DOWN_MS));
+    await cluster!.start();
+
+    const result = (await handle.result()) as RlRunResult;
+    expect(result.status).toBe('completed');
+    expect(result.policyVersion).toBe(RUN.steps);
+
+    const report = await integrity(db, runId);
+    expect(report.rollouts).toBe(RUN.steps * RUN.prompts * RUN.group);
+    expect(report.distinctRollouts).toBe(report.rollouts);
+    expect(report.rewards).toBeGreaterThan(0);
+    expect(report.distinctRewards).toBe(report.rewards);
+    expect(report.okWithoutReward).toBe(0);
+    expect(report.rolloutsPerStep).toEqual(Array(RUN.steps).fill(RUN.prompts * RUN.group));
+    expect(report.metricSteps).toEqual(oneTo(RUN.steps));
+    expect(report.metricVersions).toEqual(oneTo(RUN.steps));
+    expect(report.versions).toEqual(oneTo(RUN.steps));
+    expect(report.versionSteps).toEqual(oneTo(RUN.steps));
+    expect((await new PolicyClient({ url: policy!.url }).info()).policy_version).toBe(RUN.steps);
+    // Writes cut off by the shutdown failed and their activity was retried.
+    expect((await maxAttempts(handle)).rolloutGroups).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+});
