@@ -48,12 +48,17 @@ export async function ensurePlugins(plugins: string[]): Promise<void> {
 }
 
 /**
- * Maps a policy-worker error to Temporal's retry semantics: 4xx (bad input) is non-retryable,
- * connection errors and 5xx are retried by Temporal with back-off.
+ * Maps an error to Temporal's retry semantics: a policy-worker 4xx (bad input) and any error marked
+ * `retryable: false` are non-retryable; connection errors, 5xx and the rest are retried with back-off.
  */
 export function asActivityError(err: unknown): unknown {
   if (err instanceof PolicyWorkerError && !err.retryable) {
     return ApplicationFailure.nonRetryable(err.message, err.errorType);
+  }
+  // Environments mark configuration and data errors (and a host that cannot sandbox) `retryable: false`.
+  if (err instanceof Error && (err as { retryable?: unknown }).retryable === false) {
+    const type = (err as { type?: unknown }).type;
+    return ApplicationFailure.nonRetryable(err.message, typeof type === 'string' ? type : err.name);
   }
   return err;
 }
