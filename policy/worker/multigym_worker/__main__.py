@@ -63,6 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--adam-beta1", type=float, default=0.9)
     p.add_argument("--adam-beta2", type=float, default=0.999)
     p.add_argument("--adam-eps", type=float, default=1e-8)
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over torchrun's processes (one per GPU; gloo on CPU): rank 0 serves HTTP; "
+        "see multigym_worker/launch.py",
+    )
     return p.parse_args(argv)
 
 
@@ -115,6 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
+    if args.distributed:
+        from .launch import main_distributed
+
+        main_distributed(args)
+        return
     try:
         asyncio.run(serve(args))
     except KeyboardInterrupt:

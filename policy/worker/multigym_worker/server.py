@@ -27,6 +27,17 @@ LOCK = web.AppKey("lock", asyncio.Lock)
 POOL = web.AppKey("pool", ThreadPoolExecutor)
 VALIDATOR = web.AppKey("validator", RequestValidator)
 
+#: Runs one model request: `dispatch(route, body, call)` must return `call()`'s response. A
+#: data-parallel worker's rank 0 first announces `(route, body)` to the other ranks
+#: (`multigym_worker.launch`); the default runs `call()` alone.
+Dispatch = Callable[[str, dict[str, Any], Callable[[], dict[str, Any]]], dict[str, Any]]
+DISPATCH = web.AppKey("dispatch", Callable[..., dict[str, Any]])
+
+
+def run_here(_route: str, _body: dict[str, Any], call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The single-process `Dispatch`: runs `call()`."""
+    return call()
+
 
 def error_response(err: WorkerError) -> web.Response:
     """JSON error body with the error's status."""
@@ -67,8 +78,8 @@ def model_route(
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise RequestValidationError(f"the body is not valid JSON: {e}") from e
             body = app[VALIDATOR].validate(route, raw)
-            engine = app[ENGINE]
-            out = await run_model(app, lambda: method(engine, body))
+            engine, dispatch = app[ENGINE], app[DISPATCH]
+            out = await run_model(app, lambda: dispatch(route, body, lambda: method(engine, body)))
             return web.json_response(out)
         except WorkerError as e:
             return error_response(e)
@@ -91,10 +102,11 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(request.app[ENGINE].info())
 
 
-def build_app(engine: Engine) -> web.Application:
-    """The aiohttp application serving `engine`."""
+def build_app(engine: Engine, dispatch: Dispatch | None = None) -> web.Application:
+    """The aiohttp application serving `engine`; `dispatch` (default `run_here`) runs model requests."""
     app = web.Application(client_max_size=1024**3)
     app[ENGINE] = engine
+    app[DISPATCH] = dispatch or run_here
     app[LOCK] = asyncio.Lock()
     app[POOL] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
     app[VALIDATOR] = RequestValidator()

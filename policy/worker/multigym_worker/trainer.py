@@ -72,7 +72,7 @@ def completion_logprobs(
         where[r, :] = len(s.prompt) - 1 + torch.arange(tc).clamp(max=n - 1)
         valid[r, :n] = True
     ids, targets, where, valid = ids.to(device), targets.to(device), where.to(device), valid.to(device)
-    hidden = (forward or model)(ids)
+    hidden = (model if forward is None else forward)(ids)
     h = hidden.gather(1, where[..., None].expand(-1, -1, hidden.shape[-1]))
     logits = model.logits(h).float()
     lse = torch.logsumexp(logits, dim=-1)
@@ -130,6 +130,25 @@ class Trainer:
         self.ref_state = state
         self._ref_model = None
 
+    # ---- hooks for data parallelism (multigym_worker.distributed overrides them) ----------------
+
+    def reduce_norm(self, norm: BatchNorm) -> BatchNorm:
+        """The batch-wide normalisers of the whole step (here: this process's batch is the batch)."""
+        return norm
+
+    def reduce_sums(self, values: list[float]) -> list[float]:
+        """Sums of per-process statistics over the whole step (here: unchanged)."""
+        return values
+
+    def begin_micro_batch(self, last: bool) -> None:
+        """Called before each micro-batch's forward pass; `last` marks the step's final one."""
+
+    def backward(self, loss: Tensor) -> None:
+        """Back-propagates one micro-batch's share of the step loss."""
+        loss.backward()
+
+    # ---- steps ------------------------------------------------------------------------------------
+
     def train_step(self, seqs: list[TrainSeq], hyper: dict) -> dict:
         """One GRPO update (see `grpo.grpo_loss`); returns `TrainMetrics` without `seconds`."""
         t0 = time.perf_counter()
@@ -141,11 +160,14 @@ class Trainer:
             torch.tensor(s.mask if s.mask is not None else [1] * len(s.completion), dtype=torch.float32)
             for s in seqs
         ]
-        norm = BatchNorm(
-            tokens=max(1.0, float(sum(float(m.sum()) for m in masks))),
-            sequences=len(seqs),
-            constant=float(hyper.get("dr_grpo_max_tokens") or max(len(s.completion) for s in seqs)),
+        norm = self.reduce_norm(
+            BatchNorm(
+                tokens=float(sum(float(m.sum()) for m in masks)),
+                sequences=len(seqs),
+                constant=float(hyper.get("dr_grpo_max_tokens") or max(len(s.completion) for s in seqs)),
+            )
         )
+        norm.tokens = max(1.0, norm.tokens)
         self.model.train()
         opt.zero_grad()
         mb = int(hyper["micro_batch_size"])
@@ -153,6 +175,7 @@ class Trainer:
         device = next(self.model.parameters()).device
         for i in range(0, len(seqs), mb):
             chunk = seqs[i : i + mb]
+            self.begin_micro_batch(last=i + mb >= len(seqs))
             logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, True, self.forward)
             old = torch.zeros_like(logp)
             mask = torch.zeros_like(logp)
@@ -181,13 +204,15 @@ class Trainer:
                 ref_logp,
                 entropy,
             )
-            parts.loss.backward()
+            self.backward(parts.loss)
             loss_sum += float(parts.loss.detach())
             kl_sum += parts.kl_sum
             low += parts.clip_low
             high += parts.clip_high
             ent += parts.entropy_sum
             tokens += parts.tokens
+        sums = self.reduce_sums([loss_sum, kl_sum, low, high, ent, tokens])
+        loss_sum, kl_sum, low, high, ent, tokens = sums
         lr = float(hyper["learning_rate"]) * self.schedule.factor(self.rl_steps)
         grad_norm = opt.clip_and_step(lr, float(hyper["max_grad_norm"]))
         self.rl_steps += 1
@@ -209,16 +234,18 @@ class Trainer:
         """One supervised update: mean cross-entropy per completion token over the whole batch."""
         t0 = time.perf_counter()
         opt = self.optimizer()
-        total = sum(len(s.completion) for s in seqs)
+        (total,) = self.reduce_sums([float(sum(len(s.completion) for s in seqs))])
         self.model.train()
         opt.zero_grad()
         loss_sum = 0.0
         for i in range(0, len(seqs), micro_batch_size):
             chunk = seqs[i : i + micro_batch_size]
+            self.begin_micro_batch(last=i + micro_batch_size >= len(seqs))
             logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, False, self.forward)
             loss = -(logp * valid).sum() / total
-            loss.backward()
+            self.backward(loss)
             loss_sum += float(loss.detach())
+        (loss_sum,) = self.reduce_sums([loss_sum])
         opt.clip_and_step(learning_rate, self.optim_cfg.sft_max_grad_norm)
         self.model.eval()
-        return {"loss": loss_sum, "tokens": total, "seconds": time.perf_counter() - t0}
+        return {"loss": loss_sum, "tokens": int(total), "seconds": time.perf_counter() - t0}
