@@ -1,14 +1,21 @@
 /** The sandbox API: results, limits, the pool, unsafe mode and how failures are classified. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { bwrapArgv } from '../../environments/code-sandbox/sandbox/bwrap.js';
 import {
   closeSandboxes,
   configureSandbox,
   runInSandbox,
 } from '../../environments/code-sandbox/sandbox/index.js';
-import { SandboxPool, UIDS_PER_PROCESS } from '../../environments/code-sandbox/sandbox/pool.js';
+import {
+  SandboxPool,
+  UIDS_PER_PROCESS,
+  uidBlockStart,
+} from '../../environments/code-sandbox/sandbox/pool.js';
 import { RUNTIMES } from '../../environments/code-sandbox/sandbox/runtimes.js';
 import { classify } from '../../environments/code-sandbox/sandbox/sandbox.js';
 import type { SpawnOutcome } from '../../environments/code-sandbox/sandbox/spawn.js';
+import { startProcess } from '../../environments/code-sandbox/sandbox/spawn.js';
+import { sandboxLimitsSchema } from '../../environments/code-sandbox/sandbox/types.js';
 import { sandboxProcesses } from './leftovers.js';
 
 afterEach(async () => {
@@ -122,12 +129,42 @@ describe('pre-started (warm) sandboxes', () => {
     configureSandbox({ warm: true });
     await runInSandbox({ code: 'pass' });
     // Kill the waiting programs (each its sandbox's init; bwrap, their parent, reaps them and exits).
-    const all = sandboxProcesses();
-    const programs = all.filter((p) => all.some((q) => q.pid === p.ppid));
+    const waitingPrograms = () => {
+      const all = sandboxProcesses();
+      return all.filter((p) => all.some((q) => q.pid === p.ppid));
+    };
+    let programs = waitingPrograms();
+    for (let i = 0; i < 50 && programs.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50)); // the refill has just been spawned
+      programs = waitingPrograms();
+    }
     expect(programs.length).toBeGreaterThan(0);
     for (const p of programs) process.kill(p.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
     expect(await runInSandbox({ code: 'print("fine")' })).toMatchObject({ status: 'ok', stdout: 'fine\n' });
+  });
+});
+
+describe('killing a sandbox that is still being set up', () => {
+  it('leaves nothing behind, even when the kill comes before bwrap reported the program', async () => {
+    const base = uidBlockStart(process.pid) + UIDS_PER_PROCESS - 8; // uids the pool hands out last
+    const limits = sandboxLimitsSchema.parse({});
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        startProcess({
+          argv: bwrapArgv({ limits, files: [], argv: ['/usr/bin/sleep', '100'] }),
+          uid: base + i,
+          env: { PATH: '/usr/bin' },
+          fileFds: 0,
+          channel: false,
+          bwrapStatus: true,
+          processGroup: false,
+          maxOutputBytes: 1024,
+        }).dispose(),
+      ),
+    );
+    for (const o of outcomes) expect(o.exitCode).not.toBe(0);
+    // afterEach: no process of this block is left (no bwrap child stuck waiting for its killed parent)
   });
 });
 
