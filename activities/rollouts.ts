@@ -1,8 +1,9 @@
 /**
  * `rolloutGroups`: runs a chunk of groups (tasks × G samples) on an environment's task queue, scores
  * them and writes rollouts and rewards, returning only summaries. Resumable: a group already in the
- * database is read back instead of sampled again, and progress is heartbeated, so a retry after a
- * crash re-does at most the groups in flight and never writes a row twice.
+ * database is read back instead of sampled again, and finished groups are heartbeated, so a retry
+ * after a crash resumes from the heartbeat details, re-does at most the groups in flight and never
+ * writes a row twice.
  */
 import { Context } from '@temporalio/activity';
 import { and, asc, eq } from 'drizzle-orm';
@@ -171,15 +172,26 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     async rolloutGroups(input) {
       await ensurePlugins(input.plugins);
       const ctx = Context.current();
+      // Heartbeat details list the finished groups with their summaries; a retry starts from them and
+      // runs only the rest (groups written but not yet heartbeated are found in the database).
+      const resumed = new Map(
+        ((ctx.info.heartbeatDetails as { done?: GroupSummary[] } | undefined)?.done ?? []).map((g) => [g.taskId, g]),
+      );
       const results: GroupSummary[] = new Array(input.taskIds.length);
+      const done: GroupSummary[] = [...resumed.values()];
       let next = 0;
-      let finished = 0;
       const workers = Array.from({ length: Math.min(concurrency, input.taskIds.length) }, async () => {
         while (next < input.taskIds.length) {
           const i = next++;
-          results[i] = await runGroup(input, input.taskIds[i]!, i < input.reasoningCount);
-          finished++;
-          ctx.heartbeat({ finished });
+          const taskId = input.taskIds[i]!;
+          const previous = resumed.get(taskId);
+          if (previous) {
+            results[i] = previous;
+            continue;
+          }
+          results[i] = await runGroup(input, taskId, i < input.reasoningCount);
+          done.push(results[i]);
+          ctx.heartbeat({ done });
         }
       });
       await Promise.all(workers);
