@@ -58,7 +58,7 @@ def child(args: argparse.Namespace) -> None:
     from multigym_worker.models import load_model
     from multigym_worker.optim import Schedule
     from multigym_worker.sampling import Sampler, SamplingParams
-    from multigym_worker.trainer import OptimConfig, TrainSeq
+    from multigym_worker.trainer import OptimConfig, Trainer, TrainSeq
 
     ctx = init_distributed(args.device)
     dtype = torch.bfloat16 if ctx.device.type == "cuda" else torch.float32
@@ -84,6 +84,10 @@ def child(args: argparse.Namespace) -> None:
         "micro_batch_size": args.micro_batch,
         "max_grad_norm": 1.0,
     }
+    t_plain = None
+    if ctx.world_size == 1:  # the single-process trainer on the same model: DDP's own overhead
+        plain = Trainer(model, tok.pad_id, OptimConfig(), Schedule())
+        t_plain = timed(lambda: plain.train_step(seqs, hyper), ctx.device, args.reps)
     trainer = DistributedTrainer(model, tok.pad_id, OptimConfig(), Schedule(), ctx)
     t_train = timed(lambda: trainer.train_step(seqs, hyper), ctx.device, args.reps)
 
@@ -105,6 +109,7 @@ def child(args: argparse.Namespace) -> None:
             "device": torch.cuda.get_device_name(ctx.device) if ctx.device.type == "cuda" else "cpu",
             "train_s": t_train,
             "train_tok_s": args.train_batch * (prompt + completion) / t_train,
+            "plain_train_tok_s": args.train_batch * (prompt + completion) / t_plain if t_plain else None,
             "gen_s": t_gen,
             "gen_new_tok_s": new_tokens[0] / t_gen,
         }
@@ -137,6 +142,8 @@ def parent(args: argparse.Namespace, rest: list[str]) -> None:
         f"{args.train_batch}x{args.prompt + args.completion} tokens, micro-batch {args.micro_batch}; "
         f"generate {args.gen_batch} rows x {args.completion} new tokens"
     )
+    if base["plain_train_tok_s"]:
+        print(f"1 process without DDP: GRPO step {base['plain_train_tok_s']:.0f} tok/s")
     for r in results:
         n = r["world"] / base["world"]
         r["train_efficiency"] = r["train_tok_s"] / (n * base["train_tok_s"])
