@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -20,8 +21,10 @@ import torch.multiprocessing as mp
 from multigym_worker.distributed import (
     DistContext,
     DistributedSampler,
+    DistributedSetupError,
     DistributedTrainer,
     block_of,
+    init_distributed,
     shard_by_tokens,
 )
 from multigym_worker.models import load_model
@@ -178,3 +181,10 @@ def test_blocks_are_contiguous_and_differ_by_at_most_one() -> None:
         assert all(blocks[r][1] == blocks[r + 1][0] for r in range(2))
         sizes = [b - a for a, b in blocks]
         assert max(sizes) - min(sizes) <= 1
+
+
+def test_without_torchrun_the_setup_error_says_how_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(k, raising=False)
+    with pytest.raises(DistributedSetupError, match="torchrun --nproc-per-node"):
+        init_distributed("cpu")
