@@ -112,6 +112,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             extra: t.extra,
           },
           { id: task.id, data: task.data },
+          env.checkerTimeoutMs,
         );
       }),
     );

@@ -121,6 +121,11 @@ export interface Environment<C extends z.ZodType = z.ZodType> {
   rollout(task: Task, policy: PolicySampler, ctx: RolloutContext, config: z.output<C>): Promise<Trajectory[]>;
   /** Default checkers and weights; a run may override them. */
   rewards: RewardSpec[];
+  /**
+   * Time budget of one checker call, ms (default 1000). Raise it for checkers that run programs when
+   * scoring text without a rollout (`multigym score`).
+   */
+  checkerTimeoutMs?: number;
   /** Turns a record in the environment's own task format (one JSONL line) into a task: `multigym score`. */
   parseTask(record: unknown, index: number): Task;
   /**

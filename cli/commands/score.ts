@@ -83,6 +83,7 @@ async function scoreLine(env: Environment, text: string, line: number): Promise<
     env.rewards,
     { completion: rec.completion, completionTokens, thinkingTokens },
     task,
+    env.checkerTimeoutMs,
   );
   return {
     ...rec,

@@ -44,6 +44,8 @@ export const codeSandboxEnvironment = defineEnvironment({
   description:
     'Python programming tasks (HumanEval, MBPP, stdin/stdout, built-in easy set) scored by unit tests in a sandbox.',
   configSchema: CodeSandboxConfig,
+  // Scoring text without a rollout runs the tests inside the checker: allow for slow test suites.
+  checkerTimeoutMs: 60_000,
 
   async *tasks(config, ctx) {
     const ds = config.dataset
