@@ -151,6 +151,10 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
       envs: run.envs,
     });
     await finish(run, result.status);
+  } catch (err) {
+    // after Ctrl-C, requests to the stopped services fail: the signal handler exits once all is stopped
+    if (interrupted) await new Promise(() => undefined);
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
