@@ -52,6 +52,10 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
     // A restarted server drops idle connections; without a listener the error would crash the process.
     pool.on('error', () => {});
+    // The pool's listener covers idle clients only: a client checked out (a transaction between two
+    // statements, or mid-query) emits 'error' on itself when the server goes away, an uncaught
+    // exception without this. Its pending queries still reject, and the pool discards it on release.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = drizzle(pool, { schema }) as unknown as Database;
     const location = url.replace(/:[^:@/]*@/, ':***@');
     try {
