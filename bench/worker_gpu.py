@@ -264,9 +264,10 @@ def main() -> None:
     p.add_argument("--micro-batch", type=int, default=16)
     p.add_argument(
         "--compile",
-        action="store_true",
-        help="also time the trainer with torch.compile",
+        default="",
+        help="comma-separated models whose trainer is also timed with torch.compile",
     )
+    p.add_argument("--skip-generate", action="store_true", help="time training only")
     p.add_argument("--json", default=None, help="write the results here too")
     args = p.parse_args()
     smoke = args.smoke
@@ -284,12 +285,12 @@ def main() -> None:
         ours, hf = build_pair(name, device, dtype, smoke)
         n_params = sum(p.numel() for p in ours.parameters())
         res: dict = {"parameters": n_params, "generate": [], "train": {}}
-        res["graph_check"] = graph_check(ours, device)
+        res["graph_check"] = {} if args.skip_generate else graph_check(ours, device)
         print(
             f"[{name}] {n_params / 1e6:.1f}M parameters; CUDA graphs vs eager: {res['graph_check']}",
             flush=True,
         )
-        for b in batches:
+        for b in [] if args.skip_generate else batches:
             r = gen_bench(ours, hf, b, prompt, new, device)
             res["generate"].append(r)
             print(
@@ -298,7 +299,7 @@ def main() -> None:
             )
         tb = 4 if smoke else args.train_batch
         mb = 2 if smoke else args.micro_batch
-        variants = [False, True] if args.compile else [False]
+        variants = [False, True] if name in args.compile.split(",") else [False]
         for comp in variants:
             r = train_bench(ours, hf, tb, prompt, new, mb, device, peak, comp)
             res["train"]["compiled" if comp else "eager"] = r

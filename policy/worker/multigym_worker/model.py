@@ -145,7 +145,10 @@ class Attention(nn.Module):
             k, v = ck, cv
         gqa = self.h != self.k
         if mask is None:
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=gqa)
+            if gqa:  # training: expand the key/value heads so the flash kernel applies
+                k = k.repeat_interleave(self.h // self.k, dim=1)
+                v = v.repeat_interleave(self.h // self.k, dim=1)
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.h * self.d))
@@ -246,7 +249,7 @@ class CausalLM(nn.Module):
         if positions is None:
             positions = torch.arange(t, device=input_ids.device).expand(b, t)
         x = self.model.embed_tokens(input_ids)
-        cos, sin = self.rope(positions, torch.float32)
+        cos, sin = self.rope(positions, x.dtype)  # angles in fp32, applied in the model dtype (as HF)
         for i, layer in enumerate(self.model.layers):
             kv = (cache.k[i], cache.v[i]) if cache is not None else None
             x = layer(x, cos, sin, mask, kv, slots)

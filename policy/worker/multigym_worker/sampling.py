@@ -161,7 +161,8 @@ class Sampler:
 
         eos = torch.tensor(tok.eos_ids, device=device)
         open_id, close_id = tok.think_open_id, tok.think_close_id
-        track_think = open_id is not None and close_id is not None
+        # the budget needs the think state inside the loop; without one it is counted afterwards
+        track_think = open_id is not None and close_id is not None and p.budget_tokens is not None
         in_think = torch.tensor([prompt_opens_think(x, open_id, close_id) for x in prompts], device=device)
         think_count = torch.zeros(b, dtype=torch.long, device=device)
         thinking = torch.zeros(b, dtype=torch.long, device=device)
@@ -220,7 +221,26 @@ class Sampler:
                 break
             logits = dec.step(nxt, tp + step)
 
+        if not track_think:
+            rows = zip(prompts, out_tok.tolist(), n_new.tolist(), strict=True)
+            thinking = torch.tensor([self._count_thinking(x, r[:n]) for x, r, n in rows])
         return self._collect(out_tok, out_lp, n_new, reason, thinking, stops)
+
+    def _count_thinking(self, prompt: Sequence[int], ids: list[int]) -> int:
+        """Tokens of `ids` inside a `<think>` block, markers included (see the module docstring)."""
+        open_id, close_id = self.tok.think_open_id, self.tok.think_close_id
+        if open_id is None or close_id is None:
+            return 0
+        inside = prompt_opens_think(prompt, open_id, close_id)
+        count = 0
+        for t in ids:
+            if t == open_id and not inside:
+                inside = True
+            if inside:
+                count += 1
+            if t == close_id and inside:
+                inside = False
+        return count
 
     def _collect(
         self,
