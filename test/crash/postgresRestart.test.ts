@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorkers, startWorkers } from '../../cli/workers.js';
 import { type DatabaseHandle, openDatabase } from '../../db/client.js';
@@ -69,7 +70,25 @@ describe.skipIf(!ready)('PostgreSQL restarted mid-run', () => {
       const s = await stepState(db, runId, 2);
       return s.rollouts > 0 ? s : undefined;
     });
+    // A transaction held open across the shutdown (a checked-out pool client, as in the workers'
+    // rollout writes): its next statement fails, and nothing is thrown outside the promise.
+    let stopped!: () => void;
+    const serverDown = new Promise<void>((r) => {
+      stopped = r;
+    });
+    const openTx = testDb!.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT 1`);
+      await serverDown;
+      await tx.execute(sql`SELECT 1`);
+    });
+    const txOutcome = openTx.then(
+      () => 'committed',
+      () => 'rejected',
+    );
+    await new Promise((r) => setTimeout(r, 200));
     await cluster!.stop('fast');
+    stopped();
+    expect(await txOutcome).toBe('rejected');
     await new Promise((r) => setTimeout(r, DOWN_MS));
     await cluster!.start();
 
