@@ -101,6 +101,10 @@ class Sampler:
         self.cuda_graphs = cuda_graphs
         self._decoder: Decoder | None = None
 
+    def release(self) -> None:
+        """Frees the cached CUDA-graph decoder and its KV cache (e.g. after running out of memory)."""
+        self._decoder = None
+
     def decoder(self, b: int, s: int, device: torch.device, max_new: int) -> Decoder:
         """A decoder for `b` rows and at least `s` cache slots; a graph-captured one is reused
         while requests keep the same shape."""

@@ -57,6 +57,7 @@ async def run_model(app: web.Application, fn: Callable[[], dict[str, Any]]) -> d
             return await loop.run_in_executor(app[POOL], fn)
         except Exception as e:
             if _is_oom(e):
+                app[ENGINE].sampler.release()  # drop the cached decode graph and KV cache
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 raise CudaOomError(
