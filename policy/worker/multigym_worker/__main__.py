@@ -69,6 +69,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="data-parallel over torchrun's processes (one per GPU; gloo on CPU): rank 0 serves HTTP; "
         "see multigym_worker/launch.py",
     )
+    p.add_argument(
+        "--shard-optimizer",
+        action="store_true",
+        help="with --distributed: shard AdamW's moments over the ranks (ZeRO stage 1)",
+    )
     return p.parse_args(argv)
 
 

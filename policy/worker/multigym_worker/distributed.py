@@ -21,7 +21,13 @@ Python objects (requests, samples) travel over a separate gloo group with a long
 so idle follower ranks can wait for the next request indefinitely; tensors use the default group
 (NCCL on GPUs, gloo on CPU).
 
-Limits: every rank holds the whole model, gradients and AdamW state (no FSDP sharding), so the
+Optimizer sharding (`shard_optimizer`, ZeRO stage 1: Rajbhandari et al. 2020, "ZeRO", §5.1 P_os):
+`torch.distributed.optim.ZeroRedundancyOptimizer` keeps AdamW's two moments of each fp32 master only
+on the rank that owns it (8 bytes/parameter become 8/R); the owner updates its masters and broadcasts
+them. The update is the same as unsharded AdamW's. Checkpoints hold the consolidated (whole) state,
+so they load with or without sharding and with any number of ranks.
+
+Limits: every rank holds the whole model, its gradients and the fp32 masters (no FSDP), so the
 model must fit one device; `--compile` with DDP is untested.
 """
 
@@ -41,7 +47,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .grpo import BatchNorm
 from .model import CausalLM
-from .optim import Schedule
+from .optim import MasterAdamW, Schedule
 from .sampling import SampleOut, Sampler, SamplingParams
 from .trainer import OptimConfig, Trainer, TrainSeq
 
@@ -128,6 +134,33 @@ def _sum_hook(group, bucket):  # noqa: ANN001, ANN202 - DDP checks a real (not s
     return fut.then(lambda f: f.value()[0])
 
 
+class ShardedMasterAdamW(MasterAdamW):
+    """`MasterAdamW` whose AdamW moments are sharded over the ranks (ZeRO stage 1). Collective: every
+    rank steps together. `state_dict` (rank 0 only, after `consolidate` on every rank) is the whole
+    state in `MasterAdamW`'s format; `load_state_dict` takes a whole state and keeps this rank's part."""
+
+    def __init__(
+        self, model: torch.nn.Module, weight_decay: float, betas: tuple[float, float], eps: float
+    ) -> None:
+        from torch.distributed.optim import ZeroRedundancyOptimizer  # imports torch.jit (warnings)
+
+        super().__init__(model, weight_decay, betas, eps)
+        fused = all(m.is_cuda for m in self.masters)
+        self.opt = ZeroRedundancyOptimizer(  # type: ignore[assignment]
+            self.masters,
+            optimizer_class=torch.optim.AdamW,
+            lr=1e-3,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            fused=fused or None,
+        )
+
+    def consolidate(self) -> None:
+        """Gathers the whole optimizer state on rank 0 (collective)."""
+        self.opt.consolidate_state_dict(to=0)  # type: ignore[attr-defined]
+
+
 class DistributedTrainer(Trainer):
     """`Trainer` whose steps run data-parallel over all ranks (see the module docstring). Every rank
     must call `train_step` / `sft_step` with the same whole batch."""
@@ -140,9 +173,11 @@ class DistributedTrainer(Trainer):
         schedule: Schedule,
         ctx: DistContext,
         compile: bool = False,
+        shard_optimizer: bool = False,
     ) -> None:
         super().__init__(model, pad_id, optim, schedule, compile=False)
         self.ctx = ctx
+        self.shard_optimizer = shard_optimizer
         ids = [ctx.device.index] if ctx.device.type == "cuda" else None
         # DDP broadcasts rank 0's parameters at construction: all replicas start identical.
         self.ddp = DistributedDataParallel(model, device_ids=ids)
@@ -150,6 +185,19 @@ class DistributedTrainer(Trainer):
         self.forward = torch.compile(self.ddp, dynamic=True) if compile else self.ddp
         self._sync = contextlib.ExitStack()
         self._empty = False
+
+    def optimizer(self) -> MasterAdamW:
+        """The shared AdamW (`ShardedMasterAdamW` with `shard_optimizer`), created on first use."""
+        if self.opt is None and self.shard_optimizer:
+            c = self.optim_cfg
+            self.opt = ShardedMasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
+        return super().optimizer()
+
+    def before_checkpoint(self) -> None:
+        """Collective, on every rank before rank 0 writes a checkpoint: consolidates a sharded
+        optimizer state on rank 0."""
+        if isinstance(self.opt, ShardedMasterAdamW):
+            self.opt.consolidate()
 
     def shard(self, seqs: list[TrainSeq]) -> list[TrainSeq]:
         """This rank's samples of the whole batch, or one empty completion when it has none."""

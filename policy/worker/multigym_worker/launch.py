@@ -8,7 +8,8 @@ the validated body to the other ranks over the control group, then all ranks run
 method, so the policy version and the idempotency records stay identical everywhere:
   * `/v1/generate`: each rank samples its block of the rows, rank 0 answers with all of them;
   * `/v1/train_step`, `/v1/sft_step`: each rank computes its shard's gradients (DDP, summed);
-  * `/v1/checkpoint`: rank 0 alone writes the files (the replicas are identical);
+  * `/v1/checkpoint`: rank 0 alone writes the files (the replicas are identical) after a sharded
+    optimizer state (`--shard-optimizer`) is gathered on it;
   * `/v1/load`: every rank loads the same directory (one host, or a shared filesystem);
   * `/v1/tokenize`, `/health`, `/v1/info`: rank 0 alone, nothing is broadcast.
 After each broadcast request the ranks exchange (outcome, policy version); this is also the barrier
@@ -53,14 +54,26 @@ STOP = "stop"
 Outcome = tuple[str, int]
 
 
-def make_distributed(engine: Engine, ctx: DistContext) -> None:
+def make_distributed(engine: Engine, ctx: DistContext, shard_optimizer: bool = False) -> None:
     """Replaces `engine`'s trainer and sampler by their data-parallel versions (collective: every
-    rank must call it, after loading the same model)."""
+    rank must call it, after loading the same model). `shard_optimizer`: ZeRO-1 AdamW moments."""
     o = engine.opts
     engine.trainer = DistributedTrainer(
-        engine.model, engine.tok.pad_id, o.optim or OptimConfig(), o.schedule or Schedule(), ctx, o.compile
+        engine.model,
+        engine.tok.pad_id,
+        o.optim or OptimConfig(),
+        o.schedule or Schedule(),
+        ctx,
+        o.compile,
+        shard_optimizer,
     )
     engine.sampler = DistributedSampler(engine.sampler, ctx)  # type: ignore[assignment]
+
+
+def trainer(engine: Engine) -> DistributedTrainer:
+    """`engine`'s data-parallel trainer (after `make_distributed`)."""
+    assert isinstance(engine.trainer, DistributedTrainer)
+    return engine.trainer
 
 
 def exchange(ctx: DistContext, mine: Outcome) -> list[Outcome]:
@@ -87,6 +100,8 @@ class Coordinator:
         dist.broadcast_object_list([(route, body)], src=0, group=self.ctx.control)
         outcome = "ok"
         try:
+            if route == SAVE:
+                trainer(self.engine).before_checkpoint()
             return call()
         except WorkerError as e:
             outcome = e.type
@@ -116,7 +131,9 @@ def follow(engine: Engine, ctx: DistContext) -> None:
             return
         outcome = "ok"
         try:
-            if route != SAVE:
+            if route == SAVE:
+                trainer(engine).before_checkpoint()
+            else:
                 ALL_RANKS[route](engine, body)
         except WorkerError as e:
             outcome = e.type
@@ -151,7 +168,7 @@ def main_distributed(args: argparse.Namespace) -> None:
     args.device = str(ctx.device)
     try:
         engine = build_engine(args)
-        make_distributed(engine, ctx)
+        make_distributed(engine, ctx, args.shard_optimizer)
         if ctx.rank == 0:
             asyncio.run(serve_rank0(args, engine, Coordinator(engine, ctx)))
         else:

@@ -7,6 +7,7 @@ and the weights after the step with a plain `Trainer` on the same whole batch in
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import tempfile
@@ -68,6 +69,7 @@ def make_batch(seed: int, n: int) -> list[TrainSeq]:
 
 
 #: (name, steps: [(kind, batch seed, size, aggregation, micro-batch)]) run on fresh models.
+ZERO_STEPS = [("grpo", 1, 10, "token-mean", 2), ("grpo", 2, 7, "seq-mean-token-mean", 3)]
 CASES = [
     ("token-mean", [("grpo", 1, 10, "token-mean", 2), ("grpo", 2, 7, "token-mean", 3)]),
     (
@@ -77,6 +79,8 @@ CASES = [
     ("dr-grpo", [("grpo", 1, 10, "dr-grpo", 10)]),
     ("one sample, one empty rank", [("grpo", 4, 1, "token-mean", 2)]),
     ("sft", [("sft", 5, 6, "", 2)]),
+    ("sharded optimizer", ZERO_STEPS),
+    ("sharded optimizer, resumed", ZERO_STEPS),
 ]
 PROMPTS = [[11, 12, 13], [20, 21], [30, 31, 32, 33, 34], [40], [50, 51, 52]]
 
@@ -116,7 +120,32 @@ def rank_main(rank: int, port: int, out_dir: str) -> None:
     results: dict[str, Any] = {}
     for name, steps in CASES:
         model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
-        trainer = DistributedTrainer(model, tok.pad_id, OptimConfig(), Schedule(), ctx)
+        zero = name.startswith("sharded")
+        trainer = DistributedTrainer(model, tok.pad_id, OptimConfig(), Schedule(), ctx, shard_optimizer=zero)
+        if name == "sharded optimizer, resumed":
+            # one step, consolidate, then a fresh replica loads weights + whole state and goes on
+            first = run_case(trainer, steps[:1])
+            trainer.before_checkpoint()
+            state: list[Any] = [trainer.opt.state_dict() if rank == 0 else None]  # type: ignore[union-attr]
+            dist.broadcast_object_list(state, src=0)
+            model, tok, _ = load_model("tiny", CPU, torch.float32, 99)
+            model.load_state_dict(first["weights"])
+            trainer = DistributedTrainer(
+                model, tok.pad_id, OptimConfig(), Schedule(), ctx, shard_optimizer=True
+            )
+            trainer.rl_steps = 1
+            trainer.ref_state = {
+                k: v.clone() for k, v in load_model("tiny", CPU, torch.float32, 0)[0].state_dict().items()
+            }
+            trainer.optimizer().load_state_dict(copy.deepcopy(state[0]))  # loading edits the dict
+            rest = run_case(trainer, steps[1:])
+            results[name] = {
+                "metrics": first["metrics"] + rest["metrics"],
+                "grads": first["grads"] + rest["grads"],
+                "weights": rest["weights"],
+                "opt_state": state[0],
+            }
+            continue
         results[name] = run_case(trainer, steps)
     model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
     sampler = DistributedSampler(Sampler(model, tok), ctx)
@@ -140,7 +169,20 @@ def test_two_gloo_ranks_equal_one_process() -> None:
         two = torch.load(Path(d) / "results.pt", weights_only=False)
     for name, steps in CASES:
         model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
-        one = run_case(Trainer(model, tok.pad_id, OptimConfig(), Schedule()), steps)
+        plain = Trainer(model, tok.pad_id, OptimConfig(), Schedule())
+        if "opt_state" in two[name]:  # the consolidated sharded state is the one-process state
+            run_case(plain, steps[:1])
+            mine, theirs = plain.opt.state_dict()["opt"]["state"], two[name]["opt_state"]["opt"]["state"]  # type: ignore[union-attr]
+            assert mine.keys() == theirs.keys()
+            for i, st in mine.items():
+                for k, v in st.items():
+                    err = float((theirs[i][k] - v).norm() / v.norm().clamp(min=1e-30))
+                    assert err < 1e-5, (name, i, k, err)
+            one = run_case(plain, steps[1:])
+            one["metrics"] = two[name]["metrics"][:1] + one["metrics"]
+            one["grads"] = two[name]["grads"][:1] + one["grads"]
+        else:
+            one = run_case(plain, steps)
         got = two[name]
         for m1, m2 in zip(one["metrics"], got["metrics"], strict=True):
             assert m1.keys() == m2.keys()

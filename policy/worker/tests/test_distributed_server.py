@@ -1,4 +1,5 @@
-"""The data-parallel worker as users start it: torchrun, 2 gloo ranks on CPU, HTTP on rank 0.
+"""The data-parallel worker as users start it: torchrun, 2 gloo ranks on CPU, HTTP on rank 0, AdamW
+moments sharded (`--shard-optimizer`, so a checkpoint first gathers them on rank 0).
 
 Covers what only the launcher does: requests announced to rank 1, generation gathered in request
 order, idempotent replays, an error every rank raises, a checkpoint written by rank 0 and loaded by
@@ -26,13 +27,14 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 class Launched:
-    """`torchrun --standalone --nproc-per-node 2 -m multigym_worker --distributed` (tiny, CPU)."""
+    """`torchrun --standalone --nproc-per-node 2 -m multigym_worker --distributed` (tiny, CPU,
+    `--shard-optimizer`)."""
 
     def __init__(self) -> None:
         env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
         cmd += ["-m", "multigym_worker", "--model", "tiny", "--device", "cpu", "--distributed"]
-        cmd += ["--port", "0", "--threads", "1", "--seed", "3"]
+        cmd += ["--port", "0", "--threads", "1", "--seed", "3", "--shard-optimizer"]
         self.proc = subprocess.Popen(
             cmd, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
