@@ -88,7 +88,9 @@ def child(args: argparse.Namespace) -> None:
     if ctx.world_size == 1:  # the single-process trainer on the same model: DDP's own overhead
         plain = Trainer(model, tok.pad_id, OptimConfig(), Schedule())
         t_plain = timed(lambda: plain.train_step(seqs, hyper), ctx.device, args.reps)
-    trainer = DistributedTrainer(model, tok.pad_id, OptimConfig(), Schedule(), ctx)
+    trainer = DistributedTrainer(
+        model, tok.pad_id, OptimConfig(), Schedule(), ctx, shard_optimizer=args.shard_optimizer
+    )
     t_train = timed(lambda: trainer.train_step(seqs, hyper), ctx.device, args.reps)
 
     sampler = DistributedSampler(Sampler(model, tok, max_batch=args.gen_batch), ctx)
@@ -141,6 +143,7 @@ def parent(args: argparse.Namespace, rest: list[str]) -> None:
         f"model {args.model}, device {base['device']}, torch {torch.__version__}; GRPO step "
         f"{args.train_batch}x{args.prompt + args.completion} tokens, micro-batch {args.micro_batch}; "
         f"generate {args.gen_batch} rows x {args.completion} new tokens"
+        + ("; AdamW moments sharded (ZeRO-1)" if args.shard_optimizer else "")
     )
     if base["plain_train_tok_s"]:
         print(f"1 process without DDP: GRPO step {base['plain_train_tok_s']:.0f} tok/s")
@@ -173,6 +176,7 @@ def main() -> None:
     shared.add_argument("--prompt", type=int, default=128)
     shared.add_argument("--completion", type=int, default=256)
     shared.add_argument("--reps", type=int, default=3)
+    shared.add_argument("--shard-optimizer", action="store_true", help="ZeRO-1 AdamW moments")
     args, rest = p.parse_known_args()
     if args.smoke and not args.child:
         smoke = ["--model", "tiny", "--device", "cpu", "--train-batch", "8", "--micro-batch", "2"]
