@@ -158,3 +158,18 @@ export async function maxAttempts(handle: WorkflowHandle): Promise<Record<string
   }
   return out;
 }
+
+/**
+ * Waits for `work` to settle, or `ms` at most: cleanup in afterAll must go on (and free the
+ * processes after it) even when one step hangs, e.g. a pool waiting for a client a failed test left.
+ */
+export async function within(ms: number, work: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.resolve(work).catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

@@ -23,7 +23,7 @@ import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWo
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { startTemporal } from '../helpers/stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workerProcess.js';
-import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor } from './common.js';
+import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor, within } from './common.js';
 
 if (!hasSharedData) console.warn('test/crash: shared data (GSM8K) missing; skipping');
 
@@ -44,11 +44,14 @@ beforeAll(async () => {
   proxy = await startHoldingProxy(policy.url);
 });
 afterAll(async () => {
-  await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
-  await proxy?.close();
-  await Promise.allSettled([policy?.stop(), database?.drop()]);
-  await temporal?.teardown();
-  rmSync(home, { recursive: true, force: true });
+  try {
+    await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
+    await within(10_000, proxy?.close());
+    await Promise.allSettled([policy?.stop(), within(30_000, database?.drop())]);
+    await temporal?.teardown();
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 const spawnWorker = async () => {

@@ -23,7 +23,7 @@ import { hasSharedData } from '../helpers/paths.js';
 import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { startTemporal } from '../helpers/stack.js';
-import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor } from './common.js';
+import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor, within } from './common.js';
 
 if (!hasSharedData) console.warn('test/crash: shared data (GSM8K) missing; skipping');
 
@@ -52,10 +52,13 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await workers?.shutdown();
-  await Promise.allSettled([...policies.map((p) => p.stop()), database?.drop()]);
-  await temporal?.teardown();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await within(30_000, workers?.shutdown());
+    await Promise.allSettled([...policies.map((p) => p.stop()), within(30_000, database?.drop())]);
+    await temporal?.teardown();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** Kills a worker's process group with SIGKILL and waits for it to exit. */

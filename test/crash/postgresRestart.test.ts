@@ -21,7 +21,7 @@ import { hasSharedData } from '../helpers/paths.js';
 import { hasPgBinaries, type PgCluster, startPgCluster } from '../helpers/pgCluster.js';
 import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
 import { startTemporal } from '../helpers/stack.js';
-import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor } from './common.js';
+import { crashRunConfig, integrity, maxAttempts, oneTo, RUN, stepState, waitFor, within } from './common.js';
 
 const ready = hasSharedData && hasPgBinaries;
 if (!ready) console.warn('test/crash: shared data (GSM8K) or PostgreSQL 15 binaries missing; skipping');
@@ -50,11 +50,18 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await workers?.shutdown();
-  await Promise.allSettled([workerDb?.close(), testDb?.close(), policy?.stop()]);
-  await cluster?.destroy();
-  await temporal?.teardown();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await within(30_000, workers?.shutdown());
+    await Promise.allSettled([
+      within(15_000, workerDb?.close()),
+      within(15_000, testDb?.close()),
+      policy?.stop(),
+    ]);
+    await cluster?.destroy();
+    await temporal?.teardown();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe.skipIf(!ready)('PostgreSQL restarted mid-run', () => {
