@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from conftest import Worker
+
+from multigym_worker.server import LOCK
 
 
 def weights(w: Worker) -> dict[str, torch.Tensor]:
@@ -209,3 +213,18 @@ def test_cuda_oom_is_503_and_the_worker_keeps_serving(
     assert status == 503 and out["error"]["type"] == "cuda_oom"
     monkeypatch.undo()
     assert worker.post("/v1/generate", {"prompts": ["a"], "max_tokens": 2})[0] == 200
+
+
+def test_health_answers_while_the_model_is_busy(shared_worker: Worker) -> None:
+    result: dict = {}
+    body = {"prompts": ["busy"] * 4, "n": 4, "max_tokens": 400, "temperature": 1.0, "seed": 0}
+    t = threading.Thread(target=lambda: result.update(out=shared_worker.post("/v1/generate", body)))
+    app = shared_worker.runner.app
+    t.start()
+    while not app[LOCK].locked() and t.is_alive():
+        threading.Event().wait(0.01)
+    assert shared_worker.get("/health") == (200, {"status": "ok"})
+    assert shared_worker.get("/v1/info")[0] == 200
+    busy = t.is_alive()  # the generate request was still running while /health answered
+    t.join()
+    assert busy and result["out"][0] == 200
