@@ -116,12 +116,13 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
         );
       }),
     );
+    // One multi-row insert per group and one for its rewards (row by row cost 2G round trips). Only
+    // rollouts inserted now get reward rows: a conflicting (already written) rollout keeps its own.
     await writeGroup(deps, async (tx) => {
-      for (const [sample, t] of trajectories.entries()) {
-        const s = scored[sample]!;
-        const [ins] = await tx
-          .insert(rollouts)
-          .values({
+      const inserted = await tx
+        .insert(rollouts)
+        .values(
+          trajectories.map((t, sample) => ({
             runId: input.runId,
             step: input.step,
             env: input.env,
@@ -142,25 +143,22 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             thinkingTokens: t.thinkingTokens,
             finishReason: t.finishReason,
             reasoningBudget: reasoning?.budget_tokens ?? null,
-            reward: s.total,
+            reward: scored[sample]!.total,
             extra: t.extra ? noNulJson(t.extra) : null,
-          })
-          .onConflictDoNothing()
-          .returning({ id: rollouts.id });
-        if (!ins || s.components.length === 0) continue;
-        await tx
-          .insert(rewardRows)
-          .values(
-            s.components.map((c) => ({
-              rolloutId: ins.id,
-              checker: c.checker,
-              weight: c.weight,
-              value: c.value,
-              details: noNulJson(c.details),
-            })),
-          )
-          .onConflictDoNothing();
-      }
+          })),
+        )
+        .onConflictDoNothing()
+        .returning({ id: rollouts.id, sample: rollouts.sample });
+      const rewardValues = inserted.flatMap(({ id, sample }) =>
+        scored[sample]!.components.map((c) => ({
+          rolloutId: id,
+          checker: c.checker,
+          weight: c.weight,
+          value: c.value,
+          details: noNulJson(c.details),
+        })),
+      );
+      if (rewardValues.length > 0) await tx.insert(rewardRows).values(rewardValues).onConflictDoNothing();
     });
     return summarize(
       taskId,
