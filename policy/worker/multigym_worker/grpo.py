@@ -49,14 +49,37 @@ class BatchNorm:
 
 @dataclass
 class LossParts:
-    """Summed (not averaged) statistics of one micro-batch, for metrics; `loss` is already normalised."""
+    """One micro-batch's loss (already normalised for the whole batch) and its summed, detached
+    statistics `stats` = [loss, Σ KL3, low-clipped tokens, high-clipped tokens, Σ entropy, tokens] as
+    one device tensor, so a step can add them up without a host sync per micro-batch."""
 
     loss: Tensor
-    kl_sum: float
-    clip_low: float
-    clip_high: float
-    entropy_sum: float
-    tokens: float
+    stats: Tensor
+
+    @property
+    def kl_sum(self) -> float:
+        """Σ m·KL3 over the micro-batch."""
+        return float(self.stats[1])
+
+    @property
+    def clip_low(self) -> float:
+        """Tokens with A < 0 clipped at 1 − ε_low."""
+        return float(self.stats[2])
+
+    @property
+    def clip_high(self) -> float:
+        """Tokens with A > 0 clipped at 1 + ε_high."""
+        return float(self.stats[3])
+
+    @property
+    def entropy_sum(self) -> float:
+        """Σ m·entropy (0 without entropies)."""
+        return float(self.stats[4])
+
+    @property
+    def tokens(self) -> float:
+        """Σ m."""
+        return float(self.stats[5])
 
 
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -115,12 +138,8 @@ def grpo_loss(
     with torch.no_grad():
         low = ((ratio < 1 - clip_low) & (adv < 0)).float() * mask
         high = ((ratio > 1 + clip_high) & (adv > 0)).float() * mask
-        ent = float((entropy * mask).sum()) if entropy is not None else 0.0
-        return LossParts(
-            loss=loss,
-            kl_sum=float((kl.detach() * mask).sum()),
-            clip_low=float(low.sum()),
-            clip_high=float(high.sum()),
-            entropy_sum=ent,
-            tokens=float(mask.sum()),
+        ent = (entropy * mask).sum() if entropy is not None else torch.zeros((), device=mask.device)
+        stats = torch.stack(
+            [loss.detach(), (kl.detach() * mask).sum(), low.sum(), high.sum(), ent, mask.sum()]
         )
+        return LossParts(loss=loss, stats=stats.float())

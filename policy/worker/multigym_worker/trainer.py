@@ -41,6 +41,13 @@ class TrainSeq:
     mask: list[int] | None = None
 
 
+def to_device(t: Tensor, device: torch.device) -> Tensor:
+    """Copies a host tensor to `device`; to CUDA through pinned memory without blocking the host."""
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def completion_logprobs(
     model: CausalLM,
     seqs: Sequence[TrainSeq],
@@ -71,7 +78,7 @@ def completion_logprobs(
         targets[r, :n] = torch.tensor(s.completion)
         where[r, :] = len(s.prompt) - 1 + torch.arange(tc).clamp(max=n - 1)
         valid[r, :n] = True
-    ids, targets, where, valid = ids.to(device), targets.to(device), where.to(device), valid.to(device)
+    ids, targets, where, valid = (to_device(t, device) for t in (ids, targets, where, valid))
     hidden = (model if forward is None else forward)(ids)
     h = hidden.gather(1, where[..., None].expand(-1, -1, hidden.shape[-1]))
     logits = model.logits(h).float()
@@ -171,20 +178,23 @@ class Trainer:
         self.model.train()
         opt.zero_grad()
         mb = int(hyper["micro_batch_size"])
-        loss_sum = kl_sum = low = high = ent = tokens = 0.0
         device = next(self.model.parameters()).device
+        totals = torch.zeros(6, device=device)
         for i in range(0, len(seqs), mb):
             chunk = seqs[i : i + mb]
             self.begin_micro_batch(last=i + mb >= len(seqs))
-            logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, True, self.forward)
-            old = torch.zeros_like(logp)
-            mask = torch.zeros_like(logp)
+            # per-token inputs are built on the host and copied without blocking the host
+            tc = max(len(s.completion) for s in chunk)
+            old_h = torch.zeros((len(chunk), tc))
+            mask_h = torch.zeros((len(chunk), tc))
             for r, s in enumerate(chunk):
                 n = len(s.completion)
-                old[r, :n] = torch.tensor(s.old_logprobs, dtype=torch.float32)
-                mask[r, :n] = masks[i + r].to(device)
+                old_h[r, :n] = torch.tensor(s.old_logprobs, dtype=torch.float32)
+                mask_h[r, :n] = masks[i + r]
+            adv_h = torch.tensor([s.advantage for s in chunk], dtype=torch.float32)
+            old, mask, adv = (to_device(t, device) for t in (old_h, mask_h, adv_h))
+            logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, True, self.forward)
             mask = mask * valid
-            adv = torch.tensor([s.advantage for s in chunk], dtype=torch.float32, device=device)
             ref_logp = None
             if kl_coef > 0:
                 with torch.no_grad():
@@ -205,13 +215,8 @@ class Trainer:
                 entropy,
             )
             self.backward(parts.loss)
-            loss_sum += float(parts.loss.detach())
-            kl_sum += parts.kl_sum
-            low += parts.clip_low
-            high += parts.clip_high
-            ent += parts.entropy_sum
-            tokens += parts.tokens
-        sums = self.reduce_sums([loss_sum, kl_sum, low, high, ent, tokens])
+            totals += parts.stats
+        sums = self.reduce_sums(totals.tolist())
         loss_sum, kl_sum, low, high, ent, tokens = sums
         lr = float(hyper["learning_rate"]) * self.schedule.factor(self.rl_steps)
         grad_norm = opt.clip_and_step(lr, float(hyper["max_grad_norm"]))
@@ -237,15 +242,15 @@ class Trainer:
         (total,) = self.reduce_sums([float(sum(len(s.completion) for s in seqs))])
         self.model.train()
         opt.zero_grad()
-        loss_sum = 0.0
+        loss_total = torch.zeros((), device=next(self.model.parameters()).device)
         for i in range(0, len(seqs), micro_batch_size):
             chunk = seqs[i : i + micro_batch_size]
             self.begin_micro_batch(last=i + micro_batch_size >= len(seqs))
             logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, False, self.forward)
             loss = -(logp * valid).sum() / total
             self.backward(loss)
-            loss_sum += float(loss.detach())
-        (loss_sum,) = self.reduce_sums([loss_sum])
+            loss_total += loss.detach()
+        (loss_sum,) = self.reduce_sums([float(loss_total)])
         opt.clip_and_step(learning_rate, self.optim_cfg.sft_max_grad_norm)
         self.model.eval()
         return {"loss": loss_sum, "tokens": int(total), "seconds": time.perf_counter() - t0}
