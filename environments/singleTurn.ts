@@ -28,7 +28,9 @@ export async function singleTurnRollout(
   } catch (err) {
     const e = err as { status?: number; errorType?: string; message?: string };
     if (e.status === 400 && e.errorType === 'context_too_long') {
-      return Array.from({ length: ctx.n }, () => rejected(promptTurns, e.message ?? 'context too long'));
+      return Array.from({ length: ctx.n }, () =>
+        rejectedTrajectory(promptTurns, e.message ?? 'context too long'),
+      );
     }
     throw err;
   }
@@ -47,7 +49,11 @@ export async function singleTurnRollout(
   }));
 }
 
-function rejected(turns: Trajectory['turns'], error: string): Trajectory {
+/**
+ * A trajectory left out of the batch because the policy refused the prompt (e.g. a context over the
+ * model's window): logged with its reason, never scored.
+ */
+export function rejectedTrajectory(turns: Trajectory['turns'], error: string): Trajectory {
   return {
     status: 'rejected',
     error,

@@ -19,7 +19,7 @@ import {
   type Task,
   type Trajectory,
 } from '../api.js';
-import { singleTurnRollout } from '../singleTurn.js';
+import { rejectedTrajectory, singleTurnRollout } from '../singleTurn.js';
 import { readBlob } from './blobs.js';
 import { LongContextConfig } from './config.js';
 import { LongContextError } from './errors.js';
@@ -52,20 +52,8 @@ export async function readPrompt(data: LongContextTaskData, blobDir: string): Pr
   );
 }
 
-function rejected(reference: string, error: string): Trajectory {
-  return {
-    status: 'rejected',
-    error,
-    completion: '',
-    turns: [{ role: 'user', content: reference }],
-    promptTokenIds: [],
-    completionTokenIds: [],
-    logprobs: [],
-    finishReason: 'rejected',
-    policyVersion: -1,
-    thinkingTokens: 0,
-  };
-}
+const rejected = (reference: string, error: string): Trajectory =>
+  rejectedTrajectory([{ role: 'user', content: reference }], error);
 
 /** The long-context environment. */
 export const longContext = defineEnvironment({

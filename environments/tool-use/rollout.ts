@@ -21,6 +21,7 @@ import { parseToolCalls } from '../../rewards/builtin/tool-call-parse.js';
 import { CallStatus, type RecordedCall } from '../../rewards/builtin/tool-calls-of.js';
 import { type ToolTaskData, toJsonSchema } from '../../rewards/builtin/tool-task.js';
 import type { PolicySampler, RolloutContext, Trajectory, Turn } from '../api.js';
+import { rejectedTrajectory } from '../singleTurn.js';
 import { type Callable, executeCall } from './execute.js';
 import { type ToolListing, toolSystemPrompt } from './prompt.js';
 import { getToolSet } from './tools/registry.js';
@@ -99,7 +100,10 @@ export async function toolUseRollout(
     const e = err as { status?: number; errorType?: string; message?: string };
     if (e.status === 400 && e.errorType === 'context_too_long') {
       return Array.from({ length: ctx.n }, () =>
-        rejectedTrajectory(messages, e.message ?? 'context too long'),
+        rejectedTrajectory(
+          messages.map((m) => ({ ...m })),
+          e.message ?? 'context too long',
+        ),
       );
     }
     throw err;
@@ -312,20 +316,5 @@ function toTrajectory(
       stoppedBy: s.stoppedBy ?? 'max_turns',
       finalText: answerText,
     },
-  };
-}
-
-function rejectedTrajectory(messages: ChatMessage[], error: string): Trajectory {
-  return {
-    status: 'rejected',
-    error,
-    completion: '',
-    turns: messages.map((m) => ({ ...m })),
-    promptTokenIds: [],
-    completionTokenIds: [],
-    logprobs: [],
-    finishReason: 'rejected',
-    policyVersion: -1,
-    thinkingTokens: 0,
   };
 }
