@@ -151,22 +151,26 @@ export interface PolicyWorkerOptions {
   seed?: number;
   extraArgs?: string[];
   timeoutMs?: number;
+  /** Data-parallel processes (torchrun, one per GPU); 1 (default) runs a single process. */
+  nproc?: number;
 }
 
 /** Starts the Python policy worker; resolves with its URL once it prints `listening on`. */
 export async function startPolicyWorkerProcess(
   options: PolicyWorkerOptions = {},
 ): Promise<Service & { url: string }> {
-  const args = [
-    '-m',
-    'multigym_worker',
-    '--model',
-    options.model ?? 'tiny',
-    '--device',
-    options.device ?? 'cpu',
-  ];
-  args.push('--host', '127.0.0.1', '--port', String(options.port ?? 0), '--seed', String(options.seed ?? 0));
-  args.push(...(options.extraArgs ?? []));
+  const nproc = options.nproc ?? 1;
+  // Several processes: torchrun launches one rank each and rank 0 serves HTTP (docs/distributed-worker.md).
+  const launcher =
+    nproc > 1 ? ['-m', 'torch.distributed.run', '--standalone', `--nproc-per-node=${nproc}`] : [];
+  const args = [...launcher, '-m', 'multigym_worker', '--model', options.model ?? 'tiny'];
+  args.push('--device', options.device ?? 'cpu', '--host', '127.0.0.1', '--port', String(options.port ?? 0));
+  args.push(
+    '--seed',
+    String(options.seed ?? 0),
+    ...(nproc > 1 ? ['--distributed'] : []),
+    ...(options.extraArgs ?? []),
+  );
   const svc = await startService(
     'policy worker',
     venvBin('python'),
