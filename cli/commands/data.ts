@@ -21,6 +21,10 @@ export async function runDataFetch(sets: string[], o: DataFetchCommandOptions): 
   const dir = resolve(o.dir ?? defaultDataDir(homeDir()));
   const mirror = o.mirror ?? process.env.MULTIGYM_DATA_MIRROR;
   if (mirror) console.log(`mirror: ${mirror}`);
+  else if (sets.includes('all'))
+    console.log(
+      'haystack (long-context corpus): skipped, only a mirror serves it (--mirror URL); long-context uses built-in filler text',
+    );
   const files = await fetchDataSets(sets, { dir, mirror, quiet: !process.stdout.isTTY });
   const got = files.filter((f) => f.status === 'downloaded').length;
   console.log(

@@ -18,7 +18,7 @@ import { MAIN_QUEUE } from '../../workflows/queues.js';
 import { homeDir, temporalClient } from '../context.js';
 import { defaultDataDir } from '../data/catalog.js';
 import { findRealSets } from '../quickstart/data.js';
-import { planRun, QUICKSTART_ENVS, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
+import { ENV_SHARE, planRun, QUICKSTART_ENVS, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
 import { latestCheckpoint, type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
 import { watchRun } from '../quickstart/watch.js';
@@ -187,7 +187,10 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     for (const s of plan.sources) console.log(`  ${s.env.padEnd(13)} ${s.text}`);
     const demos = await collectDemonstrations({
       envConfigs: plan.envConfigs,
-      perEnv: Math.ceil((sizes.sftSteps * sizes.sftBatch) / QUICKSTART_ENVS.length),
+      perEnv: Math.min(
+        sizes.tasksPerSplit,
+        Math.ceil((sizes.sftSteps * sizes.sftBatch) / QUICKSTART_ENVS.length) * 2,
+      ),
       seed: 0,
       dataDir: dataDir && resolve(dataDir),
       blobDir,
@@ -201,6 +204,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
       steps: sizes.sftSteps,
       batch: sizes.sftBatch,
       learningRate: sizes.sftLearningRate,
+      weights: ENV_SHARE,
       quiet: !process.stdout.isTTY,
     });
     console.log(
@@ -224,7 +228,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     await client.workflow.start('rlRun', { taskQueue: MAIN_QUEUE, workflowId, args: [{ config }] });
     writeState(stateDir, state);
     console.log(
-      `GRPO: ${config.steps} steps × ${config.environments.length} environments × ${sizes.promptsPerStep} tasks × ${sizes.groupSize} samples`,
+      `GRPO: ${config.steps} steps × (${config.environments.map((e) => `${e.prompts_per_step} ${e.name}`).join(', ')} tasks) × ${sizes.groupSize} samples`,
     );
     return state;
   }

@@ -10,7 +10,7 @@ import { type MixSummary, type RealSet, writeMixedTasks } from './data.js';
 export interface QuickstartSizes {
   /** GRPO steps. */
   steps: number;
-  /** Tasks per environment per step. */
+  /** Tasks per step of tool-use and long-context; math and code-sandbox get `ENV_SHARE` times more. */
   promptsPerStep: number;
   /** Samples per task (G). */
   groupSize: number;
@@ -31,7 +31,7 @@ export interface QuickstartSizes {
 /** Default sizes for `--model tiny`. */
 export const TINY_SIZES: QuickstartSizes = {
   steps: 12,
-  promptsPerStep: 4,
+  promptsPerStep: 3,
   groupSize: 6,
   learningRate: 5e-4,
   sftSteps: 80,
@@ -54,8 +54,19 @@ export const SMALL_SIZES: QuickstartSizes = {
 const MAX_TOKENS: Record<string, number> = {
   math: 12,
   'code-sandbox': 24,
-  'tool-use': 40,
+  'tool-use': 48,
   'long-context': 12,
+};
+
+/**
+ * Relative share of each environment in the supervised batches and in the tasks per step: math and
+ * code have short prompts (cheap on CPU) and the clearest signal for a tiny model, so they get more.
+ */
+export const ENV_SHARE: Record<string, number> = {
+  math: 2,
+  'code-sandbox': 2,
+  'tool-use': 1,
+  'long-context': 1,
 };
 
 /** The four environments the quickstart trains at once. */
@@ -166,7 +177,7 @@ export async function planRun(opts: {
     policy: { url: opts.policyUrl },
     environments: QUICKSTART_ENVS.map((name) => ({
       name,
-      prompts_per_step: sizes.promptsPerStep,
+      prompts_per_step: sizes.promptsPerStep * (ENV_SHARE[name] ?? 1),
       group_size: sizes.groupSize,
       sampling: { max_tokens: MAX_TOKENS[name] ?? 32, temperature: 1 },
       config: envConfigs[name],

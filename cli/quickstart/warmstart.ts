@@ -54,8 +54,8 @@ export interface WarmStartResult {
 }
 
 /**
- * Runs `steps` supervised steps of `batch` examples, each batch drawn round-robin from the
- * environments' demonstrations. Shows a progress bar unless `quiet`.
+ * Runs `steps` supervised steps of `batch` examples, each batch drawn round-robin (weighted by
+ * `weights`) from the environments' demonstrations. Shows a progress bar unless `quiet`.
  */
 export async function warmStart(opts: {
   policyUrl: string;
@@ -63,6 +63,8 @@ export async function warmStart(opts: {
   steps: number;
   batch: number;
   learningRate: number;
+  /** Relative share of each environment in a batch (default 1 each). */
+  weights?: Record<string, number>;
   quiet?: boolean;
   signal?: AbortSignal;
 }): Promise<WarmStartResult> {
@@ -80,12 +82,16 @@ export async function warmStart(opts: {
   let lastLoss = Number.NaN;
   let version = 0;
   const cursor = pools.map(() => 0);
+  // weighted round robin: pool i appears `weight` times per cycle
+  const slots = pools.flatMap((pool, i) =>
+    Array.from({ length: Math.max(1, opts.weights?.[pool[0]!.env] ?? 1) }, () => i),
+  );
   try {
     for (let s = 0; s < opts.steps && pools.length; s++) {
       if (opts.signal?.aborted) break;
       const examples = [];
       for (let k = 0; k < opts.batch; k++) {
-        const p = (s * opts.batch + k) % pools.length;
+        const p = slots[(s * opts.batch + k) % slots.length]!;
         const pool = pools[p]!;
         const d = pool[cursor[p]! % pool.length]!;
         cursor[p]! += 1;
