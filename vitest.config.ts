@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'environments/**/*.test.ts', 'rewards/**/*.test.ts', 'policy/**/*.test.ts', 'db/**/*.test.ts'],
+    include: [
+      'test/**/*.test.ts',
+      'environments/**/*.test.ts',
+      'rewards/**/*.test.ts',
+      'policy/**/*.test.ts',
+      'db/**/*.test.ts',
+    ],
     exclude: ['node_modules', '.venv', 'policy/worker'],
     testTimeout: 120_000,
     hookTimeout: 180_000,

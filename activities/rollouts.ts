@@ -174,7 +174,10 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       // Heartbeat details list the finished groups with their summaries; a retry starts from them and
       // runs only the rest (groups written but not yet heartbeated are found in the database).
       const resumed = new Map(
-        ((ctx.info.heartbeatDetails as { done?: GroupSummary[] } | undefined)?.done ?? []).map((g) => [g.taskId, g]),
+        ((ctx.info.heartbeatDetails as { done?: GroupSummary[] } | undefined)?.done ?? []).map((g) => [
+          g.taskId,
+          g,
+        ]),
       );
       const results: GroupSummary[] = new Array(input.taskIds.length);
       const done: GroupSummary[] = [...resumed.values()];
