@@ -35,7 +35,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn, device: torch.device, reps: int) -> float:  # noqa: ANN001
+def timed(fn, device: torch.device, reps: int) -> float:
     """Median wall time of `reps` calls after one warm-up, seconds (every rank calls it in step)."""
     import torch.distributed as dist
 
@@ -54,7 +54,11 @@ def timed(fn, device: torch.device, reps: int) -> float:  # noqa: ANN001
 
 def child(args: argparse.Namespace) -> None:
     """One rank under torchrun: build, time, rank 0 prints `RESULT {json}`."""
-    from multigym_worker.distributed import DistributedSampler, DistributedTrainer, init_distributed
+    from multigym_worker.distributed import (
+        DistributedSampler,
+        DistributedTrainer,
+        init_distributed,
+    )
     from multigym_worker.models import load_model
     from multigym_worker.optim import Schedule
     from multigym_worker.sampling import Sampler, SamplingParams
