@@ -10,8 +10,10 @@
  *
  * Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; a fresh
  * database is created and dropped) and the venv's `temporal` binary. Prints rollouts/s of each path,
- * the overhead ratio (plain ÷ Temporal wall time, per repeat and best of), the CPU seconds of this
- * process (workers + workflow code + scoring) and of the Temporal server, and the load average.
+ * the overhead ratio (Temporal ÷ plain wall time, per repeat and of the best runs), the CPU seconds
+ * of this process (workers + workflow code + scoring) and of the Temporal server and their ratio (less
+ * sensitive to other jobs' load than wall time; PostgreSQL's own CPU is not counted), and the load
+ * average.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -194,7 +196,8 @@ try {
     console.log(`repeat ${repeat}: plain loop ${fmt(plain)}`);
     console.log(`          Temporal   ${fmt(t)}`);
     console.log(
-      `          overhead ratio (Temporal time ÷ plain time): ${(t.seconds / plain.seconds).toFixed(2)}×`,
+      `          overhead ratio (Temporal time ÷ plain time): ${(t.seconds / plain.seconds).toFixed(2)}×; ` +
+        `CPU ratio ((node + server) ÷ node): ${((t.cpuSelf + t.cpuServer) / plain.cpuSelf).toFixed(2)}×`,
     );
   }
   const bestPlain = Math.max(...rows.map((r) => r.plain.rolloutsPerSecond));
