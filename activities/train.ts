@@ -3,6 +3,7 @@
  * group-relative advantages, sends one `train_step` to the policy worker with the idempotency key
  * `<run>:<step>` (a retried activity never trains twice), and records metrics and the policy version.
  */
+import { Context } from '@temporalio/activity';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { policyVersions, rollouts, stepMetrics } from '../db/schema.js';
 import { groupAdvantages } from '../policy/advantages.js';
@@ -131,6 +132,10 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
       }));
       const { algorithm: alg } = input;
       let res: Awaited<ReturnType<ReturnType<typeof policy>['trainStep']>>;
+      // A long step is alive as long as this process is: heartbeat while the worker trains, so the
+      // heartbeat timeout detects a dead orchestrator without capping the step's duration.
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat({ waiting: 'train_step' }), 5000);
       try {
         res = await policy(input.policyUrl).trainStep({
           idempotency_key: `${input.runId}:${input.step}`,
@@ -147,6 +152,8 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
         });
       } catch (err) {
         throw asActivityError(err);
+      } finally {
+        clearInterval(beat);
       }
       await deps.db
         .insert(stepMetrics)
