@@ -186,8 +186,16 @@ try {
   await measure('temporal', 'warm-temporal', 1);
   const rows: { repeat: number; plain: Measured; temporal: Measured }[] = [];
   for (let r = 1; r <= repeats; r++) {
-    const plain = await measure('plain', `plain-${r}`, steps);
-    const temporalRun = await measure('temporal', `temporal-${r}`, steps);
+    // Alternate which path goes first, so a trend in the machine's load (or the growing tables) hits both alike.
+    let plain: Measured;
+    let temporalRun: Measured;
+    if (r % 2 === 1) {
+      plain = await measure('plain', `plain-${r}`, steps);
+      temporalRun = await measure('temporal', `temporal-${r}`, steps);
+    } else {
+      temporalRun = await measure('temporal', `temporal-${r}`, steps);
+      plain = await measure('plain', `plain-${r}`, steps);
+    }
     rows.push({ repeat: r, plain, temporal: temporalRun });
   }
   const fmt = (m: Measured) =>
