@@ -142,7 +142,8 @@ class Attention(nn.Module):
             ck, cv = cache
             ck.index_copy_(2, slots, k)
             cv.index_copy_(2, slots, v)
-            k, v = ck, cv
+            if mask is not None:  # decoding: attend over the cache; without a mask only the new tokens
+                k, v = ck, cv
         gqa = self.h != self.k
         if mask is None:
             if gqa:  # training: expand the key/value heads so the flash kernel applies
@@ -240,10 +241,9 @@ class CausalLM(nn.Module):
         Args:
             input_ids: [B, T] token ids.
             positions: [B, T] rotary positions; default 0..T−1 for every row.
-            mask: boolean [B, 1, T, S] (True = attend); None means plain causal attention over the T
-                tokens (training, right padding).
-            cache: KV cache; the new keys and values are written at `slots` ([T] cache indices) and
-                attention runs over the whole cache under `mask`.
+            mask: boolean [B, 1, T, S] (True = attend) over the whole cache; None means plain causal
+                attention over the T new tokens only (training with right padding, or a prefill).
+            cache: KV cache; the new keys and values are written at `slots` ([T] cache indices).
         """
         b, t = input_ids.shape
         if positions is None:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from .decode import Decoder
-from .model import CausalLM
+from .model import CausalLM, KVCache
 from .tokenizer import PolicyTokenizer
 
 FINISH = ("", "eos", "length", "stop")
@@ -146,22 +146,12 @@ class Sampler:
         max_new = int(limits.max())
         dec = self.decoder(b, tp + max_new, device, max_new)
         s = dec.s
-        ids = torch.full((b, tp), tok.pad_id, dtype=torch.long)
-        for r, x in enumerate(prompts):
-            ids[r, tp - len(x) :] = torch.tensor(list(x), dtype=torch.long)
-        ids = ids.to(device)
         pad = (tp - lens).to(device)
         limits = limits.to(device)
         slots_all = torch.arange(s, device=device)
         key_valid = slots_all[None, :] >= pad[:, None]  # [B, S]
-        q_pos = torch.arange(tp, device=device)
-        causal = slots_all[None, :] <= q_pos[:, None]  # [Tp, S]
-        diag = slots_all[None, :] == q_pos[:, None]
-        mask = ((causal[None] & key_valid[:, None]) | diag[None])[:, None]  # [B, 1, Tp, S]
-        positions = (q_pos[None, :] - pad[:, None]).clamp(min=0)
         dec.begin(pad, key_valid)
-        hidden = model(ids, positions, mask, dec.cache, slots_all[:tp])
-        logits = model.logits(hidden[:, -1]).float()
+        logits = self._prefill(prompts, dec, tp)
 
         eos = torch.tensor(tok.eos_ids, device=device)
         open_id, close_id = tok.think_open_id, tok.think_close_id
@@ -245,6 +235,34 @@ class Sampler:
             if t == close_id and inside:
                 inside = False
         return count
+
+    def _prefill(self, prompts: Sequence[Sequence[int]], dec: Decoder, tp: int) -> Tensor:
+        """Writes the prompts' keys and values into `dec.cache`, right-aligned at slot `tp`, and
+        returns the next-token logits [B, V] fp32.
+
+        Prompts of equal length run together with plain causal attention (no mask, so the flash /
+        memory-efficient kernels apply and no [T, S] scores are materialised); identical prompts
+        (the `n` samples of one prompt) are computed once and copied to all their rows.
+        """
+        model = self.model
+        device = dec.cache.k[0].device
+        logits = torch.empty((len(prompts), model.config.vocab_size), device=device)
+        by_len: dict[int, dict[tuple[int, ...], list[int]]] = {}
+        for r, x in enumerate(prompts):
+            by_len.setdefault(len(x), {}).setdefault(tuple(x), []).append(r)
+        for length, uniq in by_len.items():
+            keys = list(uniq)
+            ids = torch.tensor(keys, dtype=torch.long).to(device)
+            tmp = KVCache(model.config, len(keys), length, device, dec.cache.k[0].dtype)
+            hidden = model(ids, None, None, tmp, torch.arange(length, device=device))
+            out = model.logits(hidden[:, -1]).float()
+            src = torch.tensor([u for u, k in enumerate(keys) for _ in uniq[k]], device=device)
+            dst = torch.tensor([r for k in keys for r in uniq[k]], device=device)
+            for layer in range(model.config.num_hidden_layers):
+                dec.cache.k[layer][dst, :, tp - length : tp] = tmp.k[layer][src]
+                dec.cache.v[layer][dst, :, tp - length : tp] = tmp.v[layer][src]
+            logits[dst] = out[src]
+        return logits
 
     def _collect(
         self,
