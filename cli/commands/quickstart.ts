@@ -18,7 +18,7 @@ import { MAIN_QUEUE } from '../../workflows/queues.js';
 import { homeDir, temporalClient } from '../context.js';
 import { defaultDataDir } from '../data/catalog.js';
 import { findRealSets } from '../quickstart/data.js';
-import { ENV_SHARE, planRun, QUICKSTART_ENVS, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
+import { planRun, QUICKSTART_ENVS, SFT_SHARE, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
 import { latestCheckpoint, type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
 import { watchRun } from '../quickstart/watch.js';
@@ -204,7 +204,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
       steps: sizes.sftSteps,
       batch: sizes.sftBatch,
       learningRate: sizes.sftLearningRate,
-      weights: ENV_SHARE,
+      weights: SFT_SHARE,
       quiet: !process.stdout.isTTY,
     });
     console.log(

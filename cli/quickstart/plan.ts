@@ -34,7 +34,7 @@ export const TINY_SIZES: QuickstartSizes = {
   promptsPerStep: 3,
   groupSize: 6,
   learningRate: 5e-4,
-  sftSteps: 80,
+  sftSteps: 140,
   sftBatch: 16,
   sftLearningRate: 2e-3,
   realShare: 0.25,
@@ -45,7 +45,7 @@ export const TINY_SIZES: QuickstartSizes = {
 export const SMALL_SIZES: QuickstartSizes = {
   ...TINY_SIZES,
   steps: 6,
-  sftSteps: 40,
+  sftSteps: 60,
   learningRate: 2e-4,
   sftLearningRate: 1e-3,
 };
@@ -65,6 +65,14 @@ const MAX_TOKENS: Record<string, number> = {
 export const ENV_SHARE: Record<string, number> = {
   math: 2,
   'code-sandbox': 2,
+  'tool-use': 1,
+  'long-context': 1,
+};
+
+/** Relative share of each environment in the supervised warm-start batches (math facts and one-line bodies need the most examples). */
+export const SFT_SHARE: Record<string, number> = {
+  math: 3,
+  'code-sandbox': 3,
   'tool-use': 1,
   'long-context': 1,
 };
