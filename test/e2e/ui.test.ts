@@ -4,8 +4,9 @@
  * `multigym`, workflow type `rlRun`, one pasted JSON value `{ "config": … }` — against the real stack:
  * `temporal server start-dev` with its web UI, a fresh PostgreSQL database, the Python policy worker
  * on CPU and multigym's workers. The run must reach step 2 (read through the `progress` query, from the
- * client and in the UI's Queries tab); a config with a bad field must fail at once with the zod issue
- * in the failure message.
+ * client and in the UI's Queries tab); More Actions → Send an Update must pause, resume and stop a run
+ * and show a rejected `setMixture`; a config with a bad field must fail at once with the zod issue in
+ * the failure message. The steps are those of docs/temporal-ui.md.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +103,21 @@ async function openExecution(page: Page, workflowId: string, tab: 'query' | 'his
   await page.goto(`${temporal.uiUrl}/namespaces/default/workflows/${workflowId}/${runId}/${tab}`);
 }
 
+/** More Actions → Send an Update on the execution's page: picks the update, pastes its input, submits. */
+async function sendUpdateFromUi(page: Page, workflowId: string, name: string, input: unknown): Promise<void> {
+  await openExecution(page, workflowId, 'query');
+  await page.getByRole('button', { name: 'More Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Send an Update' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('button', { name: /Select an Update/ }).click();
+  await page.getByRole('option', { name, exact: true }).click();
+  await dialog.locator('.cm-content').click();
+  await page.keyboard.insertText(JSON.stringify(input, null, 2));
+  // Leave the editor first: the dialog takes the editor's value on blur.
+  await dialog.getByText('Send an Update').click();
+  await dialog.getByRole('button', { name: 'Submit' }).click();
+}
+
 describe(`Temporal web UI (${chromiumPath})`, () => {
   it('starts a small math run from the Start Workflow form, which reaches step 2 and shows up in the UI', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -146,6 +162,60 @@ describe(`Temporal web UI (${chromiumPath})`, () => {
       .toBe(true);
     await page.close();
   }, 400_000);
+
+  it('pauses, resumes and stops a run, and shows a rejected setMixture, through Send an Update', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const workflowId = `ui-e2e-control-${Date.now().toString(36)}`;
+    const input = smallConfig(policy.url);
+    // Long enough to be controlled while it runs; one execution (no continue-as-new to chase).
+    Object.assign(input.config, { steps: 200, continue_as_new_every: 1000 });
+    await startFromUi(page, workflowId, input);
+    const handle = client.workflow.getHandle(workflowId);
+    const progress = () => handle.query<Progress>('progress').catch(() => undefined);
+    await expect
+      .poll(async () => (await progress())?.step ?? 0, { timeout: 240_000 })
+      .toBeGreaterThanOrEqual(1);
+
+    await sendUpdateFromUi(page, workflowId, 'pause', {});
+    await expect
+      .poll(() => page.getByText('Update successful').count(), { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    expect((await progress())?.status).toBe('paused');
+    // The step in flight finishes, then the run waits: nothing pending (no activity, no workflow task)
+    // and the step no longer moves.
+    const idle = async () => {
+      const { raw } = await handle.describe();
+      return (raw.pendingActivities?.length ?? 0) === 0 && !raw.pendingWorkflowTask;
+    };
+    await expect.poll(idle, { timeout: 240_000 }).toBe(true);
+    const paused = (await progress())!;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await idle()).toBe(true);
+    expect((await progress())?.step).toBe(paused.step);
+
+    await sendUpdateFromUi(page, workflowId, 'setMixture', { environments: [] });
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole('dialog')
+            .getByText(/invalid mixture: environments/)
+            .count(),
+        { timeout: 60_000 },
+      )
+      .toBeGreaterThan(0);
+
+    await sendUpdateFromUi(page, workflowId, 'resume', {});
+    await expect
+      .poll(async () => (await progress())?.step ?? 0, { timeout: 240_000 })
+      .toBeGreaterThan(paused.step);
+
+    await sendUpdateFromUi(page, workflowId, 'stop', {});
+    const result = await handle.result();
+    expect(result.status).toBe('stopped');
+    expect(result.steps).toBeLessThan(200);
+    await page.close();
+  }, 600_000);
 
   it('fails a run started with a wrong field at once, naming the field, in the client and in the UI', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
