@@ -119,6 +119,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     // One multi-row insert per group and one for its rewards (row by row cost 2G round trips). Only
     // rollouts inserted now get reward rows: a conflicting (already written) rollout keeps its own.
     await writeGroup(deps, async (tx) => {
+      if (trajectories.length === 0) return;
       const inserted = await tx
         .insert(rollouts)
         .values(
