@@ -11,7 +11,7 @@ const kebab = z
   .describe('Environment name in the registry (kebab-case).');
 
 /** A weighted reward component overriding an environment's defaults. */
-export const RewardOverride = z.object({
+export const RewardOverride = z.strictObject({
   checker: z.string().min(1).describe('Reward checker name, e.g. "math-equivalence".'),
   weight: z.number().describe('Weight of this component in the total reward.'),
   config: z
@@ -21,7 +21,7 @@ export const RewardOverride = z.object({
 });
 
 /** Sampling parameters of an environment's rollouts. */
-export const SamplingConfig = z.object({
+export const SamplingConfig = z.strictObject({
   max_tokens: z.number().int().min(1).default(256).describe('Maximum new tokens per model turn.'),
   temperature: z.number().min(0).default(1).describe('Sampling temperature (1 for on-policy GRPO).'),
   top_p: z.number().gt(0).max(1).default(1).describe('Nucleus mass.'),
@@ -30,7 +30,7 @@ export const SamplingConfig = z.object({
 });
 
 /** Nemotron-3-style reasoning-budget control for a share of an environment's prompts. */
-export const ReasoningControl = z.object({
+export const ReasoningControl = z.strictObject({
   share: z.number().min(0).max(1).describe('Fraction of prompts sampled under a reasoning budget.'),
   budget_tokens: z.number().int().positive().describe('Tokens allowed inside <think> for those prompts.'),
   brevity_weight: z
@@ -43,7 +43,7 @@ export const ReasoningControl = z.object({
 });
 
 /** One environment of the mixture. */
-export const EnvSpec = z.object({
+export const EnvSpec = z.strictObject({
   name: kebab,
   weight: z
     .number()
@@ -79,7 +79,7 @@ export const EnvSpec = z.object({
 export type EnvSpec = z.infer<typeof EnvSpec>;
 
 /** GRPO-family algorithm settings sent to the worker's train_step. */
-export const AlgorithmConfig = z.object({
+export const AlgorithmConfig = z.strictObject({
   advantage: z.enum(['grpo', 'dr-grpo']).default('grpo').describe('grpo: (r−mean)/(std+ε); dr-grpo: r−mean.'),
   clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low of the clipped ratio.'),
   clip_high: z.number().min(0).default(0.28).describe('ε_high (DAPO clip-higher when > clip_low).'),
@@ -101,7 +101,7 @@ export type AlgorithmConfig = z.infer<typeof AlgorithmConfig>;
  * Activity timeouts, seconds. A crashed worker's activities are retried only once their heartbeat
  * timeout has passed, so these bound how long a run stalls after a crash; tests shorten them.
  */
-export const TimeoutsConfig = z.object({
+export const TimeoutsConfig = z.strictObject({
   rollout_heartbeat_s: z
     .number()
     .positive()
@@ -116,11 +116,13 @@ export const TimeoutsConfig = z.object({
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
 /** The whole run config. */
-export const RunConfig = z.object({
+export const RunConfig = z.strictObject({
   name: z.string().min(1).default('run').describe('Human-readable run name (shown in the UI list).'),
   seed: z.number().int().default(0).describe('Seeds task order and sampling.'),
   steps: z.number().int().min(1).describe('Training steps (one train_step each).'),
-  policy: z.object({ url: z.string().url().describe('Policy worker base URL, e.g. http://127.0.0.1:8765.') }),
+  policy: z.strictObject({
+    url: z.string().url().describe('Policy worker base URL, e.g. http://127.0.0.1:8765.'),
+  }),
   environments: z.array(EnvSpec).min(1).describe('The environment mixture, trained simultaneously.'),
   algorithm: AlgorithmConfig.default(AlgorithmConfig.parse({})),
   eval_every: z.number().int().min(0).default(0).describe('Run evalRun every K steps; 0 disables.'),

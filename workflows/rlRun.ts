@@ -120,6 +120,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     };
   }
   let stopping = false;
+  let finished: 'completed' | 'stopped' | undefined;
 
   const progress = (): Progress => {
     const envs = Object.values(state.lastEnvs);
@@ -127,7 +128,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     return {
       runId,
       name: config.name,
-      status: stopping ? 'stopping' : state.paused ? 'paused' : 'running',
+      status: finished ?? (stopping ? 'stopping' : state.paused ? 'paused' : 'running'),
       step: state.step,
       steps: config.steps,
       policyVersion: state.policyVersion,
@@ -244,6 +245,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     });
   }
   await main.finishRun({ runId, status });
+  finished = status;
   await condition(allHandlersFinished);
   return { runId, status, steps: state.step, policyVersion: state.policyVersion, envs: state.lastEnvs };
 }

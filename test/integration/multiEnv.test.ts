@@ -179,6 +179,7 @@ describe('rlRun with several environments', () => {
     const result = await handle.result();
     expect(result.status).toBe('stopped');
     expect(result.steps).toBeLessThan(50);
+    expect((await handle.query(progressQuery)).status).toBe('stopped');
 
     const db = stack.database.db;
     const [run] = await db.select().from(runs).where(eq(runs.id, id));

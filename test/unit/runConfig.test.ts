@@ -27,4 +27,13 @@ describe('RunConfig', () => {
     expect(msg).toMatch(/environments\.0\.name: must be kebab-case/);
     expect(msg).toMatch(/environments\.0\.group_size/);
   });
+
+  it('rejects misspelt fields instead of dropping them', () => {
+    const r = RunConfig.safeParse({
+      ...base,
+      environments: [{ name: 'math', prompts_per_step: 4, group_size: 4, group_sise: 8 }],
+    });
+    expect(r.success).toBe(false);
+    expect(formatIssues(r.error!)).toMatch(/environments\.0: Unrecognized key: "group_sise"/);
+  });
 });
