@@ -144,9 +144,13 @@ program
   .option('--resume', 'continue the previous quickstart run instead of starting clean')
   .option('--model <model>', 'tiny or small', 'tiny')
   .option('--out <dir>', 'report directory (default <MULTIGYM_HOME>/quickstart/report)')
-  .option('--sft-steps <n>', 'supervised warm-start steps', int)
-  .option('--prompts <n>', 'tasks per environment per step', int)
-  .option('--group-size <n>', 'samples per task', int)
+  .option('--sft-steps <n>', 'supervised warm-start steps (default 140)', int)
+  .option(
+    '--prompts <n>',
+    'tasks per step of tool-use and long-context; math and code-sandbox get twice as many (default 3)',
+    int,
+  )
+  .option('--group-size <n>', 'samples per task, G (default 6)', int)
   .option('--temporal-port <port>', 'Temporal frontend port', int, 7233)
   .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
   .option('--policy-port <port>', 'policy worker port', int, 8765)
