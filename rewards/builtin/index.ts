@@ -9,6 +9,7 @@ import { lengthPenalty } from './length-penalty.js';
 import { mathEquivalence } from './math-equivalence.js';
 import { needleRecall } from './needle-recall.js';
 import { numeric } from './numeric.js';
+import { onnxRewardModel } from './onnx-reward-model.js';
 import { regex } from './regex.js';
 import { toolCallMatch } from './tool-call-match.js';
 import { turnBudget } from './turn-budget.js';
@@ -30,6 +31,7 @@ const builtins = [
   finalAnswer,
   invalidCallPenalty,
   turnBudget,
+  onnxRewardModel,
   // one line per built-in checker: import it above and list it here
 ] as const;
 
