@@ -50,6 +50,15 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
       } finally {
         await iterator.return?.();
       }
+      const repeated = taskIds.find((id, i) => taskIds.indexOf(id) !== i);
+      if (repeated) {
+        // Rollouts are keyed by task within a step: a task drawn twice would be trained once and counted twice.
+        throw ApplicationFailure.nonRetryable(
+          `${input.env}: task ${repeated} was drawn twice in one step: prompts_per_step (${input.count}) exceeds the ` +
+            'number of distinct tasks in the split; lower prompts_per_step or use a larger data set',
+          'InvalidRunConfig',
+        );
+      }
       if (taskIds.length === 0) {
         throw ApplicationFailure.nonRetryable(
           `environment ${input.env} produced no tasks for split ${input.split}`,
