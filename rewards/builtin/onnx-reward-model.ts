@@ -44,15 +44,20 @@ const config = z
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
 
-let ort: Promise<Ort> | undefined;
+let ortModule: Promise<Ort> | undefined;
 const sessions = new Map<string, Promise<Session>>();
+
+/** onnxruntime-node, imported on first use (its native library loads only when a checker needs it). */
+function ort(): Promise<Ort> {
+  ortModule ??= import('onnxruntime-node');
+  return ortModule;
+}
 
 /** One inference session per model file, created on first use (loading a model takes milliseconds to seconds). */
 function session(path: string): Promise<Session> {
   let s = sessions.get(path);
   if (!s) {
-    ort ??= import('onnxruntime-node');
-    s = ort.then((o) => o.InferenceSession.create(path, { intraOpNumThreads: 1 }));
+    s = ort().then((o) => o.InferenceSession.create(path, { intraOpNumThreads: 1 }));
     s.catch(() => sessions.delete(path));
     sessions.set(path, s);
   }
@@ -80,7 +85,7 @@ export const onnxRewardModel = defineReward({
     'Score of an ONNX reward model on the completion (onnxruntime-node, CPU); range set by the model.',
   configSchema: config,
   async score(trajectory, _task, cfg) {
-    const o = await (ort ??= import('onnxruntime-node'));
+    const o = await ort();
     const model = await session(resolve(cfg.model));
     const { ids, mask } = encodeBytes(trajectory.completion, cfg.maxTokens);
     const feeds: Record<string, InstanceType<Ort['Tensor']>> = {
