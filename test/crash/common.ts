@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
 import type { Database } from '../../db/client.js';
 import type { RunConfigInput } from '../../workflows/config.js';
 import { sharedData } from '../helpers/paths.js';
@@ -35,20 +36,7 @@ export function crashRunConfig(policyUrl: string, over: Partial<RunConfigInput> 
   };
 }
 
-/** Polls `probe` every 100 ms (errors count as "not yet") until it returns a value. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 240_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor } from '../helpers/wait.js';
 
 async function rows<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
   const res = (await db.execute(query)) as unknown as { rows: T[] };
@@ -172,4 +160,22 @@ export async function within(ms: number, work: Promise<unknown> | undefined): Pr
     }),
   ]);
   clearTimeout(timer);
+}
+
+/**
+ * Asserts the run left the database whole: every rollout and reward once, one reward row set per ok
+ * rollout, the full number of rollouts per step, and steps and policy versions 1..N without gaps.
+ */
+export async function expectIntact(db: Database, runId: string): Promise<void> {
+  const report = await integrity(db, runId);
+  expect(report.rollouts).toBe(RUN.steps * RUN.prompts * RUN.group);
+  expect(report.distinctRollouts).toBe(report.rollouts);
+  expect(report.rewards).toBeGreaterThan(0);
+  expect(report.distinctRewards).toBe(report.rewards);
+  expect(report.okWithoutReward).toBe(0);
+  expect(report.rolloutsPerStep).toEqual(Array(RUN.steps).fill(RUN.prompts * RUN.group));
+  expect(report.metricSteps).toEqual(oneTo(RUN.steps));
+  expect(report.metricVersions).toEqual(oneTo(RUN.steps));
+  expect(report.versions).toEqual(oneTo(RUN.steps));
+  expect(report.versionSteps).toEqual(oneTo(RUN.steps));
 }

@@ -17,6 +17,7 @@ import {
 } from '../../workflows/messages.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import { type Stack, startStack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -48,20 +49,6 @@ const base = (over: Partial<RunConfigInput>): RunConfigInput => ({
   algorithm: { learning_rate: 1e-4 },
   ...over,
 });
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 240_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('rlRun with several environments', () => {
   it('trains every environment in one step, continues as new, evaluates and applies the reasoning budget', async () => {
