@@ -178,7 +178,12 @@ export async function startPolicyWorkerProcess(
     (log) => /listening on (http:\/\/[\w.:[\]-]+)/.exec(log)?.[1] ?? false,
     {
       cwd: resolve(repoRoot, 'policy/worker'),
-      env: { PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+      // The worker exits when this process is gone, even if it was SIGKILLed (no stop() ran).
+      env: {
+        PYTHONUNBUFFERED: '1',
+        OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2',
+        MULTIGYM_EXIT_WITH_PARENT: '1',
+      },
       timeoutMs: options.timeoutMs,
     },
   );

@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
+import threading
+import time
 
 import numpy as np
 import torch
@@ -122,10 +125,27 @@ async def serve(args: argparse.Namespace) -> None:
         await runner.cleanup()
 
 
+def exit_with_parent(parent_pid: int, interval_s: float = 1.0) -> None:
+    """Ends this process once `parent_pid` is gone (reparented), so a killed launcher leaks no worker.
+
+    Turned on by the orchestrator with `MULTIGYM_EXIT_WITH_PARENT=1` (the parent is whoever started
+    this process: the CLI, or torchrun for a rank); a daemon thread polls `os.getppid()`.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
+    if os.environ.get("MULTIGYM_EXIT_WITH_PARENT") == "1":
+        exit_with_parent(os.getppid())
     if args.distributed:
         from .launch import main_distributed
 
