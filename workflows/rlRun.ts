@@ -227,7 +227,12 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       await main.checkpoint({ runId, step, policyUrl: config.policy.url, dir: config.checkpoint_dir });
     }
     if (config.eval_every > 0 && step % config.eval_every === 0) {
-      const evalInput: EvalRunInput = { runId, step, config: input.config };
+      // Evaluate the current mixture (setMixture may have changed it since the run started).
+      const evalInput: EvalRunInput = {
+        runId,
+        step,
+        config: { ...input.config, environments: state.mixture },
+      };
       await executeChild('evalRun', { args: [evalInput], workflowId: `${runId}-eval-${step}` });
     }
     if (stepsThisExecution >= config.continue_as_new_every && state.step < config.steps && !stopping) {
