@@ -13,6 +13,9 @@ export interface LogsOptions {
   json?: boolean;
 }
 
+/** Plain tables (no colour codes), so piped output stays readable. */
+const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
+
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 /** Prints a run's reward log (or the run list) to stdout. */
@@ -20,7 +23,7 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
   if (!runId) {
     const rows = await listRuns(db);
     if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
-    const t = new Table({ head: ['run', 'name', 'status', 'created'] });
+    const t = table(['run', 'name', 'status', 'created']);
     for (const r of rows) t.push([r.id, r.name, r.status, r.createdAt.toISOString()]);
     console.log(t.toString());
     return;
@@ -48,9 +51,7 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
     return;
   }
   const loss = new Map(metrics.map((m) => [m.step, m.train as { loss: number; kl: number }]));
-  const t = new Table({
-    head: ['step', 'env', 'rollouts', 'mean reward', 'pass rate', 'tokens', 'skipped', 'loss', 'kl'],
-  });
+  const t = table(['step', 'env', 'rollouts', 'mean reward', 'pass rate', 'tokens', 'skipped', 'loss', 'kl']);
   for (const r of byStep) {
     const m = loss.get(r.step);
     t.push([
@@ -67,7 +68,7 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
   }
   console.log(t.toString());
   if (opts.checkers) {
-    const c = new Table({ head: ['step', 'env', 'checker', 'mean', 'n'] });
+    const c = table(['step', 'env', 'checker', 'mean', 'n']);
     for (const r of await checkerMeans(db, runId)) {
       if (!opts.env || r.env === opts.env) c.push([r.step, r.env, r.checker, f(r.mean), r.n]);
     }
