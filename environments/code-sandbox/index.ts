@@ -12,7 +12,7 @@
  */
 
 import { defineEnvironment, type Task } from '../api.js';
-import { keyedRng, permutation } from '../math/random.js';
+import { epochOrder } from '../epochOrder.js';
 import { singleTurnRollout } from '../singleTurn.js';
 import { CodeSandboxConfig } from './config.js';
 import { loadCodeDataset } from './dataset.js';
@@ -51,16 +51,8 @@ export const codeSandboxEnvironment = defineEnvironment({
     const ds = config.dataset
       ? await loadCodeDataset(config.dataset, ctx.split, ctx.dataDir)
       : { name: 'easy', split: ctx.split, tasks: easyTasks(ctx.split) };
-    const n = ds.tasks.length;
-    let epoch = -1;
-    let order: number[] = [];
-    for (let i = ctx.start; ; i++) {
-      const e = Math.floor(i / n);
-      if (e !== epoch) {
-        epoch = e;
-        order = permutation(n, keyedRng(`${ctx.seed}:${ctx.split}:code-sandbox:${ds.name}:${epoch}`));
-      }
-      const index = order[i % n]!;
+    const keyOf = (e: number) => `${ctx.seed}:${ctx.split}:code-sandbox:${ds.name}:${e}`;
+    for (const index of epochOrder(ds.tasks.length, ctx.start, keyOf)) {
       const data = ds.tasks[index]!;
       yield { id: `${ds.name}/${ds.split}/${index}`, data: data as unknown as Task['data'] };
     }

@@ -11,12 +11,12 @@
 import { answerText } from '../../rewards/builtin/common.js';
 import { extractAnswer } from '../../rewards/builtin/math/extract.js';
 import { defineEnvironment, type Task } from '../api.js';
+import { epochOrder } from '../epochOrder.js';
 import { singleTurnRollout } from '../singleTurn.js';
 import { MathConfig } from './config.js';
 import { loadDataset } from './dataset.js';
 import { generateProblem } from './generator.js';
 import { plainPrompt, renderPrompt } from './prompt.js';
-import { keyedRng, permutation } from './random.js';
 import { fromAnyRecord, type MathTaskData } from './records.js';
 
 export { MathConfig } from './config.js';
@@ -40,16 +40,11 @@ export const mathEnvironment = defineEnvironment({
       }
     }
     const ds = await loadDataset(config.dataset, ctx.split, ctx.dataDir);
-    const n = ds.records.length;
-    let epoch = -1;
-    let order: number[] = [];
-    for (let i = ctx.start; ; i++) {
-      const e = Math.floor(i / n);
-      if (e !== epoch) {
-        epoch = e;
-        order = permutation(n, keyedRng(`${ctx.seed}:${ctx.split}:${ds.name}:${epoch}`));
-      }
-      const index = order[i % n]!;
+    for (const index of epochOrder(
+      ds.records.length,
+      ctx.start,
+      (e) => `${ctx.seed}:${ctx.split}:${ds.name}:${e}`,
+    )) {
       yield { id: `${ds.name}/${ds.split}/${index}`, data: ds.records[index]! };
     }
   },
