@@ -1,12 +1,12 @@
 /**
  * Benchmark: executions per second of a trivial Python program through the code sandbox
- * (uid drop → prlimit → bwrap → /usr/bin/python3, see environments/code-sandbox/sandbox/bwrap.ts) and,
+ * (uid drop → prlimit → bwrap → /usr/bin/python3, see sandbox/bwrap.ts) and,
  * side by side in the same run, through a plain `python3` subprocess (Node `spawn`, stdout captured,
  * the same interpreter and flags, no isolation). Rounds alternate between the two so load from other
  * jobs on the machine hits both alike.
  *
  * The sandbox is measured twice: with its default pre-started sandboxes (bwrap and the interpreter
- * set up ahead of need, see environments/code-sandbox/sandbox/warm.ts) and with `warm: false` (every
+ * set up ahead of need, see sandbox/warm.ts) and with `warm: false` (every
  * run starts bwrap on the critical path). Two regimes: one at a time (latency) and `--concurrency` at
  * a time (throughput; default: the number of cores, as the sandbox pool is sized). Printed: exec/s and mean ms per run of each, and the
  * overhead ratio (plain exec/s ÷ sandbox exec/s). Targets (issue 5): overhead ≤ 1.5×, ≥ 30 exec/s on
@@ -20,15 +20,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bwrapArgv } from '../environments/code-sandbox/sandbox/bwrap.js';
-import {
-  closeSandboxes,
-  configureSandbox,
-  ensureSandbox,
-  runInSandbox,
-} from '../environments/code-sandbox/sandbox/index.js';
-import { RUNTIMES } from '../environments/code-sandbox/sandbox/runtimes.js';
-import { sandboxLimitsSchema } from '../environments/code-sandbox/sandbox/types.js';
+import { bwrapArgv } from '../sandbox/bwrap.js';
+import { closeSandboxes, configureSandbox, ensureSandbox, runInSandbox } from '../sandbox/index.js';
+import { RUNTIMES } from '../sandbox/runtimes.js';
+import { sandboxLimitsSchema } from '../sandbox/types.js';
 
 const { values } = parseArgs({
   options: {

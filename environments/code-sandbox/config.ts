@@ -1,6 +1,6 @@
 /** The code-sandbox environment's config block (zod: the source of truth; every field documented). */
 import { z } from 'zod';
-import { sandboxLimitsSchema } from './sandbox/index.js';
+import { sandboxLimitsSchema } from '../../sandbox/index.js';
 
 /** A data set of code tasks. */
 export const CodeDatasetConfig = z

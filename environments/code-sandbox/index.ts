@@ -1,6 +1,6 @@
 /**
  * The `code-sandbox` environment: write a program, scored by running unit tests on it in a bubblewrap
- * sandbox (see `sandbox/`).
+ * sandbox (see the top-level `sandbox/`).
  *
  * Tasks come from a data set (HumanEval, MBPP, or stdin/stdout `{inputs, outputs}` records; JSONL or a
  * JSON array) or, with none, from the built-in easy tasks (one-line Python functions: the CPU default
@@ -11,6 +11,7 @@
  * infrastructure reasons gets status `infra_error` and is left out of the batch, never scored 0.
  */
 
+import { ensureSandbox } from '../../sandbox/index.js';
 import { defineEnvironment, type Task } from '../api.js';
 import { epochOrder } from '../epochOrder.js';
 import { singleTurnRollout } from '../singleTurn.js';
@@ -19,7 +20,6 @@ import { loadCodeDataset } from './dataset.js';
 import { easyTasks } from './easy.js';
 import { promptText, referenceCompletion, renderPrompt } from './prompt.js';
 import { type RunTestsOptions, runTests } from './runTests.js';
-import { ensureSandbox } from './sandbox/index.js';
 import { type CodeTaskData, parseCodeRecord } from './task.js';
 
 export { CodeSandboxConfig } from './config.js';

@@ -5,9 +5,14 @@
  * reward checkers of one rollout share one execution.
  */
 import { createHash } from 'node:crypto';
+import {
+  runInSandbox,
+  type SandboxLimits,
+  type SandboxResult,
+  type SandboxStatus,
+} from '../../sandbox/index.js';
 import { type ExtractionMethod, type ExtractionMode, extractProgram } from './extract.js';
 import { HARNESS_PY, type HarnessReport, type HarnessSpec } from './harness.js';
-import { runInSandbox, type SandboxLimits, type SandboxResult, type SandboxStatus } from './sandbox/index.js';
 import type { CodeTaskData } from './task.js';
 
 /** Outcome of one test: `not_run` when an earlier failure (crash, timeout) stopped the program. */

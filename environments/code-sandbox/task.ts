@@ -4,7 +4,7 @@
  * `test_setup_code` / `test_imports`) and stdin/stdout cases (`inputs`, `outputs`).
  */
 import { z } from 'zod';
-import { SANDBOX_LANGUAGES } from './sandbox/index.js';
+import { SANDBOX_LANGUAGES } from '../../sandbox/index.js';
 
 /** One stdin/stdout case. */
 export const ioCaseSchema = z.object({

@@ -18,8 +18,8 @@
  */
 import { z } from 'zod';
 import { type RunTestsOptions, runTests, type TestReport } from '../../environments/code-sandbox/runTests.js';
-import { SandboxInfraError } from '../../environments/code-sandbox/sandbox/index.js';
 import { type CodeTaskData, codeTaskSchema, parseCodeRecord } from '../../environments/code-sandbox/task.js';
+import { SandboxInfraError } from '../../sandbox/index.js';
 import { defineReward, type RewardResult, type ScoredTask, type ScoredTrajectory } from '../api.js';
 
 /** Config shared by `unit-tests` and `unit-tests-fraction`. */

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import type { Task } from '../../environments/api.js';
-import { closeSandboxes } from '../../environments/code-sandbox/sandbox/index.js';
 import { getEnvironment } from '../../environments/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
+import { closeSandboxes } from '../../sandbox/index.js';
 import { hasSharedData, sharedData } from '../helpers/paths.js';
-import { sandboxProcesses } from './leftovers.js';
+import { sandboxProcesses } from '../sandbox/leftovers.js';
 
 const env = getEnvironment('code-sandbox');
 /** Generous checker budget: these runs queue behind each other on 2 cores. */

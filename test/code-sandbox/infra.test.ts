@@ -17,8 +17,8 @@ const bwrapFailed = {
   timedOut: false,
   durationMs: 3,
 };
-vi.mock('../../environments/code-sandbox/sandbox/spawn.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../environments/code-sandbox/sandbox/spawn.js')>();
+vi.mock('../../sandbox/spawn.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../sandbox/spawn.js')>();
   return {
     ...real,
     // One-shot (cold) executions: bwrap exits before it reports the program's pid.
@@ -40,7 +40,7 @@ const {
   runInSandboxOrThrow,
   ensureSandbox,
   SandboxInfraError,
-} = await import('../../environments/code-sandbox/sandbox/index.js');
+} = await import('../../sandbox/index.js');
 await import('../../environments/builtin.js');
 const { getEnvironment } = await import('../../environments/registry.js');
 const { getReward } = await import('../../rewards/registry.js');

@@ -1,11 +1,11 @@
 /**
  * `run_python`: runs a Python 3 program in the code sandbox (bubblewrap, no network, rlimits; see
- * `environments/code-sandbox/sandbox`) and returns what it printed. The program's own failures
+ * `sandbox/`) and returns what it printed. The program's own failures
  * (exceptions, timeouts, memory) are tool errors the model reads; a sandbox that fails to run is an
  * infrastructure error (`ToolInfraError`) and fails the rollout instead.
  */
 import { z } from 'zod';
-import { runInSandbox, type SandboxRequest } from '../../../code-sandbox/sandbox/index.js';
+import { runInSandbox, type SandboxRequest } from '../../../../sandbox/index.js';
 import { defineTool, ToolError, ToolInfraError } from '../api.js';
 
 /** Characters of stdout / stderr shown to the model. */

@@ -1,21 +1,13 @@
 /** The sandbox API: results, limits, the pool, unsafe mode and how failures are classified. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { bwrapArgv } from '../../environments/code-sandbox/sandbox/bwrap.js';
-import {
-  closeSandboxes,
-  configureSandbox,
-  runInSandbox,
-} from '../../environments/code-sandbox/sandbox/index.js';
-import {
-  SandboxPool,
-  UIDS_PER_PROCESS,
-  uidBlockStart,
-} from '../../environments/code-sandbox/sandbox/pool.js';
-import { RUNTIMES } from '../../environments/code-sandbox/sandbox/runtimes.js';
-import { classify } from '../../environments/code-sandbox/sandbox/sandbox.js';
-import type { SpawnOutcome } from '../../environments/code-sandbox/sandbox/spawn.js';
-import { startProcess } from '../../environments/code-sandbox/sandbox/spawn.js';
-import { sandboxLimitsSchema } from '../../environments/code-sandbox/sandbox/types.js';
+import { bwrapArgv } from '../../sandbox/bwrap.js';
+import { closeSandboxes, configureSandbox, runInSandbox } from '../../sandbox/index.js';
+import { SandboxPool, UIDS_PER_PROCESS, uidBlockStart } from '../../sandbox/pool.js';
+import { RUNTIMES } from '../../sandbox/runtimes.js';
+import { classify } from '../../sandbox/sandbox.js';
+import type { SpawnOutcome } from '../../sandbox/spawn.js';
+import { startProcess } from '../../sandbox/spawn.js';
+import { sandboxLimitsSchema } from '../../sandbox/types.js';
 import { sandboxProcesses } from './leftovers.js';
 
 afterEach(async () => {

@@ -1,6 +1,6 @@
 /** Helpers of the sandbox tests: find host processes a sandbox left behind. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { UIDS_PER_PROCESS, uidBlockStart } from '../../environments/code-sandbox/sandbox/pool.js';
+import { UIDS_PER_PROCESS, uidBlockStart } from '../../sandbox/pool.js';
 
 /** One host process: pid, real uid and command line. */
 export interface HostProcess {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeSandboxes, runInSandbox } from '../../environments/code-sandbox/sandbox/index.js';
+import { closeSandboxes, runInSandbox } from '../../sandbox/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { processesWith, sandboxProcesses } from './leftovers.js';
 

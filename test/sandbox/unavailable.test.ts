@@ -6,8 +6,8 @@
 import { describe, expect, it, vi } from 'vitest';
 
 let refuseNamespaces = true;
-vi.mock('../../environments/code-sandbox/sandbox/spawn.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../environments/code-sandbox/sandbox/spawn.js')>();
+vi.mock('../../sandbox/spawn.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../sandbox/spawn.js')>();
   return {
     ...real,
     spawnCapture: (spec: Parameters<typeof real.spawnCapture>[0]) =>
@@ -27,9 +27,7 @@ vi.mock('../../environments/code-sandbox/sandbox/spawn.js', async (importOrigina
   };
 });
 
-const { runInSandbox, SandboxUnavailableError, closeSandboxes } = await import(
-  '../../environments/code-sandbox/sandbox/index.js'
-);
+const { runInSandbox, SandboxUnavailableError, closeSandboxes } = await import('../../sandbox/index.js');
 
 describe('sandbox unavailable on this host', () => {
   it('throws SandboxUnavailableError with the cause and the fix, and recovers once fixed', async () => {
