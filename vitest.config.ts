@@ -14,5 +14,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Integration tests share one Temporal dev server, one policy worker and 2 cores: run files one at a time.
     fileParallelism: false,
+    // The default output, plus one line naming the tests skipped for want of a full data set.
+    reporters: ['default', './test/helpers/dataSkipReporter.ts'],
   },
 });
