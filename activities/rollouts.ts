@@ -109,6 +109,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             turns: t.turns,
             completionTokens,
             thinkingTokens: t.thinkingTokens,
+            finishReason: t.finishReason,
             extra: t.extra,
           },
           { id: task.id, data: task.data },

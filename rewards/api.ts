@@ -22,6 +22,12 @@ export interface ScoredTrajectory {
   completionTokens: number;
   /** Tokens inside `<think>` blocks, when the worker reported them. */
   thinkingTokens?: number;
+  /**
+   * Why sampling stopped (`stop`, `eos`, `length`; the last turn's in multi-turn rollouts, whose turns
+   * carry their own). `length` (cut at the token limit) means no final answer: see `answerText.ts`.
+   * Absent when unknown (raw text), which is read as a sample that finished.
+   */
+  finishReason?: string;
   /** Environment-specific facts the checkers read (parsed tool calls, extracted answer, …). */
   extra?: Record<string, unknown>;
 }

@@ -3,8 +3,10 @@
  * environment's default reward checkers, without a policy. Generic over the environment registry.
  *
  * Input, one JSON object a line: `{ "task": {...}, "completion": "...", "completion_tokens"?: n,
- * "thinking_tokens"?: n }`; the task is in the environment's own record format (`env.parseTask`).
- * Token counts default to 0 when absent (only length checkers read them).
+ * "thinking_tokens"?: n, "finish_reason"?: "stop" | "eos" | "length" }`; the task is in the
+ * environment's own record format (`env.parseTask`). Token counts default to 0 when absent (only
+ * length checkers read them); a `finish_reason` of `length` (cut at the token limit) scores as a
+ * missing answer, and an absent one as a finished sample.
  * Output, one line per non-empty input line, in order: the input object plus
  * `{ "reward": total, "components": {checker: value}, "details": {checker: details} }`, or, for a
  * malformed line, plus `{ "reward": null, "error": "line N: <field>: <why>" }`; one bad line never
@@ -15,6 +17,7 @@ import { createInterface } from 'node:readline';
 import '../../environments/builtin.js';
 import type { Environment, Task } from '../../environments/api.js';
 import { getEnvironment } from '../../environments/registry.js';
+import { FinishReason } from '../../policy/protocol.js';
 import { scoreTrajectory } from '../../rewards/score.js';
 
 /** Options of `runScore`. */
@@ -41,6 +44,9 @@ export class ScoreInputError extends Error {
   readonly type = 'ScoreInputError';
   override readonly name = 'ScoreInputError';
 }
+
+/** Finish reasons a line may give (the policy protocol's). */
+const FINISH_REASONS: readonly string[] = FinishReason.options;
 
 const tokenCount = (obj: Record<string, unknown>, key: string, line: number): number | undefined => {
   const v = obj[key];
@@ -79,9 +85,18 @@ async function scoreLine(env: Environment, text: string, line: number): Promise<
   }
   const completionTokens = tokenCount(rec, 'completion_tokens', line) ?? 0;
   const thinkingTokens = tokenCount(rec, 'thinking_tokens', line);
+  const finishReason = rec.finish_reason;
+  if (finishReason !== undefined && !FINISH_REASONS.includes(finishReason as string)) {
+    throw new ScoreInputError(`line ${line}: finish_reason: expected one of ${FINISH_REASONS.join(', ')}`);
+  }
   const outcome = await scoreTrajectory(
     env.rewards,
-    { completion: rec.completion, completionTokens, thinkingTokens },
+    {
+      completion: rec.completion,
+      completionTokens,
+      thinkingTokens,
+      ...(finishReason !== undefined ? { finishReason: finishReason as string } : {}),
+    },
     task,
     env.checkerTimeoutMs,
   );
