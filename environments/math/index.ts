@@ -8,7 +8,7 @@
  * its final answer in `\boxed{}`; the default reward is `math-equivalence` with weight 1.
  */
 
-import { answerText } from '../../rewards/builtin/common.js';
+import { answerText } from '../../rewards/answerText.js';
 import { extractAnswer } from '../../rewards/builtin/math/extract.js';
 import { defineEnvironment, type Task } from '../api.js';
 import { epochOrder } from '../epochOrder.js';
@@ -57,7 +57,8 @@ export const mathEnvironment = defineEnvironment({
     );
     return trajectories.map((t) => {
       if (t.status !== 'ok') return t;
-      const { answer, rule } = extractAnswer(answerText(t.completion, true));
+      const text = answerText(t.completion, { finishReason: t.finishReason }).text;
+      const { answer, rule } = text === null ? { answer: null, rule: 'none' } : extractAnswer(text);
       return { ...t, extra: { ...t.extra, answer, answerRule: rule } };
     });
   },

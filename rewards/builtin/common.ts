@@ -1,5 +1,6 @@
 /** Config fields and helpers the answer checkers share. */
 import { z } from 'zod';
+import { type AnswerSplit, NoAnswer } from '../answerText.js';
 import type { ScoredTask } from '../api.js';
 import { EXTRACT_RULES } from './math/extract.js';
 
@@ -20,26 +21,34 @@ export const extractRules = z
       'answer-is ("the answer is X"), last-number. Default: all four.',
   );
 
-/** `afterThink`: look for the answer only after the last `</think>` when the completion has one. */
-export const afterThink = z
-  .boolean()
-  .default(true)
-  .describe(
-    'Extract the answer only from the text after the last </think> (when there is one), so a value boxed ' +
-      'while reasoning does not count as the final answer (default true).',
-  );
-
-/** The part of a completion that holds the final answer: after the last `</think>`, if asked and present. */
-export function answerText(completion: string, onlyAfterThink: boolean): string {
-  if (!onlyAfterThink) return completion;
-  const at = completion.lastIndexOf('</think>');
-  return at < 0 ? completion : completion.slice(at + '</think>'.length);
-}
-
 /** The reference answer of a task as a string, or null when the field is missing or empty. */
 export function referenceAnswer(task: ScoredTask, field: string): string | null {
   const value = task.data[field];
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'string' && value.trim() !== '') return value;
   return null;
+}
+
+/**
+ * The acceptable reference answers of a task: the field may hold one answer (a string or number) or a
+ * list of acceptable forms (`["Denver", "Denver, Colorado"]`), any one of which counts. Null when the
+ * field is missing, empty, or holds anything else.
+ */
+export function referenceAnswers(task: ScoredTask, field: string): string[] | null {
+  const value = task.data[field];
+  if (!Array.isArray(value)) {
+    const one = referenceAnswer(task, field);
+    return one === null ? null : [one];
+  }
+  const forms = value.map((v) => referenceAnswer({ id: task.id, data: { v } }, 'v'));
+  return forms.length > 0 && forms.every((f) => f !== null) ? (forms as string[]) : null;
+}
+
+/** Details of a checker result for a completion without an answer (see `answerText.ts`). */
+export function missingAnswerDetails(split: AnswerSplit, reference: unknown): Record<string, unknown> {
+  const why =
+    split.missing === NoAnswer.truncated
+      ? 'no answer: the sample was cut at the token limit'
+      : 'no answer: <think> was never closed';
+  return { extracted: null, reference, missing: split.missing, reason: why };
 }

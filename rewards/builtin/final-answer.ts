@@ -1,6 +1,8 @@
 /**
  * `final-answer`: the answer the model gave after its tool calls, against the task's `answer`. Output
- * {0, 1}. The answer is the text after the last `Answer:` of the final turn; without one, in a turn
+ * {0, 1}. The final turn's reasoning is never read (`rewards/answerText.ts`; no answer, 0, for an
+ * unclosed `<think>` or a turn cut at the token limit). The answer is the text after the last
+ * `Answer:` of the final turn's answer text; without one, in a turn
  * without calls, the math extraction rules (`\boxed{}`, "the answer is", last number) for numeric
  * answers, the last line for text answers. Numbers are compared with the math environment's
  * equivalence (`math/equivalence.ts`: 1,234 = 1234.0, fractions, tolerance `relTol`); text (dates,
@@ -9,7 +11,9 @@
  * to tasks without an answer (BFCL).
  */
 import { z } from 'zod';
+import { type AnswerSplit, answerText, finalAnswerText } from '../answerText.js';
 import { defineReward, type ScoredTrajectory } from '../api.js';
+import { missingAnswerDetails } from './common.js';
 import { exactMatch } from './exact-match.js';
 import { isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
@@ -37,14 +41,16 @@ export function normalizeText(s: string): string {
 }
 
 /**
- * The text that holds the final answer: `extra.finalText` from an executed rollout, else the last
- * assistant turn (or the whole completion for raw text).
+ * The answer text of the final turn (`rewards/answerText.ts`: after the reasoning; none for an unclosed
+ * `<think>` or a turn cut at the token limit): `extra.finalText` of an executed rollout ("" when it did
+ * not end with an answer), else the last assistant turn (or the whole completion for raw text).
  */
-function answerSource(trajectory: ScoredTrajectory): string {
+function answerSource(trajectory: ScoredTrajectory): AnswerSplit {
   const extra = trajectory.extra as { finalText?: unknown } | undefined;
-  if (extra && typeof extra.finalText === 'string') return extra.finalText;
-  const assistant = trajectory.turns?.filter((t) => t.role === 'assistant') ?? [];
-  return assistant.length > 0 ? assistant[assistant.length - 1]!.content : trajectory.completion;
+  if (extra && typeof extra.finalText === 'string') {
+    return answerText(extra.finalText, { finishReason: trajectory.finishReason });
+  }
+  return finalAnswerText(trajectory);
 }
 
 /**
@@ -71,7 +77,9 @@ export const finalAnswer = defineReward({
     const data = readToolTask(task.data);
     if (!data?.answer) return { value: 0, applicable: false, details: { reason: 'task has no answer' } };
     const kind = data.answer_kind ?? 'text';
-    const extracted = extractFinalAnswer(answerSource(trajectory), kind);
+    const source = answerSource(trajectory);
+    if (source.text === null) return { value: 0, details: missingAnswerDetails(source, data.answer) };
+    const extracted = extractFinalAnswer(source.text, kind);
     if (extracted === null)
       return { value: 0, details: { reference: data.answer, reason: 'no final answer' } };
     if (kind === 'number') {

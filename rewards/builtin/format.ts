@@ -2,13 +2,17 @@
  * `format`: the share of required format rules the completion follows, in [0, 1] (or 0/1 with
  * `mode: "all"`).
  *
- * Rules: `think` — a closed `<think>…</think>` block opens the completion; `boxed` — a non-empty
- * `\boxed{}` after any think block; `single-boxed` — exactly one `\boxed{}` in the completion;
+ * Rules, on the final assistant turn: `think` — the completion opens with closed reasoning (a
+ * `<think>…</think>` block, or reasoning ended by a lone `</think>` when the chat template opened the
+ * block); the other rules read the answer text after the reasoning (`rewards/answerText.ts`), which
+ * an unclosed `<think>` or a sample cut at the token limit does not have: `boxed` — a non-empty
+ * `\boxed{}`; `single-boxed` — exactly one `\boxed{}` (drafts inside the reasoning do not count);
  * `no-trailing-text` — nothing but punctuation, `$` or closing tags after the last `\boxed{}`.
  * Config: `require` (default ["boxed"]), `mode` ("fraction", default, or "all"). Details list each
  * rule's verdict.
  */
 import { z } from 'zod';
+import { type AnswerSplit, answerText, assistantTurns } from '../answerText.js';
 import { defineReward } from '../api.js';
 import { braceGroup, lastBoxed } from './math/extract.js';
 
@@ -30,23 +34,29 @@ const config = z
   })
   .describe('format checker config.');
 
-const THINK = /^\s*<think>[\s\S]*?<\/think>/;
-
-function afterThink(text: string): string {
-  const m = THINK.exec(text);
-  return m ? text.slice(m[0].length) : text;
+/** What the rules read of the final turn: its reasoning split with and without its finish reason. */
+interface Parts {
+  /** Split ignoring the finish reason: the think rule is about form, not about the cut. */
+  form: AnswerSplit;
+  /** The answer text, null when there is none (unclosed `<think>`, cut at the token limit). */
+  answer: string | null;
 }
 
-const RULES: Record<FormatRule, (text: string) => boolean> = {
-  think: (text) => THINK.test(text),
-  boxed: (text) => (lastBoxed(afterThink(text)) ?? '').trim() !== '',
-  'single-boxed': (text) => (text.match(/\\(?:boxed|fbox)\s*\{/g) ?? []).length === 1,
-  'no-trailing-text': (text) => {
-    const at = text.lastIndexOf('\\boxed');
-    if (at < 0) return false;
-    const open = text.indexOf('{', at);
-    const group = open < 0 ? null : braceGroup(text, open);
-    return group !== null && /^[\s.$)\]\\}]*(<\/\w+>\s*)*$/.test(text.slice(group.end));
+const RULES: Record<FormatRule, (p: Parts) => boolean> = {
+  think: ({ form }) => {
+    const reasoning = form.reasoning.trim();
+    if (form.text === null || reasoning === '') return false;
+    return reasoning.startsWith('<think>') || !reasoning.includes('<think>');
+  },
+  boxed: ({ answer }) => answer !== null && (lastBoxed(answer) ?? '').trim() !== '',
+  'single-boxed': ({ answer }) =>
+    answer !== null && (answer.match(/\\(?:boxed|fbox)\s*\{/g) ?? []).length === 1,
+  'no-trailing-text': ({ answer }) => {
+    const at = answer === null ? -1 : answer.lastIndexOf('\\boxed');
+    if (answer === null || at < 0) return false;
+    const open = answer.indexOf('{', at);
+    const group = open < 0 ? null : braceGroup(answer, open);
+    return group !== null && /^[\s.$)\]\\}]*(<\/\w+>\s*)*$/.test(answer.slice(group.end));
   },
 };
 
@@ -56,9 +66,13 @@ export const format = defineReward({
   description: 'Share of format rules followed (<think> block, \\boxed{} answer, …): in [0, 1].',
   configSchema: config,
   score(trajectory, _task, cfg) {
-    const verdicts = Object.fromEntries(
-      cfg.require.map((rule) => [rule, RULES[rule](trajectory.completion)]),
-    );
+    const turns = assistantTurns(trajectory);
+    const last = turns[turns.length - 1]!;
+    const parts: Parts = {
+      form: answerText(last.content),
+      answer: answerText(last.content, { finishReason: last.finishReason }).text,
+    };
+    const verdicts = Object.fromEntries(cfg.require.map((rule) => [rule, RULES[rule](parts)]));
     const passed = Object.values(verdicts).filter(Boolean).length;
     const value = cfg.mode === 'all' ? (passed === cfg.require.length ? 1 : 0) : passed / cfg.require.length;
     return { value, details: { rules: verdicts } };

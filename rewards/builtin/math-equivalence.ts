@@ -2,16 +2,19 @@
  * `math-equivalence`: 1 when the answer extracted from the completion is mathematically equivalent
  * to the task's reference answer, else 0. Output range {0, 1}.
  *
- * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `afterThink`
- * (default true: only the text after the last `</think>` is searched, when there is one), `relTol`
+ * The answer is extracted from the final turn after its reasoning (`rewards/answerText.ts`): an
+ * unclosed `<think>` or a sample cut at the token limit scores 0.
+ *
+ * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `relTol`
  * (default 1e-6), `absTol` (default 1e-9), `budgetMs` (default 500: a comparison past it scores 0 with
  * `details.error = "timeout"`, below the 1 s budget of `runChecker`). Details: `extracted`, `rule` (which extraction rule
  * matched), `reference`, `method` (which equivalence step decided, see `math/equivalence.ts`) and the
  * normalised forms. No reference answer in the task: not applicable (value 0).
  */
 import { z } from 'zod';
+import { finalAnswerText } from '../answerText.js';
 import { defineReward } from '../api.js';
-import { afterThink, answerField, answerText, extractRules, referenceAnswer } from './common.js';
+import { answerField, extractRules, missingAnswerDetails, referenceAnswer } from './common.js';
 import { DEFAULT_EQUIVALENCE_BUDGET_MS, isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
 
@@ -19,7 +22,6 @@ const config = z
   .object({
     answerField,
     rules: extractRules,
-    afterThink,
     relTol: z
       .number()
       .min(0)
@@ -51,7 +53,9 @@ export const mathEquivalence = defineReward({
     if (reference === null) {
       return { value: 0, applicable: false, details: { reason: `task.data.${cfg.answerField} is missing` } };
     }
-    const { answer, rule } = extractAnswer(answerText(trajectory.completion, cfg.afterThink), cfg.rules);
+    const split = finalAnswerText(trajectory);
+    if (split.text === null) return { value: 0, details: missingAnswerDetails(split, reference) };
+    const { answer, rule } = extractAnswer(split.text, cfg.rules);
     if (answer === null)
       return { value: 0, details: { rule, extracted: null, reference, reason: 'no answer found' } };
     const verdict = isEquivalent(answer, reference, {

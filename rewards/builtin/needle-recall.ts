@@ -1,8 +1,9 @@
 /**
  * `needle-recall`: the fraction of the task's expected strings (the needles' values, variable names,
- * common words…) that appear in the completion — RULER's `string_match_all` metric (Hsieh et al.
- * 2024, RULER, §4: a reference counts when it occurs in the prediction), with whole-word matching
- * so `48213` is not found inside `482139`.
+ * common words…) that appear in the answer — RULER's `string_match_all` metric (Hsieh et al. 2024,
+ * RULER, §4: a reference counts when it occurs in the prediction), with whole-word matching so `48213`
+ * is not found inside `482139`. The answer is the final turn after its reasoning
+ * (`rewards/answerText.ts`): none, value 0, for an unclosed `<think>` or a sample cut at the token limit.
  *
  * value = |found answers| / |answers| − distractorPenalty × |found distractors| / |distractors|,
  * clamped to [0, 1]. With the default penalty 0 this is plain recall. A positive penalty stops a policy
@@ -10,6 +11,7 @@
  * Not applicable (value 0) when the task lists no answers.
  */
 import { z } from 'zod';
+import { finalAnswerText } from '../answerText.js';
 import { defineReward } from '../api.js';
 
 const config = z.object({
@@ -73,7 +75,11 @@ export const needleRecall = defineReward({
     if (answers.length === 0) {
       return { value: 0, applicable: false, details: { reason: `task.data.${cfg.field} lists no answers` } };
     }
-    const text = normalise(trajectory.completion, cfg.caseSensitive);
+    const split = finalAnswerText(trajectory);
+    if (split.text === null) {
+      return { value: 0, details: { recall: 0, found: [], missing: answers, answerMissing: split.missing } };
+    }
+    const text = normalise(split.text, cfg.caseSensitive);
     const found = (s: string) => occurs(text, normalise(s, cfg.caseSensitive), cfg.wholeWord);
     const hit = answers.filter(found);
     const missing = answers.filter((a) => !hit.includes(a));

@@ -4,14 +4,17 @@
  * `a/b`, `\frac{a}{b}`, mixed numbers and percentages (`50%` also matches `0.5`); symbolic answers
  * (`\sqrt{2}`) are not numbers here: use `math-equivalence` for those.
  *
- * Config: `answerField` (default "answer"), `rules` (extraction rules), `afterThink` (default true),
- * `relTol` (default 1e-6),
+ * The answer is extracted from the final turn after its reasoning (`rewards/answerText.ts`): an
+ * unclosed `<think>` or a sample cut at the token limit scores 0.
+ *
+ * Config: `answerField` (default "answer"), `rules` (extraction rules), `relTol` (default 1e-6),
  * `absTol` (default 1e-9): equal when |a − b| ≤ max(absTol, relTol·max(|a|, |b|)). A reference that
  * is not a number: not applicable.
  */
 import { z } from 'zod';
+import { finalAnswerText } from '../answerText.js';
 import { defineReward } from '../api.js';
-import { afterThink, answerField, answerText, extractRules, referenceAnswer } from './common.js';
+import { answerField, extractRules, missingAnswerDetails, referenceAnswer } from './common.js';
 import { extractAnswer } from './math/extract.js';
 import { normalizeAnswer } from './math/normalize.js';
 import { numbersEqual, readNumber, readSpacedMixed } from './math/numbers.js';
@@ -20,7 +23,6 @@ const config = z
   .object({
     answerField,
     rules: extractRules,
-    afterThink,
     relTol: z.number().min(0).default(1e-6).describe('Relative tolerance (default 1e-6).'),
     absTol: z
       .number()
@@ -50,7 +52,9 @@ export const numeric = defineReward({
         details: { reason: 'the reference answer is not a number', reference },
       };
     }
-    const { answer, rule } = extractAnswer(answerText(trajectory.completion, cfg.afterThink), cfg.rules);
+    const split = finalAnswerText(trajectory);
+    if (split.text === null) return { value: 0, details: missingAnswerDetails(split, reference) };
+    const { answer, rule } = extractAnswer(split.text, cfg.rules);
     const got = answer === null ? null : asNumber(answer);
     if (got === null)
       return { value: 0, details: { rule, extracted: answer, reference, reason: 'no number found' } };

@@ -2,6 +2,10 @@
  * `regex`: `matchValue` when a regular expression matches the completion (or the extracted answer),
  * else `missValue`. Output range {missValue, matchValue} (default {0, 1}).
  *
+ * The completion searched is the final turn after its reasoning (`rewards/answerText.ts`): reasoning
+ * is never scored, and a completion without an answer (an unclosed `<think>`, a sample cut at the
+ * token limit) gets `missValue`.
+ *
  * Config: `pattern` (required, JavaScript syntax, checked at config time), `flags` (default ""),
  * `target` ("completion", default, or "answer" = the extracted final answer), `fullMatch` (default
  * false: search anywhere), `matchValue` (default 1), `missValue` (default 0), `maxChars` (default
@@ -9,6 +13,7 @@
  * synchronous regex cannot be interrupted by the checker time budget).
  */
 import { z } from 'zod';
+import { finalAnswerText } from '../answerText.js';
 import { defineReward } from '../api.js';
 import { extractAnswer } from './math/extract.js';
 
@@ -36,7 +41,7 @@ const config = z
     target: z
       .enum(['completion', 'answer'])
       .default('completion')
-      .describe('Match the whole completion (default) or the extracted final answer.'),
+      .describe('Match the answer text after the reasoning (default) or the extracted final answer.'),
     fullMatch: z
       .boolean()
       .default(false)
@@ -59,8 +64,14 @@ export const regex = defineReward({
     'matchValue (default 1) when a regular expression matches the completion or answer, else missValue (0).',
   configSchema: config,
   score(trajectory, _task, cfg) {
-    const text =
-      cfg.target === 'answer' ? (extractAnswer(trajectory.completion).answer ?? '') : trajectory.completion;
+    const split = finalAnswerText(trajectory);
+    if (split.text === null) {
+      return {
+        value: cfg.missValue,
+        details: { matched: false, target: cfg.target, missing: split.missing },
+      };
+    }
+    const text = cfg.target === 'answer' ? (extractAnswer(split.text).answer ?? '') : split.text;
     const source = cfg.fullMatch ? `^(?:${cfg.pattern})$` : cfg.pattern;
     const matched = new RegExp(source, cfg.flags).test(text.slice(0, cfg.maxChars));
     return { value: matched ? cfg.matchValue : cfg.missValue, details: { matched, target: cfg.target } };

@@ -9,10 +9,11 @@
  *   (in a code fence, after a `[TOOL_CALLS]` tag, with prose around it).
  *
  * JSON is read tolerantly with `jsonrepair` (single quotes, trailing commas, Python `True`/`None`,
- * unquoted keys, a missing closing brace). `<think>…</think>` blocks are skipped. A text with no call is
- * a final answer. Nothing here throws on model output: what cannot be read becomes a `CallParseError`.
+ * unquoted keys, a missing closing brace). Reasoning is skipped (`rewards/answerText.ts`). A text with
+ * no call is a final answer. Nothing here throws on model output: what cannot be read becomes a `CallParseError`.
  */
 import { jsonrepair } from 'jsonrepair';
+import { answerText } from '../answerText.js';
 
 /** Where a call was found. */
 export const CallFormat = { hermes: 'hermes', openai: 'openai', json: 'json' } as const;
@@ -51,20 +52,17 @@ export function parseJsonTolerant(source: string): unknown {
   }
 }
 
-const THINK_BLOCK = /<think>[\s\S]*?<\/think>/g;
 const HERMES_BLOCK = /<tool_call>([\s\S]*?)(?:<\/tool_call>|$)/g;
 
-/** Removes closed `<think>` blocks, and everything after an unclosed `<think>` (cut by a budget). */
-export function stripThinking(text: string): string {
-  const closed = text.replace(THINK_BLOCK, '');
-  const open = closed.indexOf('<think>');
-  return open >= 0 ? closed.slice(0, open) : closed;
-}
-
-/** Parses every call in one model message. See the module comment for the formats. */
+/**
+ * Parses every call in one model message (one assistant turn). Only the answer text is read
+ * (`rewards/answerText.ts`): a call drafted in the reasoning is not a call, and a message whose
+ * `<think>` never closes makes none. See the module comment for the formats.
+ */
 export function parseToolCalls(message: string): ParseOutcome {
-  const text = stripThinking(message);
+  const text = answerText(message).text;
   const out: ParseOutcome = { calls: [], errors: [], text: '' };
+  if (text === null) return out;
   if (text.includes('<tool_call>')) {
     for (const m of text.matchAll(HERMES_BLOCK)) {
       const body = (m[1] ?? '').trim();

@@ -1,8 +1,11 @@
 /**
  * The calls a trajectory made, as the tool checkers see them: from `extra.calls` when the tool-use
- * environment recorded them (multi-turn rollouts), otherwise parsed from the completion text (e.g.
- * `multigym score` on raw model output).
+ * environment recorded them (multi-turn rollouts), otherwise parsed from each assistant turn's answer
+ * text (`rewards/answerText.ts`), or from the completion when there are no turns (e.g. `multigym score`
+ * on raw model output).
  */
+
+import { assistantTurns } from '../answerText.js';
 import type { ScoredTrajectory } from '../api.js';
 import { parseToolCalls } from './tool-call-parse.js';
 
@@ -51,10 +54,8 @@ export function callsOf(
   if (extra && Array.isArray(extra.calls)) {
     return { calls: extra.calls as RecordedCall[], executed: extra.executed === true };
   }
-  const assistant = trajectory.turns?.filter((t) => t.role === 'assistant').map((t) => t.content) ?? [];
-  const turns = assistant.length > 0 ? assistant : [trajectory.completion];
   const calls: RecordedCall[] = [];
-  turns.forEach((content, turn) => {
+  assistantTurns(trajectory).forEach(({ content }, turn) => {
     const parsed = parseToolCalls(content);
     for (const e of parsed.errors) calls.push({ turn, status: CallStatus.parseError, error: e.message });
     for (const c of parsed.calls) {

@@ -46,10 +46,8 @@ describe('built-in reward checkers', () => {
     expect(
       (await score('math-equivalence', traj('<think>\\boxed{4}</think> no idea'), task('4'))).value,
     ).toBe(0);
-    const all = await score('math-equivalence', traj('<think>\\boxed{4}</think> no idea'), task('4'), {
-      afterThink: false,
-    });
-    expect(all.value).toBe(1);
+    const lone = await score('math-equivalence', traj('\\boxed{4}</think> no idea'), task('4'));
+    expect(lone.value).toBe(0);
     const onlyBoxed = await score('math-equivalence', traj('The answer is 4'), task('4'), {
       rules: ['boxed'],
     });
