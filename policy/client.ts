@@ -13,6 +13,9 @@ import {
   type GenerateRequest,
   GenerateResponse,
   InfoResponse,
+  type LoadRequest,
+  type ResetRequest,
+  ResetResponse,
   type SftStepRequest,
   SftStepResponse,
   type TokenizeRequest,
@@ -32,6 +35,8 @@ export class PolicyWorkerError extends Error {
     readonly errorType: string,
     readonly retryable: boolean,
     readonly field?: string,
+    /** `policy_mismatch` only: the run and policy version the worker holds. */
+    readonly worker?: { run_id: string | null; policy_version: number },
   ) {
     super(message);
   }
@@ -97,8 +102,13 @@ export class PolicyClient implements PolicySampler {
   checkpoint(req: CheckpointRequest): Promise<CheckpointResponse> {
     return this.call('post', '/v1/checkpoint', req, CheckpointResponse);
   }
-  load(req: CheckpointRequest): Promise<CheckpointResponse> {
+  /** `POST /v1/load`: restores a checkpoint; `run_id` claims its weights for a run. */
+  load(req: LoadRequest): Promise<CheckpointResponse> {
     return this.call('post', '/v1/load', req, CheckpointResponse);
+  }
+  /** `POST /v1/reset`: the worker's base model again, at policy version 0, claimed for `run_id`. */
+  reset(req: ResetRequest): Promise<ResetResponse> {
+    return this.call('post', '/v1/reset', req, ResetResponse);
   }
 
   private async call<S extends z.ZodType>(
@@ -133,6 +143,7 @@ export class PolicyClient implements PolicySampler {
             info.type,
             status >= 500,
             'field' in info ? info.field : undefined,
+            'worker' in info ? info.worker : undefined,
           );
         }
         const connection = err.code !== undefined && CONNECTION_CODES.has(err.code);

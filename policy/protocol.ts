@@ -32,6 +32,23 @@ export const ReasoningBudget = z
   })
   .describe('Reasoning budget for the samples of this request.');
 
+/**
+ * What a request expects the worker to hold: the weights of run `run_id` at `policy_version`. A
+ * worker holding anything else refuses the request (409 `policy_mismatch`) and changes nothing, so a
+ * run never samples from or trains another run's weights, or a restarted worker's fresh ones.
+ */
+export const PolicyExpectation = z
+  .object({
+    run_id: z
+      .string()
+      .min(1)
+      .nullable()
+      .describe('Run whose weights the worker must hold (null: weights no run has claimed).'),
+    policy_version: z.number().int().nonnegative().describe('Policy version the worker must be at.'),
+  })
+  .describe('Precondition on the weights the worker holds; checked before the request runs.');
+export type PolicyExpectation = z.infer<typeof PolicyExpectation>;
+
 /** `POST /v1/generate`: batched sampling. Give exactly one of `prompts`, `messages`, `prompt_token_ids`. */
 export const GenerateRequest = z
   .object({
@@ -50,6 +67,7 @@ export const GenerateRequest = z
     stop: z.array(z.string()).default([]).describe('Stop strings; the sample ends after the first match.'),
     seed: z.number().int().optional().describe('Makes the request reproducible.'),
     reasoning: ReasoningBudget.optional(),
+    expect: PolicyExpectation.optional(),
   })
   .describe('Batched sampling request.');
 export type GenerateRequest = z.input<typeof GenerateRequest>;
@@ -127,6 +145,9 @@ export const TrainStepRequest = z.object({
   idempotency_key: z.string().min(1).describe('Business key, e.g. `<run>:<step>`; never an attempt number.'),
   samples: z.array(TrainSample).min(1),
   hyper: TrainHyper.default(TrainHyper.parse({})),
+  expect: PolicyExpectation.optional().describe(
+    'Checked after the idempotency key: a recorded key replays its result whatever the worker holds now.',
+  ),
 });
 export type TrainStepRequest = z.input<typeof TrainStepRequest>;
 
@@ -182,6 +203,10 @@ export const InfoResponse = z.object({
   device: z.string(),
   dtype: z.string(),
   policy_version: z.number().int(),
+  run_id: z
+    .string()
+    .nullable()
+    .describe('Run whose weights the worker holds (set by /v1/reset and /v1/load); null when none.'),
   max_context: z.number().int().describe('Longest prompt + completion the model accepts, tokens.'),
   vocab_size: z.number().int(),
   parameters: z.number().int(),
@@ -199,12 +224,45 @@ export const TokenizeResponse = z.object({
 });
 export type TokenizeResponse = z.infer<typeof TokenizeResponse>;
 
+/** `POST /v1/checkpoint`: writes weights, optimizer state, policy version, run id and idempotency records. */
 export const CheckpointRequest = z.object({
   path: z.string().min(1).describe('Directory to write or read.'),
+  expect: PolicyExpectation.optional().describe('Refuse to write a checkpoint of other weights.'),
 });
 export type CheckpointRequest = z.input<typeof CheckpointRequest>;
-export const CheckpointResponse = z.object({ path: z.string(), policy_version: z.number().int() });
+export const CheckpointResponse = z.object({
+  path: z.string(),
+  policy_version: z.number().int(),
+  run_id: z.string().nullable().describe('Run whose weights these are (null when none).'),
+});
 export type CheckpointResponse = z.infer<typeof CheckpointResponse>;
+
+/** `POST /v1/load`: restores a checkpoint; `run_id` claims the loaded weights for a run. */
+export const LoadRequest = z.object({
+  path: z.string().min(1).describe('Checkpoint directory to read.'),
+  run_id: z
+    .string()
+    .min(1)
+    .nullable()
+    .optional()
+    .describe('Run the loaded weights now belong to; default: the run recorded in the checkpoint.'),
+});
+export type LoadRequest = z.input<typeof LoadRequest>;
+
+/**
+ * `POST /v1/reset`: back to the worker's base model (its `--model`, weights re-initialised from
+ * `--seed` or re-read from the directory), with no optimizer state, reference policy or idempotency
+ * records, at policy version 0, claimed for `run_id`.
+ */
+export const ResetRequest = z.object({
+  run_id: z.string().min(1).nullable().default(null).describe('Run the fresh weights belong to.'),
+});
+export type ResetRequest = z.input<typeof ResetRequest>;
+export const ResetResponse = z.object({
+  policy_version: z.number().int(),
+  run_id: z.string().nullable(),
+});
+export type ResetResponse = z.infer<typeof ResetResponse>;
 
 /** Error body of every non-2xx answer. */
 export const ErrorResponse = z.object({
@@ -212,6 +270,10 @@ export const ErrorResponse = z.object({
     type: z.string().describe('Stable error type, e.g. `validation`, `context_too_long`, `cuda_oom`.'),
     message: z.string(),
     field: z.string().optional().describe('Dotted path of the offending field.'),
+    worker: z
+      .object({ run_id: z.string().nullable(), policy_version: z.number().int() })
+      .optional()
+      .describe('`policy_mismatch` only: what the worker holds.'),
   }),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -223,6 +285,7 @@ export const routes = {
   '/v1/sft_step': { request: SftStepRequest, response: SftStepResponse },
   '/v1/tokenize': { request: TokenizeRequest, response: TokenizeResponse },
   '/v1/checkpoint': { request: CheckpointRequest, response: CheckpointResponse },
-  '/v1/load': { request: CheckpointRequest, response: CheckpointResponse },
+  '/v1/load': { request: LoadRequest, response: CheckpointResponse },
+  '/v1/reset': { request: ResetRequest, response: ResetResponse },
   '/v1/info': { request: z.object({}), response: InfoResponse },
 } as const;

@@ -63,6 +63,7 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
         device: 'cpu',
         dtype: 'float32',
         policy_version: version,
+        run_id: null,
         max_context: 4096,
         vocab_size: 256,
         parameters: 0,
@@ -97,7 +98,7 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
       return { policy_version: version, loss: 0, tokens: 0, seconds: 0, replayed: false };
     },
     async checkpoint(req: { path: string }): Promise<CheckpointResponse> {
-      return { path: req.path, policy_version: version };
+      return { path: req.path, policy_version: version, run_id: null };
     },
   } as Policy & { calls: Record<string, number> };
 }

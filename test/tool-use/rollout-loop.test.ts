@@ -44,6 +44,7 @@ function scriptedPolicy(
         device: 'cpu',
         dtype: 'fp32',
         policy_version: 3,
+        run_id: null,
         max_context: maxContext,
         vocab_size: 1 << 20,
         parameters: 0,

@@ -14,15 +14,13 @@ import argparse
 import asyncio
 import logging
 import os
-import random
 import threading
 import time
 
-import numpy as np
 import torch
 from aiohttp import web
 
-from .engine import Engine, EngineOptions
+from .engine import Engine, EngineOptions, seed_all
 from .models import load_model
 from .optim import Schedule
 from .server import build_app
@@ -84,9 +82,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
     """Loads the model named by the flags and wraps it in an `Engine`."""
     device = torch.device(args.device)
     dtype_name = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    seed_all(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
     model, tok, name = load_model(args.model, device, DTYPES[dtype_name], args.seed, args.max_context)
@@ -102,6 +98,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
             weight_decay=args.weight_decay, beta1=args.adam_beta1, beta2=args.adam_beta2, eps=args.adam_eps
         ),
         schedule=Schedule(args.warmup_steps, args.lr_schedule, args.total_steps, args.min_lr_ratio),
+        model_source=args.model,
     )
     return Engine(model, tok, opts)
 

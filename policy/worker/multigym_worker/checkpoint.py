@@ -6,7 +6,7 @@ Contents:
   * `reference.safetensors`: the frozen reference policy π_ref, when a GRPO step has run;
   * `trainer.pt`: AdamW states (with fp32 masters under mixed precision), the schedule's step count
     and the torch RNG states;
-  * `state.json` (written last): policy version and idempotency records.
+  * `state.json` (written last): policy version, run id and idempotency records.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ def save(engine: Engine, path: str) -> None:
             "policy_version": engine.policy_version,
             "records": engine.records,
             "model": engine.opts.model_name,
+            "run_id": engine.run_id,
         }
         (d / "state.json").write_text(json.dumps(state))
     except OSError as e:
@@ -132,3 +133,4 @@ def load(engine: Engine, path: str) -> None:
         raise CheckpointError(f"cannot load checkpoint {path}: {e}", "path") from e
     engine.policy_version = int(state["policy_version"])
     engine.records = state["records"]
+    engine.run_id = state.get("run_id")

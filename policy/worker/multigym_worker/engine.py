@@ -2,20 +2,27 @@
 
 Every method takes a validated request body (defaults applied) and returns the response body of
 policy/protocol.ts. Calls must be serialized by the caller (the server holds one lock).
+
+The weights a worker holds are named by (run id, policy version): `/v1/reset` and `/v1/load` set the
+run, every train or SFT step adds one to the version, checkpoints keep both. A request carrying
+`expect` runs only when the worker holds exactly those weights (`check_expected`), so a run notices
+a restarted worker (run None, version 0) or another run's weights instead of training on them.
 """
 
 from __future__ import annotations
 
 import copy
+import random
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import checkpoint
-from .errors import ContextTooLongError, RequestValidationError, TokenOutOfRangeError
+from .errors import ContextTooLongError, PolicyMismatchError, RequestValidationError, TokenOutOfRangeError
 from .model import CausalLM
-from .models import count_parameters
+from .models import count_parameters, reset_weights
 from .optim import Schedule
 from .sampling import Sampler, SamplingParams
 from .tokenizer import PolicyTokenizer
@@ -35,6 +42,15 @@ class EngineOptions:
     compile: bool = False
     optim: OptimConfig | None = None
     schedule: Schedule | None = None
+    #: The `--model` argument (built-in name or directory): what `/v1/reset` restores; None: no reset.
+    model_source: str | None = None
+
+
+def seed_all(seed: int) -> None:
+    """Seeds Python's, NumPy's and torch's global RNGs."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 class Engine:
@@ -52,6 +68,8 @@ class Engine:
         self.policy_version = 0
         #: `route:idempotency_key` → recorded response.
         self.records: dict[str, dict[str, Any]] = {}
+        #: The run these weights belong to (`/v1/reset`, `/v1/load`); None for weights no run claimed.
+        self.run_id: str | None = None
         self.vocab_size = model.config.vocab_size
         self.max_context = model.config.max_position_embeddings
 
@@ -76,6 +94,17 @@ class Engine:
         if key is not None:
             self.records[f"{route}:{key}"] = copy.deepcopy(response)
 
+    def check_expected(self, route: str, body: dict[str, Any]) -> None:
+        """Raises `PolicyMismatchError` when `body["expect"]` names other weights than these. A
+        train_step whose idempotency key is recorded passes: it replays and changes nothing."""
+        expected = body.get("expect")
+        if expected is None:
+            return
+        if route == "/v1/train_step" and f"train_step:{body['idempotency_key']}" in self.records:
+            return
+        if expected["run_id"] != self.run_id or expected["policy_version"] != self.policy_version:
+            raise PolicyMismatchError(expected, self.run_id, self.policy_version)
+
     # ---- routes ----------------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
@@ -86,6 +115,7 @@ class Engine:
             "device": self.opts.device,
             "dtype": self.opts.dtype,
             "policy_version": self.policy_version,
+            "run_id": self.run_id,
             "max_context": self.max_context,
             "vocab_size": self.vocab_size,
             "parameters": count_parameters(self.model),
@@ -221,12 +251,32 @@ class Engine:
     def save(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /v1/checkpoint`."""
         checkpoint.save(self, body["path"])
-        return {"path": body["path"], "policy_version": self.policy_version}
+        return {"path": body["path"], "policy_version": self.policy_version, "run_id": self.run_id}
 
     def load(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /v1/load`."""
+        """`POST /v1/load`: the checkpoint's weights and records; `run_id`, when given, claims them."""
         checkpoint.load(self, body["path"])
-        return {"path": body["path"], "policy_version": self.policy_version}
+        if body.get("run_id") is not None:
+            self.run_id = body["run_id"]
+        return {"path": body["path"], "policy_version": self.policy_version, "run_id": self.run_id}
+
+    def reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/reset`: the base model's weights again (as at start), no optimizer state,
+        reference policy or records, policy version 0, the global RNGs re-seeded; claimed for
+        `run_id`.
+
+        Raises:
+            RequestValidationError: the worker was built without a model source.
+        """
+        if self.opts.model_source is None:
+            raise RequestValidationError("this worker was started without a model source to reset to")
+        reset_weights(self.model, self.opts.model_source, self.opts.seed)
+        self.trainer.reset()
+        self.records = {}
+        self.policy_version = 0
+        self.run_id = body.get("run_id")
+        seed_all(self.opts.seed)
+        return {"policy_version": 0, "run_id": self.run_id}
 
     def rng_state(self) -> dict[str, Any]:
         """Torch RNG states (CPU and, when present, CUDA)."""

@@ -70,3 +70,24 @@ class CheckpointError(WorkerError):
 
     status = 400
     type = "checkpoint"
+
+
+class PolicyMismatchError(WorkerError):
+    """The request's `expect` names other weights than the worker holds (409 `policy_mismatch`);
+    nothing ran. The body adds `worker: {run_id, policy_version}` (what the worker holds)."""
+
+    status = 409
+    type = "policy_mismatch"
+
+    def __init__(self, expected: dict, run_id: str | None, policy_version: int) -> None:
+        super().__init__(
+            f"the request expects run {expected['run_id']!r} at policy version {expected['policy_version']}; "
+            f"this worker holds run {run_id!r} at policy version {policy_version}",
+            "expect",
+        )
+        self.worker = {"run_id": run_id, "policy_version": policy_version}
+
+    def body(self) -> dict:
+        out = super().body()
+        out["error"]["worker"] = self.worker
+        return out

@@ -11,6 +11,7 @@ method, so the policy version and the idempotency records stay identical everywh
   * `/v1/checkpoint`: rank 0 alone writes the files (the replicas are identical) after a sharded
     optimizer state (`--shard-optimizer`) is gathered on it;
   * `/v1/load`: every rank loads the same directory (one host, or a shared filesystem);
+  * `/v1/reset`: every rank puts back the same base weights;
   * `/v1/tokenize`, `/health`, `/v1/info`: rank 0 alone, nothing is broadcast.
 After each broadcast request the ranks exchange (outcome, policy version); this is also the barrier
 that orders a checkpoint's files before the next request. Errors that every rank raises the same way
@@ -45,6 +46,7 @@ ALL_RANKS: dict[str, Callable[[Engine, dict[str, Any]], dict[str, Any]]] = {
     "/v1/train_step": Engine.train_step,
     "/v1/sft_step": Engine.sft_step,
     "/v1/load": Engine.load,
+    "/v1/reset": Engine.reset,
 }
 #: Route announced to every rank but run by rank 0 alone.
 SAVE = "/v1/checkpoint"

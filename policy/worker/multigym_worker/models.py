@@ -103,9 +103,14 @@ def config_from_hf(raw: dict) -> ModelConfig:
     )
 
 
+#: Safetensors files of a checkpoint directory that are not the policy's weights.
+NOT_WEIGHTS = ("reference.safetensors",)
+
+
 def load_state_dir(path: Path) -> dict[str, torch.Tensor]:
-    """All tensors of the safetensors files in `path`."""
-    files = sorted(path.glob("*.safetensors"))
+    """All tensors of the safetensors files in `path`, except a checkpoint's frozen reference policy
+    (`reference.safetensors`, which would otherwise overwrite the trained weights)."""
+    files = sorted(f for f in path.glob("*.safetensors") if f.name not in NOT_WEIGHTS)
     if not files:
         raise ModelLoadError(f"no *.safetensors weights in {path}")
     state: dict[str, torch.Tensor] = {}
@@ -179,6 +184,20 @@ def load_model(
     model.inv_freq = model.inv_freq.float()
     model.eval()
     return model, tok, display
+
+
+def reset_weights(model: CausalLM, source: str, seed: int) -> None:
+    """Puts back the weights `load_model(source, ..., seed)` gave `model`, in place (same tensors,
+    so captured CUDA graphs stay valid): a built-in is re-initialised from `seed`, a directory's
+    safetensors are read again.
+
+    Raises:
+        ModelLoadError: the directory's weights are gone or no longer fit the model.
+    """
+    if source in BUILTINS:
+        model.init_weights(seed)
+    else:
+        load_weights(model, load_state_dir(Path(source)))
 
 
 def _read_json(path: Path) -> dict:

@@ -80,7 +80,13 @@ def model_route(
                 raise RequestValidationError(f"the body is not valid JSON: {e}") from e
             body = app[VALIDATOR].validate(route, raw)
             engine, dispatch = app[ENGINE], app[DISPATCH]
-            out = await run_model(app, lambda: dispatch(route, body, lambda: method(engine, body)))
+
+            def call() -> dict[str, Any]:
+                # Under the model lock, before any rank runs the request (all ranks hold the same weights).
+                engine.check_expected(route, body)
+                return dispatch(route, body, lambda: method(engine, body))
+
+            out = await run_model(app, call)
             return web.json_response(out)
         except WorkerError as e:
             return error_response(e)
@@ -124,4 +130,5 @@ def build_app(engine: Engine, dispatch: Dispatch | None = None) -> web.Applicati
     app.router.add_post("/v1/tokenize", model_route("/v1/tokenize", Engine.tokenize))
     app.router.add_post("/v1/checkpoint", model_route("/v1/checkpoint", Engine.save))
     app.router.add_post("/v1/load", model_route("/v1/load", Engine.load))
+    app.router.add_post("/v1/reset", model_route("/v1/reset", Engine.reset))
     return app

@@ -132,6 +132,12 @@ class Trainer:
             self._ref_model = ref
         return self._ref_model
 
+    def reset(self) -> None:
+        """Forgets all training state: optimizer moments, schedule position and reference policy."""
+        self.opt = None
+        self.rl_steps = 0
+        self.set_reference(None)
+
     def set_reference(self, state: dict[str, Tensor] | None) -> None:
         """Replaces the reference weights (checkpoint load)."""
         self.ref_state = state

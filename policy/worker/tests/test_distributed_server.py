@@ -129,3 +129,15 @@ def test_two_rank_worker_over_http(launched: Launched, tmp_path: Path) -> None:
         "/v1/sft_step", {"examples": [{"prompt": "1+1=", "completion": "2"}] * 3, "micro_batch_size": 1}
     )
     assert sft["policy_version"] == 3
+
+    # A request expecting other weights is refused before any rank runs it: the group keeps serving.
+    status, err = w.post("/v1/checkpoint", {"path": ck, "expect": {"run_id": "r", "policy_version": 3}})
+    assert status == 409 and err["error"]["worker"] == {"run_id": None, "policy_version": 3}
+    assert w.ok("/v1/reset", {"run_id": "r"}) == {"policy_version": 0, "run_id": "r"}
+    expect = {"run_id": "r", "policy_version": 0}
+    fresh = w.ok(
+        "/v1/train_step", {"idempotency_key": "k1", "samples": samples, "hyper": hyper, "expect": expect}
+    )
+    assert fresh["policy_version"] == 1 and not fresh["replayed"]
+    for key in ("loss", "grad_norm", "kl", "entropy", "tokens"):
+        assert fresh["metrics"][key] == pytest.approx(first["metrics"][key], rel=1e-6, abs=1e-9), key
