@@ -17,7 +17,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { lastBoxed } from '../rewards/builtin/math/extract.js';
 import { mathEquivalence } from '../rewards/builtin/math-equivalence.js';
-import { sharedData, venvPython } from '../test/helpers/paths.js';
+import { dataPath } from '../test/helpers/data.js';
+import { venvPython } from '../test/helpers/paths.js';
 import { EQUIVALENCE_PAIRS } from '../test/rewards/equivalencePairs.js';
 
 interface Pair {
@@ -58,7 +59,7 @@ function perturb(answer: string): string {
 const asCompletion = (answer: string) => `The answer is $\\boxed{${answer}}$.`;
 
 function buildPairs(): Pair[] {
-  const records = readFileSync(resolve(sharedData, 'math500/test.jsonl'), 'utf8')
+  const records = readFileSync(dataPath('math500/test.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { answer: string; solution: string });

@@ -156,8 +156,8 @@ export const DATA_SETS: Record<string, DataSet> = {
 };
 
 /** The sets `data fetch all` means: every set with a canonical source, plus `haystack` when a mirror is given. */
-export function allSetNames(mirror: boolean): string[] {
-  return Object.values(DATA_SETS)
+export function allSetNames(mirror: boolean, catalog: Record<string, DataSet> = DATA_SETS): string[] {
+  return Object.values(catalog)
     .filter((s) => mirror || s.files.every((f) => f.url))
     .map((s) => s.name);
 }

@@ -44,6 +44,8 @@ export interface FetchOptions {
   /** No progress bars. */
   quiet?: boolean;
   log?: (line: string) => void;
+  /** The sets known by name; default `DATA_SETS` (tests pass their own files and hashes). */
+  catalog?: Record<string, DataSet>;
 }
 
 /** What happened to one file. */
@@ -56,15 +58,18 @@ export interface FetchedFile {
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** Expands `all` and checks the names; throws `DataFetchError` for an unknown one. */
-export function resolveSetNames(names: string[], mirror: boolean): DataSet[] {
+export function resolveSetNames(
+  names: string[],
+  mirror: boolean,
+  catalog: Record<string, DataSet> = DATA_SETS,
+): DataSet[] {
   const out: string[] = [];
   for (const n of names) {
-    if (n === 'all') out.push(...allSetNames(mirror));
-    else if (DATA_SETS[n]) out.push(n);
-    else
-      throw new DataFetchError(`unknown data set "${n}"; known: ${Object.keys(DATA_SETS).join(', ')}, all`);
+    if (n === 'all') out.push(...allSetNames(mirror, catalog));
+    else if (catalog[n]) out.push(n);
+    else throw new DataFetchError(`unknown data set "${n}"; known: ${Object.keys(catalog).join(', ')}, all`);
   }
-  return [...new Set(out)].map((n) => DATA_SETS[n]!);
+  return [...new Set(out)].map((n) => catalog[n]!);
 }
 
 function sourceUrl(file: DataFile, mirror: string | undefined): string {
@@ -132,7 +137,7 @@ function gunzipChecked(gz: string, target: NonNullable<DataFile['gunzipTo']>, de
  */
 export async function fetchDataSets(names: string[], opts: FetchOptions): Promise<FetchedFile[]> {
   const log = opts.log ?? console.log;
-  const sets = resolveSetNames(names, Boolean(opts.mirror));
+  const sets = resolveSetNames(names, Boolean(opts.mirror), opts.catalog);
   const bars = opts.quiet
     ? undefined
     : new MultiBar(

@@ -3,7 +3,6 @@
  * files, record parsing, code extraction, MBPP and stdin/stdout scoring, demonstrations and rollouts.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import type { PolicySampler, Task } from '../../environments/api.js';
@@ -13,7 +12,7 @@ import { CodeRecordError, type CodeTaskData } from '../../environments/code-sand
 import { environmentNames, getEnvironment } from '../../environments/registry.js';
 import { rewardNames } from '../../rewards/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
-import { hasSharedData, sharedData } from '../helpers/paths.js';
+import { dataDir, dataPath, fullDataOnly } from '../helpers/data.js';
 
 const env = getEnvironment('code-sandbox');
 const BUDGET_MS = 600_000;
@@ -210,37 +209,50 @@ describe('code-sandbox environment', () => {
   });
 });
 
-describe.skipIf(!hasSharedData)('code-sandbox data sets', () => {
-  it('reads HumanEval from a path relative to the data dir; one epoch covers all 164 tasks once', async () => {
+const jsonl = (rel: string) =>
+  readFileSync(dataPath(rel), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+/** MBPP task ids of the data file (whole set or excerpt) within an upstream split's range. */
+const mbppIdsIn = (lo: number, hi: number) =>
+  jsonl('mbpp/mbpp.jsonl')
+    .map((r) => Number(r.task_id))
+    .filter((id) => id >= lo && id <= hi);
+
+describe('code-sandbox data sets', () => {
+  it('reads HumanEval from a path relative to the data dir; one epoch covers every task once', async () => {
+    const n = jsonl('humaneval/HumanEval.jsonl').length;
     const config = env.configSchema.parse({ dataset: { path: 'humaneval/HumanEval.jsonl' } });
-    const tasks = await take(env.tasks(config, ctx({ split: 'test', dataDir: sharedData })), 164);
-    expect(new Set(tasks.map((t) => (t.data as CodeTaskData).source)).size).toBe(164);
+    const tasks = await take(env.tasks(config, ctx({ split: 'test', dataDir: dataDir('humaneval') })), n);
+    expect(new Set(tasks.map((t) => (t.data as CodeTaskData).source)).size).toBe(n);
     expect(tasks[0]!.id).toMatch(/^humaneval\/test\/\d+$/);
   });
 
   it('splits MBPP by upstream task ids and reads the sanitized JSON array', async () => {
-    const file = join(sharedData, 'mbpp/mbpp.jsonl');
-    const config = env.configSchema.parse({ dataset: { path: file } });
+    const config = env.configSchema.parse({ dataset: { path: dataPath('mbpp/mbpp.jsonl') } });
     const ids = async (split: string, n: number) =>
       (await take(env.tasks(config, ctx({ split })), n)).map((t) =>
         Number((t.data as CodeTaskData).source.split('/')[1]),
       );
-    const train = await ids('train', 374);
-    expect(Math.min(...train)).toBe(601);
-    expect(new Set(train).size).toBe(374);
-    const test = await ids('test', 500);
-    expect(Math.min(...test)).toBe(11);
-    expect(Math.max(...test)).toBe(510);
+    const trainIds = mbppIdsIn(601, 974);
+    const train = await ids('train', trainIds.length);
+    expect(new Set(train)).toEqual(new Set(trainIds));
+    const testIds = mbppIdsIn(11, 510);
+    const test = await ids('test', testIds.length);
+    expect(new Set(test)).toEqual(new Set(testIds));
     const sanitized = env.configSchema.parse({
       dataset: { path: 'mbpp/sanitized-mbpp.json', mbppSplits: false },
     });
-    const s = await take(env.tasks(sanitized, ctx({ dataDir: sharedData })), 427);
-    expect(new Set(s.map((t) => t.id)).size).toBe(427);
+    const n = (JSON.parse(readFileSync(dataPath('mbpp/sanitized-mbpp.json'), 'utf8')) as unknown[]).length;
+    const s = await take(env.tasks(sanitized, ctx({ dataDir: dataDir('mbpp') })), n);
+    expect(new Set(s.map((t) => t.id)).size).toBe(n);
   });
 
   it('passes MBPP reference solutions (a sample of 40) and fails broken ones, per assert', async () => {
-    const lines = readFileSync(join(sharedData, 'mbpp/mbpp.jsonl'), 'utf8').trim().split('\n');
-    const sample = lines.filter((_, i) => i % 24 === 0).slice(0, 40);
+    const lines = readFileSync(dataPath('mbpp/mbpp.jsonl'), 'utf8').trim().split('\n');
+    // The whole set: every 24th record; the excerpt (43 records): all of them up to 40.
+    const sample = lines.filter((_, i) => lines.length < 100 || i % 24 === 0).slice(0, 40);
     const tasks = sample.map((l, i) => env.parseTask(JSON.parse(l), i));
     const results = await Promise.all(
       tasks.map((t) => scoreBoth(t, `\`\`\`python\n${(t.data as CodeTaskData).solution}\n\`\`\``)),
@@ -259,6 +271,18 @@ describe.skipIf(!hasSharedData)('code-sandbox data sets', () => {
       'fail',
       'fail',
     ]);
+  });
+});
+
+describe('the whole HumanEval and MBPP', fullDataOnly('humaneval', 'mbpp'), () => {
+  it('HumanEval has 164 tasks; MBPP 974 (374 train ids 601–974, 500 test ids 11–510); sanitized MBPP 427', () => {
+    expect(jsonl('humaneval/HumanEval.jsonl')).toHaveLength(164);
+    expect(jsonl('mbpp/mbpp.jsonl')).toHaveLength(974);
+    const train = mbppIdsIn(601, 974);
+    expect([train.length, Math.min(...train), Math.max(...train)]).toEqual([374, 601, 974]);
+    const test = mbppIdsIn(11, 510);
+    expect([test.length, Math.min(...test), Math.max(...test)]).toEqual([500, 11, 510]);
+    expect(JSON.parse(readFileSync(dataPath('mbpp/sanitized-mbpp.json'), 'utf8'))).toHaveLength(427);
   });
 });
 

@@ -1,17 +1,16 @@
 /**
- * HumanEval through the real sandbox and the `unit-tests` checker: the 164 canonical solutions pass,
- * the same tasks with a wrong body fail, and a solution that sleeps past the limit scores 0 with a
+ * HumanEval through the real sandbox and the `unit-tests` checker: the canonical solutions pass (all
+ * 164 with the whole set, else the 30 of the committed excerpt), the same tasks with a wrong body fail, and a solution that sleeps past the limit scores 0 with a
  * timeout in the details.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import type { Task } from '../../environments/api.js';
 import { getEnvironment } from '../../environments/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
 import { closeSandboxes } from '../../sandbox/index.js';
-import { hasSharedData, sharedData } from '../helpers/paths.js';
+import { dataPath, hasFullData } from '../helpers/data.js';
 import { sandboxProcesses } from '../sandbox/leftovers.js';
 
 const env = getEnvironment('code-sandbox');
@@ -26,18 +25,18 @@ const score = (task: Task, completion: string, checker = 'unit-tests', config?: 
     BUDGET_MS,
   ).then((o) => o.components[0]!);
 
-describe.skipIf(!hasSharedData)('code-sandbox on HumanEval', () => {
+describe('code-sandbox on HumanEval', () => {
   let tasks: { task: Task; canonical: string }[] = [];
   beforeAll(() => {
-    const lines = readFileSync(join(sharedData, 'humaneval/HumanEval.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(dataPath('humaneval/HumanEval.jsonl'), 'utf8').trim().split('\n');
     tasks = lines.map((line, i) => {
       const record = JSON.parse(line) as { canonical_solution: string };
       return { task: env.parseTask(record, i), canonical: record.canonical_solution };
     });
   });
 
-  it('passes all 164 canonical solutions', async () => {
-    expect(tasks).toHaveLength(164);
+  it('passes every canonical solution', async () => {
+    expect(tasks).toHaveLength(hasFullData('humaneval') ? 164 : 30);
     const results = await Promise.all(tasks.map(({ task, canonical }) => score(task, canonical)));
     const failed = results.flatMap((r, i) =>
       r.value === 1 ? [] : [`${tasks[i]!.task.id}: ${JSON.stringify(r.details)}`],

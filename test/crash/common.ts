@@ -3,13 +3,12 @@
  * and the integrity report the tests assert on (duplicates by business key, step metrics, policy
  * versions, retried activities in the workflow history).
  */
-import { resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { Database } from '../../db/client.js';
 import type { RunConfigInput } from '../../workflows/config.js';
-import { sharedData } from '../helpers/paths.js';
+import { dataPath } from '../helpers/data.js';
 
 /** Size of every crash-test run: steps × prompts × group. */
 export const RUN = { steps: 4, prompts: 8, group: 4 } as const;
@@ -27,7 +26,7 @@ export function crashRunConfig(policyUrl: string, over: Partial<RunConfigInput> 
         prompts_per_step: RUN.prompts,
         group_size: RUN.group,
         sampling: { max_tokens: 16, temperature: 1 },
-        config: { dataset: { path: resolve(sharedData, 'gsm8k/test.jsonl'), format: 'gsm8k' } },
+        config: { dataset: { path: dataPath('gsm8k/test.jsonl'), format: 'gsm8k' } },
       },
     ],
     algorithm: { learning_rate: 1e-4, micro_batch_size: 32 },

@@ -18,14 +18,11 @@ import { PolicyClient } from '../../policy/client.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import type { RlRunResult } from '../../workflows/rlRun.js';
 import { type HoldingProxy, startHoldingProxy } from '../helpers/holdingProxy.js';
-import { hasSharedData } from '../helpers/paths.js';
 import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { startTemporal } from '../helpers/stack.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workerProcess.js';
 import { crashRunConfig, expectIntact, maxAttempts, RUN, stepState, waitFor, within } from './common.js';
-
-if (!hasSharedData) console.warn('test/crash: shared data (GSM8K) missing; skipping');
 
 let temporal: TestWorkflowEnvironment | undefined;
 let database: TestDatabase | undefined;
@@ -35,7 +32,6 @@ const workers: WorkerProcess[] = [];
 const home = mkdtempSync(join(tmpdir(), 'multigym-crash-'));
 
 beforeAll(async () => {
-  if (!hasSharedData) return;
   [temporal, database, policy] = await Promise.all([
     startTemporal(),
     createTestDatabase(),
@@ -65,7 +61,7 @@ const spawnWorker = async () => {
   return w;
 };
 
-describe.skipIf(!hasSharedData)('orchestrator worker killed mid-step', () => {
+describe('orchestrator worker killed mid-step', () => {
   it('SIGKILL in step 2 rollouts and in step 3 training; new workers finish the run, nothing twice', async () => {
     const runId = 'crash-orchestrator-kill';
     const trainKey = `${runId}:3`;

@@ -19,13 +19,10 @@ import { type RunningWorkers, startWorkers } from '../../cli/workers.js';
 import { PolicyClient } from '../../policy/client.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import type { RlRunResult } from '../../workflows/rlRun.js';
-import { hasSharedData } from '../helpers/paths.js';
 import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { startTemporal } from '../helpers/stack.js';
 import { crashRunConfig, expectIntact, maxAttempts, RUN, stepState, waitFor, within } from './common.js';
-
-if (!hasSharedData) console.warn('test/crash: shared data (GSM8K) missing; skipping');
 
 /** How long the policy worker stays down. */
 const DOWN_MS = 15_000;
@@ -37,7 +34,6 @@ let workers: RunningWorkers | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'multigym-crash-policy-'));
 
 beforeAll(async () => {
-  if (!hasSharedData) return;
   let first: RunningPolicyWorker;
   [temporal, database, first] = await Promise.all([
     startTemporal(),
@@ -68,7 +64,7 @@ async function killPolicy(p: RunningPolicyWorker): Promise<void> {
   await exited;
 }
 
-describe.skipIf(!hasSharedData)('policy worker stopped for a while', () => {
+describe('policy worker stopped for a while', () => {
   it('the run waits while the worker is down, then resumes on the restarted worker and completes', async () => {
     const runId = 'crash-policy-stop';
     const url = policies[0]!.url;

@@ -17,14 +17,13 @@ import { type DatabaseHandle, openDatabase } from '../../db/client.js';
 import { PolicyClient } from '../../policy/client.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import type { RlRunResult } from '../../workflows/rlRun.js';
-import { hasSharedData } from '../helpers/paths.js';
 import { hasPgBinaries, type PgCluster, startPgCluster } from '../helpers/pgCluster.js';
 import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
 import { startTemporal } from '../helpers/stack.js';
 import { crashRunConfig, expectIntact, maxAttempts, RUN, stepState, waitFor, within } from './common.js';
 
-const ready = hasSharedData && hasPgBinaries;
-if (!ready) console.warn('test/crash: shared data (GSM8K) or PostgreSQL 15 binaries missing; skipping');
+const ready = hasPgBinaries;
+if (!ready) console.warn('test/crash: PostgreSQL 15 binaries (initdb, pg_ctl) missing; skipping');
 
 /** How long the database stays down. */
 const DOWN_MS = 5_000;

@@ -32,8 +32,9 @@ export default class DataSkipReporter implements Reporter {
     if (skipped === 0) return;
     process.stdout.write(
       `\nskipped ${skipped} test(s) about whole data sets (${[...sets].sort().join(', ')}): the rest ran on ` +
-        'the excerpts in test/fixtures/data. To run them, set MULTIGYM_DATA=DIR (a full data directory) ' +
-        'or run `npx multigym data fetch all`.\n',
+        'the excerpts in test/fixtures/data. To run them, set MULTIGYM_DATA=DIR (a directory laid out ' +
+        'like ../shared/data), or run `npx multigym data fetch all` (GSM8K, MATH-500, HumanEval, BFCL ' +
+        'into .multigym/data).\n',
     );
   }
 }

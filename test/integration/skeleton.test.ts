@@ -2,14 +2,13 @@
  * Walking skeleton (issue 2): a GRPO run on GSM8K through the real Temporal dev server, the real
  * PostgreSQL and the real policy worker on CPU.
  */
-import { resolve } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rewards, rollouts, runs, stepMetrics, tasks } from '../../db/schema.js';
 import type { RunConfigInput } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
-import { sharedData } from '../helpers/paths.js';
+import { dataPath } from '../helpers/data.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -31,7 +30,7 @@ const gsm8kConfig = (url: string): RunConfigInput => ({
       prompts_per_step: 16,
       group_size: 4,
       sampling: { max_tokens: 24, temperature: 1 },
-      config: { dataset: { path: resolve(sharedData, 'gsm8k/test.jsonl'), format: 'gsm8k' } },
+      config: { dataset: { path: dataPath('gsm8k/test.jsonl'), format: 'gsm8k' } },
     },
   ],
   algorithm: { learning_rate: 1e-4, micro_batch_size: 32 },

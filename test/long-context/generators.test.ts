@@ -11,7 +11,6 @@ import { ensureBlob, makeTask, taskSpec } from '../../environments/long-context/
 import { buildEnv, longContext } from '../../environments/long-context/index.js';
 import { TASK_KINDS, type TaskKind } from '../../environments/long-context/kinds/types.js';
 import type { LongContextTaskData } from '../../environments/long-context/taskData.js';
-import { hasSharedData } from '../helpers/paths.js';
 import { config, gutenberg, measuredDepths, promptOf, tempBlobDir } from './helpers.js';
 
 const blobs = tempBlobDir();
@@ -34,7 +33,7 @@ async function take(
   return out;
 }
 
-describe.skipIf(!hasSharedData)('long-context task generators (corpus haystack)', () => {
+describe('long-context task generators (corpus haystack)', () => {
   const cfg = config({ corpus: gutenberg, lengths: [1024, 2048] });
 
   it('the same seed gives the same tasks, byte for byte, also from a fresh blob directory', async () => {

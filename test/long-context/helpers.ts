@@ -1,15 +1,15 @@
 /** Shared helpers of the long-context tests: a throwaway blob directory and independent depth checks. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Task } from '../../environments/api.js';
 import { blobPath } from '../../environments/long-context/blobs.js';
 import { LongContextConfig } from '../../environments/long-context/config.js';
 import type { LongContextTaskData } from '../../environments/long-context/taskData.js';
-import { sharedData } from '../helpers/paths.js';
+import { dataPath } from '../helpers/data.js';
 
-/** The public-domain haystack corpus of the shared data sets. */
-export const gutenberg = resolve(sharedData, 'haystack_gutenberg');
+/** The public-domain haystack corpus (six books, or the excerpt of three chapters of one). */
+export const gutenberg = dataPath('haystack_gutenberg');
 
 /** A fresh blob directory and its cleanup. */
 export function tempBlobDir(): { dir: string; remove: () => void } {

@@ -13,13 +13,12 @@ import { taskSpec } from '../../environments/long-context/generate.js';
 import type { LongContextTaskData } from '../../environments/long-context/taskData.js';
 import type { RunConfigInput } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
-import { hasSharedData } from '../helpers/paths.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { gutenberg } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  if (hasSharedData) stack = await startStack({ envs: ['long-context'] });
+  stack = await startStack({ envs: ['long-context'] });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -64,7 +63,7 @@ const runConfig = (url: string): RunConfigInput => ({
   algorithm: { learning_rate: 1e-4, micro_batch_size: 8 },
 });
 
-describe.skipIf(!hasSharedData)('rlRun on long-context', () => {
+describe('rlRun on long-context', () => {
   it('trains on contexts under the window, rejects longer ones, and keeps contexts out of payloads', async () => {
     const { client } = stack.temporal;
     const workflowId = 'long-context-run';

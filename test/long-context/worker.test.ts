@@ -11,7 +11,6 @@ import { TASK_KINDS } from '../../environments/long-context/kinds/types.js';
 import type { LongContextTaskData } from '../../environments/long-context/taskData.js';
 import { PolicyClient } from '../../policy/client.js';
 import { needleRecall } from '../../rewards/builtin/needle-recall.js';
-import { hasSharedData } from '../helpers/paths.js';
 import { type RunningPolicyWorker, startPolicyWorker } from '../helpers/policyWorker.js';
 import { config, gutenberg, promptOf, tempBlobDir } from './helpers.js';
 
@@ -37,7 +36,7 @@ const rolloutCtx = (n: number): RolloutContext => ({
   blobDir: blobs.dir,
 });
 
-describe.skipIf(!hasSharedData)('long-context with the real policy worker', () => {
+describe('long-context with the real policy worker', () => {
   const cfg = () => config({ corpus: gutenberg, tokenizer: { url: worker.url } });
 
   it('every kind lands within ±2% of the target length on the worker tokenizer', async () => {

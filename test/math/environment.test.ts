@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import type { Environment, PolicySampler, Task, TaskContext } from '../../environments/api.js';
@@ -8,14 +8,14 @@ import type { MathConfig } from '../../environments/math/config.js';
 import { generateProblem, MAX_LEVEL } from '../../environments/math/generator.js';
 import { getEnvironment } from '../../environments/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
-import { hasSharedData, sharedData } from '../helpers/paths.js';
+import { dataDir, dataPath } from '../helpers/data.js';
 
 const env = getEnvironment('math') as Environment<typeof MathConfig>;
 const ctx = (over: Partial<TaskContext> = {}): TaskContext => ({
   seed: 7,
   split: 'train',
   start: 0,
-  dataDir: sharedData,
+  dataDir: dataDir('gsm8k', 'math500'),
   blobDir: '/tmp',
   ...over,
 });
@@ -71,30 +71,27 @@ describe('math environment', () => {
     }
   });
 
-  it.skipIf(!hasSharedData)(
-    'reads GSM8K by relative and absolute path, with ids name/split/index and epoch cycling',
-    async () => {
-      const cfg = { dataset: { path: 'gsm8k/test.jsonl', format: 'gsm8k', limit: 16 } };
-      const first = await take(cfg, ctx(), 40);
-      const abs = await take(
-        { dataset: { ...cfg.dataset, path: resolve(sharedData, 'gsm8k/test.jsonl') } },
-        ctx({ dataDir: undefined }),
-        40,
-      );
-      expect(abs).toEqual(first);
-      expect(first[0]!.id).toMatch(/^gsm8k\/test\/\d+$/);
-      const epoch0 = first.slice(0, 16).map((t) => t.id);
-      expect(new Set(epoch0).size).toBe(16);
-      expect(new Set(first.slice(16, 32).map((t) => t.id))).toEqual(new Set(epoch0));
-      expect(first.slice(16, 32).map((t) => t.id)).not.toEqual(epoch0);
-      const later = await take(cfg, ctx({ start: 21 }), 5);
-      expect(later).toEqual(first.slice(21, 26));
-      const josh = first.find((t) => t.id === 'gsm8k/test/2')!;
-      expect(josh.data.answer).toBe('70000');
-    },
-  );
+  it('reads GSM8K by relative and absolute path, with ids name/split/index and epoch cycling', async () => {
+    const cfg = { dataset: { path: 'gsm8k/test.jsonl', format: 'gsm8k', limit: 16 } };
+    const first = await take(cfg, ctx(), 40);
+    const abs = await take(
+      { dataset: { ...cfg.dataset, path: dataPath('gsm8k/test.jsonl') } },
+      ctx({ dataDir: undefined }),
+      40,
+    );
+    expect(abs).toEqual(first);
+    expect(first[0]!.id).toMatch(/^gsm8k\/test\/\d+$/);
+    const epoch0 = first.slice(0, 16).map((t) => t.id);
+    expect(new Set(epoch0).size).toBe(16);
+    expect(new Set(first.slice(16, 32).map((t) => t.id))).toEqual(new Set(epoch0));
+    expect(first.slice(16, 32).map((t) => t.id)).not.toEqual(epoch0);
+    const later = await take(cfg, ctx({ start: 21 }), 5);
+    expect(later).toEqual(first.slice(21, 26));
+    const josh = first.find((t) => t.id === 'gsm8k/test/2')!;
+    expect(josh.data.answer).toBe('70000');
+  });
 
-  it.skipIf(!hasSharedData)('reads MATH-500 with levels, and a {split} template', async () => {
+  it('reads MATH-500 with levels, and a {split} template', async () => {
     const [t] = await take(
       { dataset: { path: 'math500/{split}.jsonl', format: 'math' } },
       ctx({ split: 'test' }),

@@ -1,19 +1,19 @@
 /**
  * Gold solutions used as completions must score 1 on ≥ 99% of GSM8K test and MATH-500 through the
- * math environment's own parsing and default rewards. Misses are printed.
+ * math environment's own parsing and default rewards. Misses are printed. Runs on the whole sets
+ * when found (1,319 and 500 problems), else on the committed excerpts (64 and 40), where ≥ 99% means all.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../environments/builtin.js';
 import { getEnvironment } from '../../environments/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
-import { hasSharedData, sharedData } from '../helpers/paths.js';
+import { dataPath, fullDataOnly } from '../helpers/data.js';
 
 const env = getEnvironment('math');
 
 async function goldRate(file: string, completionOf: (r: Record<string, string>) => string) {
-  const lines = readFileSync(resolve(sharedData, file), 'utf8').trim().split('\n');
+  const lines = readFileSync(dataPath(file), 'utf8').trim().split('\n');
   const misses: string[] = [];
   for (const [i, line] of lines.entries()) {
     const record = JSON.parse(line) as Record<string, string>;
@@ -26,7 +26,15 @@ async function goldRate(file: string, completionOf: (r: Record<string, string>) 
   return 1 - misses.length / lines.length;
 }
 
-describe.skipIf(!hasSharedData)('gold solutions score 1', () => {
+describe('the whole sets are there', fullDataOnly('gsm8k', 'math500'), () => {
+  it('GSM8K test has 1,319 problems and MATH-500 500', () => {
+    const count = (file: string) => readFileSync(dataPath(file), 'utf8').trim().split('\n').length;
+    expect(count('gsm8k/test.jsonl')).toBe(1319);
+    expect(count('math500/test.jsonl')).toBe(500);
+  });
+});
+
+describe('gold solutions score 1', () => {
   it('on ≥ 99% of GSM8K test (the worked answer with its "#### N" line)', async () => {
     expect(await goldRate('gsm8k/test.jsonl', (r) => r.answer!)).toBeGreaterThanOrEqual(0.99);
   });

@@ -1,7 +1,7 @@
 /**
  * A shortened `multigym quickstart` end to end, as a user runs it: the CLI process starts its own
  * Temporal dev server, PGlite database, policy worker and orchestrator workers (temp MULTIGYM_HOME,
- * free ports), trains 2 steps on all four environments with the shared real data, prints the tables
+ * free ports), trains 2 steps on all four environments with real data (whole sets or excerpts), prints the tables
  * and writes the report. Then `--resume` reattaches to the finished run, and Ctrl-C during a fresh
  * start stops every process the CLI started. No threshold on learning.
  */
@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasSharedData, repoRoot, sharedData } from '../helpers/paths.js';
+import { dataDir } from '../helpers/data.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const ENVS = ['code-sandbox', 'long-context', 'math', 'tool-use'];
 const home = mkdtempSync(join(tmpdir(), 'multigym-quickstart-'));
@@ -85,11 +86,14 @@ function processesWith(needle: string): number[] {
   return pids;
 }
 
-describe.skipIf(!hasSharedData)('multigym quickstart (shortened)', () => {
+/** The real data (whole sets, or the committed excerpts) of all four environments, in one directory. */
+const data = dataDir('gsm8k', 'math500', 'humaneval', 'bfcl', 'haystack_gutenberg');
+
+describe('multigym quickstart (shortened)', () => {
   const shortArgs = ['--steps', '2', '--sft-steps', '2', '--prompts', '2', '--group-size', '2'];
 
   it('runs on the real data of all four environments and fills every table and the report', async () => {
-    const run = await quickstart(['--data', sharedData, '--out', out, ...shortArgs]);
+    const run = await quickstart(['--data', data, '--out', out, ...shortArgs]);
     const code = await run.exit;
     const text = run.output();
     expect(code, text).toBe(0);
@@ -132,7 +136,7 @@ describe.skipIf(!hasSharedData)('multigym quickstart (shortened)', () => {
   }, 600_000);
 
   it('Ctrl-C stops every process it started (Temporal, policy worker) and exits', async () => {
-    const run = await quickstart(['--data', sharedData, ...shortArgs, '--sft-steps', '200']);
+    const run = await quickstart(['--data', data, ...shortArgs, '--sft-steps', '200']);
     const deadline = Date.now() + 300_000;
     while (!run.output().includes('warm start:') && Date.now() < deadline && run.child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 500));

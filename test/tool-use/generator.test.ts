@@ -14,7 +14,7 @@ import { callablesOf } from '../../environments/tool-use/rollout.js';
 import { ToolTaskData } from '../../rewards/builtin/tool-task.js';
 import { getReward } from '../../rewards/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
-import { hasSharedData, sharedData } from '../helpers/paths.js';
+import { dataDir } from '../helpers/data.js';
 
 const env = getEnvironment('tool-use');
 const config = env.configSchema.parse({}) as Record<string, unknown>;
@@ -123,17 +123,17 @@ describe('generated tool-use tasks', () => {
   });
 });
 
-describe.skipIf(!hasSharedData)('BFCL tasks', () => {
+describe('BFCL tasks', () => {
   const bfcl = env.configSchema.parse({ source: 'bfcl' });
 
   it('train and test splits are disjoint, deterministic and cover all four categories', async () => {
-    const train = await take(800, bfcl, { seed: 1, split: 'train', start: 0, dataDir: sharedData });
-    const test = await take(200, bfcl, { seed: 1, split: 'test', start: 0, dataDir: sharedData });
+    const train = await take(800, bfcl, { seed: 1, split: 'train', start: 0, dataDir: dataDir('bfcl') });
+    const test = await take(200, bfcl, { seed: 1, split: 'test', start: 0, dataDir: dataDir('bfcl') });
     const trainIds = new Set(train.map((t) => t.id));
     expect(test.filter((t) => trainIds.has(t.id))).toEqual([]);
     const categories = new Set(train.map((t) => (t.data as { category: string }).category));
     expect([...categories].sort()).toEqual(['multiple', 'parallel', 'parallel_multiple', 'simple_python']);
-    const again = await take(20, bfcl, { seed: 1, split: 'train', start: 100, dataDir: sharedData });
+    const again = await take(20, bfcl, { seed: 1, split: 'train', start: 100, dataDir: dataDir('bfcl') });
     expect(again).toEqual(train.slice(100, 120));
   });
 

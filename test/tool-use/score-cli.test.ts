@@ -12,16 +12,17 @@ import { describe, expect, it } from 'vitest';
 import { runScore } from '../../cli/commands/score.js';
 import { BFCL_CATEGORIES, loadBfcl } from '../../environments/tool-use/bfcl.js';
 import { type CallStyle, formatCalls, referenceCalls } from '../../environments/tool-use/calls.js';
-import { hasSharedData, repoRoot, sharedData } from '../helpers/paths.js';
+import { dataDir } from '../helpers/data.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const styles: CallStyle[] = ['hermes', 'openai', 'json'];
 
-describe.skipIf(!hasSharedData)('multigym score --env tool-use', () => {
+describe('multigym score --env tool-use', () => {
   it('scores BFCL records with raw completions in every format; wrong and malformed ones lose', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tool-use-score-'));
     const lines: { line: string; expect: number }[] = [];
     for (const category of BFCL_CATEGORIES) {
-      const records = (await loadBfcl(sharedData, category)).slice(0, 15);
+      const records = (await loadBfcl(dataDir('bfcl'), category)).slice(0, 15);
       for (const [i, record] of records.entries()) {
         const calls = referenceCalls(record.ground_truth, record.function);
         const style = styles[i % styles.length]!;
@@ -37,7 +38,7 @@ describe.skipIf(!hasSharedData)('multigym score --env tool-use', () => {
         });
       }
     }
-    const some = (await loadBfcl(sharedData, 'simple_python'))[0]!;
+    const some = (await loadBfcl(dataDir('bfcl'), 'simple_python'))[0]!;
     lines.push({
       line: JSON.stringify({ task: some, completion: '<tool_call>{"name": oops</tool_call>' }),
       expect: -0.25,
@@ -76,7 +77,7 @@ describe.skipIf(!hasSharedData)('multigym score --env tool-use', () => {
 
   it('works from the command line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tool-use-cli-'));
-    const record = (await loadBfcl(sharedData, 'parallel'))[0]!;
+    const record = (await loadBfcl(dataDir('bfcl'), 'parallel'))[0]!;
     const completion = formatCalls(referenceCalls(record.ground_truth, record.function).reverse(), 'openai');
     const input = join(dir, 'in.jsonl');
     writeFileSync(input, `${JSON.stringify({ task: record, completion })}\n`);
