@@ -11,12 +11,13 @@ export interface Call {
 }
 
 /** How calls are written in a completion. */
-export const CallStyle = { hermes: 'hermes', openai: 'openai', json: 'json' } as const;
+export const CallStyle = { hermes: 'hermes', openai: 'openai', json: 'json', pythonic: 'pythonic' } as const;
 export type CallStyle = (typeof CallStyle)[keyof typeof CallStyle];
 
 /**
  * Writes calls in one format: Hermes `<tool_call>` blocks (one per call), an OpenAI `tool_calls`
- * object (arguments as a JSON string), or bare JSON (an object for one call, an array for several).
+ * object (arguments as a JSON string), bare JSON (an object for one call, an array for several), or a
+ * pythonic list `[f(a="x", b=[1, 2]), g(c=True)]` (Llama 3.2, BFCL).
  */
 export function formatCalls(calls: Call[], style: CallStyle = CallStyle.hermes): string {
   switch (style) {
@@ -36,7 +37,27 @@ export function formatCalls(calls: Call[], style: CallStyle = CallStyle.hermes):
       const objs = calls.map((c) => ({ name: c.name, arguments: c.arguments }));
       return JSON.stringify(objs.length === 1 ? objs[0] : objs);
     }
+    case CallStyle.pythonic: {
+      const call = (c: Call) =>
+        `${c.name}(${Object.entries(c.arguments)
+          .map(([k, v]) => `${k}=${pythonLiteral(v)}`)
+          .join(', ')})`;
+      return `[${calls.map(call).join(', ')}]`;
+    }
   }
+}
+
+/** A JSON value as a Python literal (JSON string escapes are valid Python escapes). */
+function pythonLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (Array.isArray(v)) return `[${v.map(pythonLiteral).join(', ')}]`;
+  if (typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>);
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}: ${pythonLiteral(x)}`).join(', ')}}`;
+  }
+  return JSON.stringify(v);
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

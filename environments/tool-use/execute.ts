@@ -1,10 +1,16 @@
 /**
  * Validating and running one parsed call: the name must be offered, the arguments must satisfy the
- * tool's JSON Schema (checked with Ajv), and the tool runs under a time limit. Every failure becomes a
+ * tool's JSON Schema (checked with Ajv, after reading JSON strings where it asks for arrays or
+ * objects; a number written as a float is not an `integer`), and the tool runs under a time limit. Every failure becomes a
  * `CallOutcome` with an error status and a message for the model; nothing here throws on model input.
  * Only a `ToolInfraError` (the tool's infrastructure failed) propagates, so the rollout is retried.
  */
-import { describeErrors, validatorFor } from '../../rewards/builtin/tool-args-validate.js';
+import {
+  describeErrors,
+  floatErrors,
+  prepareArguments,
+  validatorFor,
+} from '../../rewards/builtin/tool-args-validate.js';
 import { nameMatches } from '../../rewards/builtin/tool-call-ast.js';
 import type { ParsedCall } from '../../rewards/builtin/tool-call-parse.js';
 import { CallStatus } from '../../rewards/builtin/tool-calls-of.js';
@@ -23,6 +29,10 @@ export interface CallOutcome {
   status: CallStatus;
   /** Resolved function name (the offered one, e.g. `a.b` for a call to `a_b`). */
   name?: string;
+  /** The arguments as validated and run: JSON strings read where the schema asks for arrays/objects. */
+  arguments?: Record<string, unknown>;
+  /** JSON Pointers into `arguments` of the numbers written as floats. */
+  floatPaths?: string[];
   content: string;
   error?: string;
 }
@@ -59,12 +69,18 @@ export async function executeCall(
     const error = `schema of "${target.name}" is invalid: ${(err as Error).message}`;
     return { status: CallStatus.toolError, name: target.name, content: errorContent(error), error };
   }
-  if (!validate(call.arguments)) {
-    const error = `invalid arguments for "${target.name}": ${describeErrors(validate.errors ?? [])}`;
-    return { status: CallStatus.invalidArguments, name: target.name, content: errorContent(error), error };
+  const { arguments: args, floatPaths } = prepareArguments(target.parameters, call);
+  const invalid = validate(args)
+    ? floatErrors(target.parameters, floatPaths)
+    : describeErrors(validate.errors ?? []);
+  const prepared = { name: target.name, arguments: args, ...(floatPaths.length > 0 ? { floatPaths } : {}) };
+  if (invalid !== undefined) {
+    const error = `invalid arguments for "${target.name}": ${invalid}`;
+    return { status: CallStatus.invalidArguments, ...prepared, content: errorContent(error), error };
   }
-  if (!target.run) return { status: CallStatus.notExecuted, name: target.name, content: '' };
-  return runWithLimit(target as Callable & { run: Tool['run'] }, call.arguments, options);
+  if (!target.run) return { status: CallStatus.notExecuted, ...prepared, content: '' };
+  const outcome = await runWithLimit(target as Callable & { run: Tool['run'] }, args, options);
+  return { ...outcome, ...prepared };
 }
 
 async function runWithLimit(

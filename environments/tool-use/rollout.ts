@@ -12,7 +12,8 @@
  * `prompt_token_ids = P0 · C1 · I1 · … · Ci · Ii`, so the stream is exactly what the model saw.
  *
  * Parse errors, unknown tools, bad arguments, tool exceptions and timeouts go back to the model as
- * tool errors. Infrastructure failures (the worker, a sandbox that cannot start) throw: the activity
+ * tool errors. A call the sample was cut inside at the token limit is a parse error (never repaired
+ * into a call and run). Infrastructure failures (the worker, a sandbox that cannot start) throw: the activity
  * retries the group. Tasks without a tool set (BFCL) end after one turn; their calls are validated,
  * not executed.
  */
@@ -190,7 +191,8 @@ async function advance(
   state.texts.push(sample.text);
   state.finishReason = sample.finish_reason;
   state.thinkingTokens += sample.thinking_tokens;
-  const parsed = parseToolCalls(sample.text);
+  // A call the sample was cut inside (finish_reason "length") is a parse error, never repaired and run.
+  const parsed = parseToolCalls(sample.text, { finishReason: sample.finish_reason });
   const callNames = parsed.calls.map((call) => call.name);
   state.turns.push({
     role: 'assistant',
@@ -266,7 +268,8 @@ async function runCalls(
     state.calls.push({
       turn,
       name: outcome.name ?? call.name,
-      arguments: call.arguments,
+      arguments: outcome.arguments ?? call.arguments,
+      ...(outcome.floatPaths ? { floatPaths: outcome.floatPaths } : {}),
       status: outcome.status,
       ...(outcome.error ? { error: outcome.error } : {}),
     });

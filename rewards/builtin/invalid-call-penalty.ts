@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';
-import { argumentErrors } from './tool-args-validate.js';
+import { argumentErrors, prepareArguments } from './tool-args-validate.js';
 import { nameMatches } from './tool-call-ast.js';
 import { CallStatus, callsOf, isInvalidStatus, type RecordedCall } from './tool-calls-of.js';
 import { type FunctionSpec, type ParamSchema, readToolTask, toJsonSchema } from './tool-task.js';
@@ -35,7 +35,8 @@ function classify(call: RecordedCall, functions: FunctionSpec[]): RecordedCall {
   const schema = toJsonSchema(fn.parameters as ParamSchema);
   if (schema.type === 'object' && schema.additionalProperties === undefined)
     schema.additionalProperties = false;
-  const error = argumentErrors(schema, call.arguments ?? {});
+  const prepared = prepareArguments(schema, call);
+  const error = argumentErrors(schema, prepared.arguments, prepared.floatPaths);
   return error ? { ...call, status: CallStatus.invalidArguments, error } : call;
 }
 

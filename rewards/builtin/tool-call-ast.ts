@@ -15,15 +15,19 @@
  *
  * Several calls (parallel categories) are matched regardless of order. BFCL matches greedily; this
  * searches for a full one-to-one assignment, which differs only when greedy matching fails wrongly.
- * JSON cannot tell `5.0` from `5`, so an integral float passes an `integer` check here (BFCL, reading
- * Python literals, would reject it).
+ * A number the model wrote as a float (`5.0`, listed in the call's `floatPaths` by the parser, since
+ * JSON values cannot tell it from `5`) fails an `integer` check, as in BFCL, which reads Python
+ * literals; a `float` parameter accepts an integer.
  */
+import { pointer } from './tool-call-json.js';
 import type { FunctionSpec, GroundTruthCall, ParamSchema } from './tool-task.js';
 
 /** A call to check: function name and argument object. */
 export interface CallLike {
   name: string;
   arguments: Record<string, unknown>;
+  /** JSON Pointers into `arguments` of the numbers written as floats (`5.0`). */
+  floatPaths?: string[];
 }
 
 /** Verdict of a check; `errorType` uses BFCL's names (`simple_function_checker:missing_required`, …). */
@@ -98,16 +102,26 @@ function typeCheck(
   answers: unknown[],
   expected: string,
   nested: string | undefined,
+  at: { path: string; floats: ReadonlySet<string> },
 ): { valid: boolean; isVariable: boolean; error?: string; errorType?: string } {
   const aType = answerType(answers);
   const expectedCoarse = expected === 'integer' || expected === 'float' ? 'number' : expected;
   const isVariable =
     aType !== undefined && expected !== 'any' && aType !== expectedCoarse.replace('tuple', 'array');
+  if (expected === 'integer' && typeof value === 'number' && at.floats.has(at.path)) {
+    return {
+      valid: false,
+      isVariable,
+      errorType: 'type_error:simple',
+      error: `incorrect type for ${JSON.stringify(param)}: expected integer, got float (${value} written with a decimal point or exponent)`,
+    };
+  }
   if (typeMatches(expected, value)) {
     if (nested === undefined || !Array.isArray(value)) return { valid: true, isVariable };
     for (const alt of answers) {
       if (!Array.isArray(alt)) return { valid: true, isVariable };
-      if (value.every((item) => typeCheck(param, item, alt, nested, undefined).valid)) {
+      const itemAt = (i: number) => ({ path: pointer(at.path, i), floats: at.floats });
+      if (value.every((item, i) => typeCheck(param, item, alt, nested, undefined, itemAt(i)).valid)) {
         return { valid: true, isVariable };
       }
     }
@@ -245,6 +259,7 @@ export function checkCall(
   }
   const schema = fn.parameters as ParamSchema;
   const properties = schema.properties ?? {};
+  const floats = new Set(call.floatPaths ?? []);
   for (const param of schema.required ?? []) {
     if (!(param in call.arguments)) {
       return fail(
@@ -267,7 +282,10 @@ export function checkCall(
       (expectedType === 'array' || expectedType === 'tuple') && prop.items
         ? bfclType(prop.items.type)
         : undefined;
-    const typed = typeCheck(param, value, answers, expectedType, nested);
+    const typed = typeCheck(param, value, answers, expectedType, nested, {
+      path: pointer('', param),
+      floats,
+    });
     if (!typed.valid) return fail(typed.errorType ?? 'type_error:simple', typed.error ?? 'type error');
     if (!typed.isVariable) {
       let r: CheckResult | undefined;

@@ -4,15 +4,19 @@
  * every expected call is matched by exactly one call (order free) and nothing else was called,
  * else 0 — or, with `partial`, matched / max(expected, made).
  *
+ * String arguments holding JSON where the schema asks for an array or object are read as JSON first
+ * (`coerceJsonStrings`); a number written as a float fails an `integer` (BFCL).
+ *
  * Which calls count: in single-turn output every parsed call (a call the text path cannot read makes
  * the answer 0, as in BFCL); in an executed multi-turn rollout, the calls that ran (`status: ok`),
  * since malformed attempts are already priced by `invalid-call-penalty` and answered with a tool error.
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';
-import { checkCalls } from './tool-call-ast.js';
+import { prepareArguments } from './tool-args-validate.js';
+import { checkCalls, nameMatches } from './tool-call-ast.js';
 import { CallStatus, callsOf } from './tool-calls-of.js';
-import { readToolTask } from './tool-task.js';
+import { type ParamSchema, readToolTask } from './tool-task.js';
 
 /** Config of `tool-call-match`. */
 export const ToolCallMatchConfig = z.object({
@@ -55,12 +59,12 @@ export const toolCallMatch = defineReward({
           c.status === CallStatus.ok ||
           (config.countFailedCalls && c.status !== CallStatus.parseError)),
     );
-    const result = checkCalls(
-      data.functions,
-      counted.map((c) => ({ name: c.name!, arguments: c.arguments ?? {} })),
-      data.ground_truth,
-      { dotsAsUnderscores: config.dotsAsUnderscores },
-    );
+    const options = { dotsAsUnderscores: config.dotsAsUnderscores };
+    const prepared = counted.map((c) => {
+      const fn = data.functions.find((f) => nameMatches(c.name!, f.name, options));
+      return { name: c.name!, ...prepareArguments(fn?.parameters as ParamSchema | undefined, c) };
+    });
+    const result = checkCalls(data.functions, prepared, data.ground_truth, options);
     const expected = data.ground_truth.length;
     const denominator = Math.max(expected, counted.length);
     const value = result.valid ? 1 : config.partial && denominator > 0 ? result.matched / denominator : 0;

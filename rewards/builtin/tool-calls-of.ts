@@ -2,7 +2,7 @@
  * The calls a trajectory made, as the tool checkers see them: from `extra.calls` when the tool-use
  * environment recorded them (multi-turn rollouts), otherwise parsed from each assistant turn's answer
  * text (`rewards/answerText.ts`), or from the completion when there are no turns (e.g. `multigym score`
- * on raw model output).
+ * on raw model output). A turn cut at the token limit makes the call it was cut inside a parse error.
  */
 
 import { assistantTurns } from '../answerText.js';
@@ -28,6 +28,8 @@ export interface RecordedCall {
   turn: number;
   name?: string;
   arguments?: Record<string, unknown>;
+  /** JSON Pointers into `arguments` of the numbers written as floats (`5.0`); absent if none. */
+  floatPaths?: string[];
   status: CallStatus;
   error?: string;
 }
@@ -55,8 +57,8 @@ export function callsOf(
     return { calls: extra.calls as RecordedCall[], executed: extra.executed === true };
   }
   const calls: RecordedCall[] = [];
-  assistantTurns(trajectory).forEach(({ content }, turn) => {
-    const parsed = parseToolCalls(content);
+  assistantTurns(trajectory).forEach(({ content, finishReason }, turn) => {
+    const parsed = parseToolCalls(content, { finishReason });
     for (const e of parsed.errors) calls.push({ turn, status: CallStatus.parseError, error: e.message });
     for (const c of parsed.calls) {
       const known = knownNames ? knownNames(c.name) : true;
@@ -64,6 +66,7 @@ export function callsOf(
         turn,
         name: c.name,
         arguments: c.arguments,
+        ...(c.floatPaths ? { floatPaths: c.floatPaths } : {}),
         status: known ? CallStatus.notExecuted : CallStatus.unknownTool,
       });
     }

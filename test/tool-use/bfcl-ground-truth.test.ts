@@ -16,6 +16,10 @@ const styles = [
   { name: 'openai', write: (c: Parameters<typeof formatCalls>[0]) => formatCalls(c, CallStyle.openai) },
   { name: 'json', write: (c: Parameters<typeof formatCalls>[0]) => formatCalls(c, CallStyle.json) },
   {
+    name: 'pythonic',
+    write: (c: Parameters<typeof formatCalls>[0]) => formatCalls(c, CallStyle.pythonic),
+  },
+  {
     name: 'json-in-prose',
     write: (c: Parameters<typeof formatCalls>[0]) =>
       `Sure, I'll call the tools.\n\`\`\`json\n${formatCalls(c, CallStyle.json)}\n\`\`\`\nDone.`,

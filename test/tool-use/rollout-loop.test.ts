@@ -237,6 +237,31 @@ describe('tool-use loop', () => {
     expect(t!.finishReason).toBe('eos');
   });
 
+  it('never runs a call the sample was cut inside at the token limit: an invalid call, reason logged', async () => {
+    const policy = scriptedPolicy((prompt) =>
+      countTools(prompt) === 0
+        ? { text: '<tool_call>{"name": "calculator", "arguments": {"expression": "12 * 7', finish: 'length' }
+        : { text: 'Answer: 84' },
+    );
+    const [t] = await toolUseRollout(builtinTask, policy, ctx(), options);
+    const calls = t!.extra!.calls as { status: string; error?: string; name?: string }[];
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ status: 'parse_error' });
+    expect(calls[0]!.name).toBeUndefined();
+    expect(calls[0]!.error).toMatch(/cut at the token limit/);
+    const second = decode(policy.requests[1]!.prompt_token_ids![0]!);
+    expect(second).toContain('<|im_start|>tool\nError: the sample was cut at the token limit');
+    expect(second).not.toContain('tool\n84');
+    // The same text from a sample that stopped by itself (a `</tool_call>` stop string) is read and run.
+    const stopped = scriptedPolicy((prompt) =>
+      countTools(prompt) === 0
+        ? { text: '<tool_call>{"name": "calculator", "arguments": {"expression": "12 * 7"}}' }
+        : { text: 'Answer: 84' },
+    );
+    const [u] = await toolUseRollout(builtinTask, stopped, ctx(), options);
+    expect((u!.extra!.calls as { status: string }[])[0]!.status).toBe('ok');
+  });
+
   it('single-turn tasks (BFCL) validate the calls without running them', async () => {
     const task = ToolTaskData.parse({
       category: 'simple_python',

@@ -15,7 +15,7 @@ import { type CallStyle, formatCalls, referenceCalls } from '../../environments/
 import { dataDir } from '../helpers/data.js';
 import { repoRoot } from '../helpers/paths.js';
 
-const styles: CallStyle[] = ['hermes', 'openai', 'json'];
+const styles: CallStyle[] = ['hermes', 'openai', 'json', 'pythonic'];
 
 describe('multigym score --env tool-use', () => {
   it('scores BFCL records with raw completions in every format; wrong and malformed ones lose', async () => {
@@ -44,6 +44,20 @@ describe('multigym score --env tool-use', () => {
       expect: -0.25,
     });
     lines.push({ line: JSON.stringify({ task: some, completion: 'I cannot help with that.' }), expect: 0 });
+    // A call left open: read when the sample stopped by itself, an invalid call when cut at the limit.
+    const open = formatCalls(referenceCalls(some.ground_truth, some.function), 'hermes').replace(
+      /<\/tool_call>$/,
+      '',
+    );
+    lines.push({ line: JSON.stringify({ task: some, completion: open, finish_reason: 'stop' }), expect: 1 });
+    lines.push({
+      line: JSON.stringify({ task: some, completion: open, finish_reason: 'length' }),
+      expect: -0.25,
+    });
+    lines.push({
+      line: JSON.stringify({ task: some, completion: open, finish_reason: 'cut' }),
+      expect: Number.NaN,
+    });
     lines.push({
       line: JSON.stringify({ task: { question: 'no functions' }, completion: 'x' }),
       expect: Number.NaN,
@@ -54,7 +68,7 @@ describe('multigym score --env tool-use', () => {
 
     const summary = await runScore({ env: 'tool-use', input, output });
     expect(summary.lines).toBe(lines.length);
-    expect(summary.errors).toBe(1);
+    expect(summary.errors).toBe(2);
     const out = readFileSync(output, 'utf8')
       .trim()
       .split('\n')
@@ -63,7 +77,7 @@ describe('multigym score --env tool-use', () => {
       const want = lines[i]!.expect;
       if (Number.isNaN(want)) {
         expect(row.reward).toBeNull();
-        expect(row.error).toMatch(/^line \d+: task/);
+        expect(row.error).toMatch(/^line \d+: (task|finish_reason: expected one of stop, length, eos)/);
         continue;
       }
       // A wrong name is an unknown tool: penalty 0.5 per call, capped at 1, times the weight 0.5.

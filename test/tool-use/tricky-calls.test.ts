@@ -333,13 +333,13 @@ const cases: Case[] = [
     match: 1,
   },
   {
-    name: 'hermes block left open (truncated sample)',
+    name: 'hermes block left open (the stop string was </tool_call>)',
     expected: 'factorial',
     completion: '<tool_call>{"name": "math.factorial", "arguments": {"number": 5}}',
     match: 1,
   },
   {
-    name: 'JSON missing its closing braces',
+    name: 'JSON missing its closing braces, finish reason unknown',
     expected: 'factorial',
     completion: '<tool_call>{"name": "math.factorial", "arguments": {"number": 5',
     match: 1,
