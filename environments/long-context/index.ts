@@ -26,15 +26,16 @@ import { LongContextError } from './errors.js';
 import { ensureBlob, makeTask, taskSpec } from './generate.js';
 import { parseLongContextTask } from './parse.js';
 import { buildEnv } from './setup.js';
-import { LongContextTaskData } from './taskData.js';
+import { answerFormsOf, LongContextTaskData } from './taskData.js';
 
 export { buildEnv, calibrationSample } from './setup.js';
 
 /**
- * Default rewards: RULER's recall of the expected strings (weight 1); DAPO's soft overlong penalty on
- * answers past 192 tokens (full at 256; weight 1, range [−1, 0]) — the answer is a few needles, not an
- * essay; and `exact-match` of the whole completion against the answers joined by ", " (weight 0: logged
- * as a diagnostic of clean answers, not rewarded). A run may override any of them.
+ * Default rewards: `needle-recall` (weight 1): RULER's recall of the expected strings times the
+ * precision against the task's distractors, so listing every candidate does not pay; DAPO's soft
+ * overlong penalty on answers past 192 tokens (full at 256; weight 1, range [−1, 0]) — the answer is a
+ * few needles, not an essay; and `exact-match` of the whole answer against the answers joined by ", "
+ * (weight 0: logged as a diagnostic of clean answers, not rewarded). A run may override any of them.
  */
 export const LONG_CONTEXT_REWARDS: RewardSpec[] = [
   { checker: 'needle-recall', weight: 1 },
@@ -99,7 +100,8 @@ export const longContext = defineEnvironment({
     if ((data.tokens ?? 0) > config.maxDemonstrationTokens) return undefined;
     const file = data.contextPath ?? data.blobFile;
     if (!file) return undefined;
-    return { prompt: await readFile(file, 'utf8'), completion: ` ${data.answers.join(', ')}` };
+    const canonical = data.answers.map((a) => answerFormsOf(a)[0]);
+    return { prompt: await readFile(file, 'utf8'), completion: ` ${canonical.join(', ')}` };
   },
 });
 

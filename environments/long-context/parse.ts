@@ -5,6 +5,7 @@
  * 1. A task as `tasks()` produced it: `{ "id": "...", "data": { "kind", "blob" | "contextPath",
  *    "answers", "needles", ... } }` (e.g. dumped from the database).
  * 2. A flat record: `{ "id"?, "kind"?, "answers": ["4821907", ...] | "answer": "4821907",
+ *    (an answer may be a list of its acceptable forms: `"answer": ["Denver", "Denver, Colorado"]`),
  *    "distractors"?: [...], "needles"?: [{ "value" | "text", "role"?: "answer" | "distractor",
  *    "depth"? }], "question"?, "contextPath"? | "context"? }`. When `answers`/`answer` are absent the
  *    answers are the values of the needles whose role is not `distractor`.
@@ -19,7 +20,7 @@ import { z } from 'zod';
 import type { JsonObject } from '../../rewards/api.js';
 import type { Task } from '../api.js';
 import { LongContextError } from './errors.js';
-import { LongContextTaskData } from './taskData.js';
+import { joinedAnswer, LongContextTaskData } from './taskData.js';
 
 const FlatNeedle = z.object({
   value: z.union([z.string(), z.number()]).optional(),
@@ -28,11 +29,15 @@ const FlatNeedle = z.object({
   depth: z.number().min(0).max(1).optional(),
 });
 
+const Scalar = z.union([z.string(), z.number()]);
+/** One answer: a value, or a list of its acceptable forms. */
+const AnswerForms = z.union([Scalar, z.array(Scalar).min(1)]);
+
 const FlatRecord = z.object({
   id: z.union([z.string(), z.number()]).optional(),
   kind: z.string().default('custom'),
-  answers: z.array(z.union([z.string(), z.number()])).optional(),
-  answer: z.union([z.string(), z.number()]).optional(),
+  answers: z.array(AnswerForms).optional(),
+  answer: AnswerForms.optional(),
   distractors: z.array(z.union([z.string(), z.number()])).default([]),
   needles: z.array(FlatNeedle).default([]),
   question: z.string().optional(),
@@ -58,7 +63,10 @@ export function parseLongContextTask(record: unknown, index: number): Task {
     .filter((n) => n.role === 'answer')
     .map((n) => (n.value !== undefined ? String(n.value) : n.text))
     .filter((s): s is string => !!s);
-  const answers = f.answers?.map(String) ?? (f.answer !== undefined ? [String(f.answer)] : fromNeedles);
+  const forms = (a: z.infer<typeof AnswerForms>): string | string[] =>
+    Array.isArray(a) ? (a.length === 1 ? String(a[0]) : a.map(String)) : String(a);
+  const answers: (string | string[])[] =
+    f.answers?.map(forms) ?? (f.answer !== undefined ? [forms(f.answer)] : fromNeedles);
   if (answers.length === 0) {
     throw new LongContextError(
       'task_record',
@@ -74,7 +82,7 @@ export function parseLongContextTask(record: unknown, index: number): Task {
   const data: JsonObject = {
     kind: f.kind,
     answers,
-    answer: answers.join(', '),
+    answer: joinedAnswer(answers),
     distractors,
     needles: f.needles.map((n) => ({
       text: n.text ?? String(n.value ?? ''),

@@ -29,8 +29,20 @@ export const LongContextTaskData = z
       .optional()
       .describe('Absolute path of the blob where it was built (for demonstrations).'),
     contextPath: z.string().optional().describe('Absolute path of a prompt text file (parsed records).'),
-    answers: z.array(z.string()).min(1).describe('Strings the completion must contain.'),
-    answer: z.string().optional().describe('The answers joined with ", " (for exact-match style checkers).'),
+    answers: z
+      .array(z.union([z.string(), z.array(z.string()).min(1)]))
+      .min(1)
+      .describe(
+        'Strings the answer must contain; an item may list several acceptable forms of one answer ' +
+          '(`["Denver", "Denver, Colorado"]`), any one of which counts.',
+      ),
+    answer: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .optional()
+      .describe(
+        'The answers joined with ", " (for exact-match style checkers); for one answer with several ' +
+          'forms, the list of forms (exact-match accepts any).',
+      ),
     distractors: z.array(z.string()).default([]).describe('Look-alike strings that are not answers.'),
     needles: z.array(NeedleRecord).default([]).describe('Inserted needles with their positions.'),
     question: z.string().optional().describe('The query at the end of the prompt.'),
@@ -49,3 +61,16 @@ export const LongContextTaskData = z
   })
   .loose();
 export type LongContextTaskData = z.output<typeof LongContextTaskData>;
+
+/** One expected answer's acceptable forms; the first is the canonical one. */
+export const answerFormsOf = (answer: string | string[]): string[] =>
+  Array.isArray(answer) ? answer : [answer];
+
+/**
+ * The `answer` field of task data with these answers: the canonical forms joined with ", ", or, for
+ * one answer with several forms, the list of forms.
+ */
+export function joinedAnswer(answers: (string | string[])[]): string | string[] {
+  if (answers.length === 1 && Array.isArray(answers[0]) && answers[0].length > 1) return answers[0];
+  return answers.map((a) => answerFormsOf(a)[0]!).join(', ');
+}

@@ -38,14 +38,57 @@ describe('needle-recall', () => {
     expect((await score('48219070', task, { wholeWord: false })).value).toBe(0.25);
   });
 
-  it('penalises returned distractors when asked to, and never goes below 0', async () => {
+  it('by default, returned distractors cost precision: value = recall × precision', async () => {
     const all = '4821907 1930482 7730215 5512096 9981234 3345671';
-    expect((await score(all, task)).value).toBe(1);
-    expect((await score(all, task, { distractorPenalty: 0.5 })).value).toBe(0.5);
-    expect((await score('9981234 3345671', task, { distractorPenalty: 1 })).value).toBe(0);
-    expect(
-      (await score('4821907 1930482 7730215 5512096 9981234', task, { distractorPenalty: 1 })).value,
-    ).toBe(0.5);
+    const r = await score(all, task);
+    expect(r.value).toBeCloseTo(4 / 6, 10);
+    expect(r.details).toMatchObject({ recall: 1, distractors_returned: ['9981234', '3345671'] });
+    expect((await score(all, task, { distractorPenalty: 0 })).value).toBe(1);
+    expect((await score(all, task, { distractorPenalty: 0.5 })).value).toBeCloseTo(1 - 0.5 * (2 / 6), 10);
+    expect((await score('9981234 3345671', task)).value).toBe(0);
+    expect((await score('4821907 1930482 7730215 5512096 9981234', task)).value).toBeCloseTo(0.8, 10);
+  });
+
+  it("enumerating every key's value scores 1/k, never more than answering", async () => {
+    // Multi-key NIAH: one key asked, three look-alike keys in the context.
+    const multikey = { answers: ['4821907'], distractors: ['9981234', '3345671', '7730215'] };
+    const enumerate = await score('apple: 4821907, pear: 9981234, plum: 3345671, fig: 7730215', multikey);
+    expect(enumerate.value).toBe(0.25);
+    expect((await score('4821907 or 9981234', multikey)).value).toBe(0.5);
+    expect((await score('4821907', multikey)).value).toBe(1);
+    // QA hard negatives: the asked person's colour plus the other people's colours.
+    const qa = { answers: ['teal'], distractors: ['crimson', 'amber', 'violet', 'weaver'] };
+    expect((await score('teal, crimson, amber, violet', qa)).value).toBe(0.25);
+    expect((await score('Teal.', qa)).value).toBe(1);
+  });
+  it('an answer may list acceptable forms; any one counts, a distractor inside the answer does not', async () => {
+    const denver = { answers: [['Denver', 'Denver, Colorado']], distractors: ['Boulder', 'Colorado'] };
+    expect((await score('Denver', denver)).value).toBe(1);
+    expect((await score('Denver, Colorado.', denver)).value).toBe(1);
+    expect((await score('It is denver,   colorado', denver)).details).toMatchObject({
+      found: ['Denver'],
+      distractors_returned: [],
+    });
+    expect((await score('Boulder', denver)).value).toBe(0);
+    expect((await score('Denver or Boulder', denver)).value).toBe(0.5);
+    const reverse = { answers: [['Denver, Colorado', 'Denver']] };
+    expect((await score('Denver', reverse)).details).toMatchObject({ found: ['Denver'], missing: [] });
+    const two = { answers: [['NYC', 'New York City'], '1858'] };
+    expect((await score('New York City, in 1858', two)).value).toBe(1);
+    expect((await score('NYC', two)).value).toBe(0.5);
+    expect((await score('1858', two)).details).toMatchObject({ missing: ['NYC'] });
+  });
+
+  it('exact-match accepts any form of a listed reference', async () => {
+    const data = { answers: [['Denver', 'Denver, Colorado']], answer: ['Denver', 'Denver, Colorado'] };
+    const exact = (completion: string) =>
+      scoreTrajectory(longContext.rewards, { completion, completionTokens: 3 }, { id: 't', data });
+    const value = async (c: string) =>
+      (await exact(c)).components.find((x) => x.checker === 'exact-match')!.value;
+    expect(await value(' Denver, Colorado')).toBe(1);
+    expect(await value('denver')).toBe(1);
+    expect(await value('Boulder')).toBe(0);
+    expect(await value('Denver, CO')).toBe(0);
   });
 
   it('is not applicable to a task without answers', async () => {
@@ -99,6 +142,7 @@ describe('multigym score --env long-context', () => {
         completion: '41',
       },
       { task: { kind: 'qa' }, completion: 'no answers in this record' },
+      { task: { answer: ['Denver', 'Denver, Colorado'] }, completion: 'Denver, Colorado' },
     ];
     const input = join(tmp.dir, 'in.jsonl');
     const output = join(tmp.dir, 'out.jsonl');
@@ -108,10 +152,11 @@ describe('multigym score --env long-context', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(summary).toMatchObject({ lines: 5, errors: 1 });
-    expect(out.map((o) => o.components?.['needle-recall'] ?? null)).toEqual([1, 1, 0.5, 0, null]);
-    expect(out.map((o) => o.components?.['exact-match'] ?? null)).toEqual([1, 0, 0, 0, null]);
-    expect(out.map((o) => o.reward)).toEqual([1, 1, 0.5, 0, null]);
+    expect(summary).toMatchObject({ lines: 6, errors: 1 });
+    // "111 and 333": one of two answers and the distractor: recall 1/2 × precision 1/2.
+    expect(out.map((o) => o.components?.['needle-recall'] ?? null)).toEqual([1, 1, 0.25, 0, null, 1]);
+    expect(out.map((o) => o.components?.['exact-match'] ?? null)).toEqual([1, 0, 0, 0, null, 1]);
+    expect(out.map((o) => o.reward)).toEqual([1, 1, 0.25, 0, null, 1]);
     expect(out[4].error).toMatch(/answers/);
   });
 
