@@ -2,6 +2,7 @@
  * Dependencies of the activities, passed in by the worker (STYLE: activities built by a factory that
  * receives its dependencies, so tests pass real or fake parts without module mocking).
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Database } from '../db/client.js';
 import type { PolicySampler } from '../environments/api.js';
@@ -47,11 +48,49 @@ export async function ensurePlugins(plugins: string[]): Promise<void> {
   }
 }
 
+/** Failure type of a policy worker that does not answer (the CLI shows its message while retrying). */
+export const POLICY_UNREACHABLE = 'PolicyWorkerUnreachable';
+
+/** How long an activity waits for a policy worker that does not answer, by default (seconds). */
+export const DEFAULT_POLICY_WAIT_S = 600;
+
+/**
+ * A policy worker that does not answer (connection refused, reset, unknown host): retried by Temporal
+ * with the message `waiting for the policy worker at URL: CODE`, until it has not answered for
+ * `waitSeconds` across attempts; then a non-retryable failure that fails the run with that message.
+ * The time of the first failure travels in the activity's heartbeat details from attempt to attempt.
+ */
+function policyUnreachable(err: PolicyWorkerError, waitSeconds: number): unknown {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return err; // not inside an activity
+  }
+  const previous = ctx.info.heartbeatDetails as Record<string, unknown> | undefined;
+  const since =
+    typeof previous?.policyUnreachableSinceMs === 'number' ? previous.policyUnreachableSinceMs : Date.now();
+  ctx.heartbeat({ ...(previous ?? {}), policyUnreachableSinceMs: since });
+  const waited = (Date.now() - since) / 1000;
+  const what = `the policy worker at ${err.unreachable!.url}: ${err.unreachable!.code}`;
+  if (waited < waitSeconds) return ApplicationFailure.retryable(`waiting for ${what}`, POLICY_UNREACHABLE);
+  return ApplicationFailure.nonRetryable(
+    `gave up waiting for ${what}, unanswered for ${Math.round(waited)} s over ${ctx.info.attempt} attempts. ` +
+      'Is it running? `multigym dev` starts one on CPU; check policy.url in the run config ' +
+      `(timeouts.policy_unreachable_s, now ${waitSeconds}, sets how long a run waits)`,
+    POLICY_UNREACHABLE,
+  );
+}
+
 /**
  * Maps an error to Temporal's retry semantics: a policy-worker 4xx (bad input) and any error marked
- * `retryable: false` are non-retryable; connection errors, 5xx and the rest are retried with back-off.
+ * `retryable: false` are non-retryable; a policy worker that does not answer is retried for
+ * `policyWaitSeconds` (default 600) and then fails the run; 5xx and the rest are retried with back-off.
  */
-export function asActivityError(err: unknown): unknown {
+export function asActivityError(err: unknown, opts: { policyWaitSeconds?: number } = {}): unknown {
+  if (err instanceof PolicyWorkerError && err.errorType === 'connection' && err.unreachable) {
+    return policyUnreachable(err, opts.policyWaitSeconds ?? DEFAULT_POLICY_WAIT_S);
+  }
   if (err instanceof PolicyWorkerError && !err.retryable) {
     return ApplicationFailure.nonRetryable(err.message, err.errorType);
   }

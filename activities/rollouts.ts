@@ -80,7 +80,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
         config,
       );
     } catch (err) {
-      throw asActivityError(err);
+      throw asActivityError(err, input);
     }
     const specs: RewardSpec[] = [...((input.rewards as RewardSpec[] | undefined) ?? env.rewards)];
     if (reasoning && input.reasoning) {

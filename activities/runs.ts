@@ -83,7 +83,7 @@ export function runActivities(
       await deps.db.insert(events).values({ runId, step, kind, key, data }).onConflictDoNothing();
     },
 
-    async checkpoint({ runId, step, policyUrl, dir }) {
+    async checkpoint({ runId, step, policyUrl, dir, policyWaitSeconds }) {
       const path = join(dir, runId, `step-${step}`);
       try {
         const res = await policy(policyUrl).checkpoint({ path });
@@ -100,7 +100,7 @@ export function runActivities(
           .onConflictDoNothing();
         return { path: res.path };
       } catch (err) {
-        throw asActivityError(err);
+        throw asActivityError(err, { policyWaitSeconds });
       }
     },
   };

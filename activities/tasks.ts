@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { tasks } from '../db/schema.js';
 import { getEnvironment } from '../environments/registry.js';
 import type { Activities } from '../workflows/contracts.js';
-import { type ActivityDeps, ensurePlugins } from './deps.js';
+import { type ActivityDeps, asActivityError, ensurePlugins } from './deps.js';
 
 /** Builds the `sampleTasks` activity. */
 export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTasks'> {
@@ -41,7 +41,7 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
       } catch (err) {
         // A missing or malformed data set does not heal by retrying; errors marked retryable (I/O on a
         // shared blob store, say) are left to Temporal's retry policy.
-        if ((err as { retryable?: boolean }).retryable) throw err;
+        if ((err as { retryable?: boolean }).retryable) throw asActivityError(err, input);
         const e = err as Error;
         throw ApplicationFailure.nonRetryable(
           `${input.env} tasks: ${e.message}`,

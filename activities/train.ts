@@ -151,7 +151,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
           },
         });
       } catch (err) {
-        throw asActivityError(err);
+        throw asActivityError(err, input);
       } finally {
         clearInterval(beat);
       }

@@ -14,6 +14,8 @@ import { printLogs } from './commands/logs.js';
 import { readRunConfig, startAndWatch } from './commands/run.js';
 import { fail, homeDir, openProjectDatabase, temporalClient } from './context.js';
 import { acquirePgliteLock } from './pgliteLock.js';
+import { reconcileIfReachable } from './reconcile.js';
+import { RunFailedError } from './watch.js';
 import { installQuietRuntime, startWorkers } from './workers.js';
 
 installQuietRuntime();
@@ -76,12 +78,19 @@ program
       fail((err as Error).message);
     }
     const client = await temporalClient();
-    const { workflowId, result } = await startAndWatch(client, config, { workflowId: o.id, wait: o.wait });
-    if (result)
-      console.log(
-        `run ${workflowId} ${result.status} after ${result.steps} steps (policy v${result.policyVersion}); see \`multigym logs ${workflowId}\``,
-      );
-    await client.connection.close();
+    try {
+      const { workflowId, result } = await startAndWatch(client, config, { workflowId: o.id, wait: o.wait });
+      if (result)
+        console.log(
+          `run ${workflowId} ${result.status} after ${result.steps} steps (policy v${result.policyVersion}); see \`multigym logs ${workflowId}\``,
+        );
+    } catch (err) {
+      if (!(err instanceof RunFailedError)) throw err;
+      console.error(`multigym: ${err.message}`);
+      process.exitCode = 1;
+    } finally {
+      await client.connection.close();
+    }
   });
 
 program
@@ -95,7 +104,9 @@ program
     const lock = process.env.DATABASE_URL ? undefined : acquirePgliteLock();
     const database = await openProjectDatabase();
     try {
+      const stale = await reconcileIfReachable(database.db);
       await printLogs(database.db, run, o);
+      if (stale) console.log(stale);
     } finally {
       await database.close();
       await lock?.stop();
@@ -108,11 +119,17 @@ program
   .requiredOption('--env <name>', 'environment name')
   .requiredOption('--input <file>', 'JSONL: {"task": {...}, "completion": "..."} per line')
   .option('--output <file>', 'JSONL output (default stdout)')
-  .action(async (o: { env: string; input: string; output?: string }) => {
-    const { runScore } = await import('./commands/score.js');
+  .option('--allow-errors', 'exit 0 even when some lines could not be scored (they still carry "error")')
+  .action(async (o: { env: string; input: string; output?: string; allowErrors?: boolean }) => {
+    const { runScore, scoreSummaryText } = await import('./commands/score.js');
     const summary = await runScore(o);
-    if (o.output)
-      console.error(`scored ${summary.lines} lines; mean reward ${summary.meanReward.toFixed(4)}`);
+    console.error(scoreSummaryText(summary));
+    if (summary.errors > 0 && !o.allowErrors) {
+      console.error(
+        `multigym: ${summary.errors} of ${summary.lines} lines could not be scored; fix them, or pass --allow-errors`,
+      );
+      process.exitCode = 1;
+    }
   });
 
 program

@@ -5,6 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -17,6 +18,8 @@ import { type ActivityDeps, createActivities } from '../activities/index.js';
 import '../environments/builtin.js';
 import { environmentNames } from '../environments/registry.js';
 import { envQueue, MAIN_QUEUE } from '../workflows/queues.js';
+import { TemporalUnreachableError, temporalAddress } from './context.js';
+import { startReconciler } from './reconcile.js';
 
 const workflowsPath = resolve(dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
@@ -55,6 +58,11 @@ export interface StartWorkersOptions {
   shutdownGraceTime?: string;
   /** Concurrent activities per worker (default 16). */
   maxConcurrentActivities?: number;
+  /**
+   * With the main queue: how often the `runs` table is reconciled with the workflows' real ends
+   * (`cli/reconcile.ts`), ms; default 5000, 0 for never.
+   */
+  reconcileMs?: number;
 }
 
 /** Running workers; `shutdown()` drains and stops them all. */
@@ -67,10 +75,14 @@ export interface RunningWorkers {
 
 /** Creates and runs the requested workers. */
 export async function startWorkers(options: StartWorkersOptions): Promise<RunningWorkers> {
+  const address = options.address ?? temporalAddress();
   const connection =
     options.connection ??
-    (await NativeConnection.connect({
-      address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    (await NativeConnection.connect({ address }).catch((err: Error) => {
+      throw new TemporalUnreachableError(
+        `no Temporal server answers at ${address} (${err.message}). Start one with \`npx multigym dev\`, ` +
+          "or set TEMPORAL_ADDRESS to your cluster's frontend.",
+      );
     }));
   const namespace = options.namespace ?? 'default';
   const activities = createActivities(options.deps);
@@ -101,10 +113,25 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
     );
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  let lastError = '';
+  const reconciler =
+    (options.main ?? true) && (options.reconcileMs ?? 5000) > 0
+      ? startReconciler({
+          db: options.deps.db,
+          client: new Client({ connection, namespace }),
+          intervalMs: options.reconcileMs,
+          onError: (err) => {
+            const message = `multigym: cannot reconcile run statuses: ${(err as Error).message}`;
+            if (message !== lastError) console.warn(message);
+            lastError = message;
+          },
+        })
+      : undefined;
   return {
     workers,
     done,
     async shutdown() {
+      await reconciler?.stop();
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await done.catch(() => undefined);
       if (!options.connection) await connection.close();

@@ -24,7 +24,10 @@ import {
 export const runs = pgTable('runs', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  /** `running` | `completed` | `stopped` | `failed`. */
+  /**
+   * `running` | `completed` | `stopped` | `failed` | `terminated` | `cancelled` | `timed_out`: how
+   * the workflow really ended (the orchestrator worker reconciles it with Temporal, cli/reconcile.ts).
+   */
   status: text('status').notNull().default('running'),
   /** The validated run config. */
   config: jsonb('config').notNull(),

@@ -37,6 +37,8 @@ export class PolicyWorkerError extends Error {
     readonly field?: string,
     /** `policy_mismatch` only: the run and policy version the worker holds. */
     readonly worker?: { run_id: string | null; policy_version: number },
+    /** No answer at all (`connection`, `timeout`): the worker's base URL and the socket error code. */
+    readonly unreachable?: { url: string; code: string },
   ) {
     super(message);
   }
@@ -151,11 +153,15 @@ export class PolicyClient implements PolicySampler {
           await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** attempt));
           continue;
         }
+        const code = err.code ?? err.message;
         throw new PolicyWorkerError(
-          `policy worker ${this.options.url}${path} unreachable: ${err.code ?? err.message}`,
+          `policy worker ${this.options.url}${path} unreachable: ${code}`,
           undefined,
           connection ? 'connection' : 'timeout',
           true,
+          undefined,
+          undefined,
+          { url: this.options.url, code },
         );
       }
     }

@@ -112,6 +112,22 @@ export const TimeoutsConfig = z.strictObject({
     .positive()
     .default(300)
     .describe('Heartbeat timeout of main-queue activities (training, checkpoints, bookkeeping), seconds.'),
+  policy_unreachable_s: z
+    .number()
+    .positive()
+    .default(600)
+    .describe(
+      'How long the run waits for a policy worker that does not answer (connection refused, unknown host) ' +
+        'before it fails with that error, seconds. Meanwhile `multigym run` shows what it waits for.',
+    ),
+  stop_grace_s: z
+    .number()
+    .nonnegative()
+    .default(60)
+    .describe(
+      'After a `stop`, how long the step in flight may take to finish before it is abandoned (its ' +
+        'activities cancelled, e.g. while they retry against an unreachable policy worker), seconds.',
+    ),
 });
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 

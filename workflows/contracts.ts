@@ -21,6 +21,8 @@ export interface SampleTasksInput {
   config: Record<string, unknown>;
   plugins: string[];
   dataDir?: string;
+  /** How long a policy worker that does not answer is waited for before the run fails, seconds. */
+  policyWaitSeconds?: number;
 }
 export interface SampleTasksOutput {
   taskIds: string[];
@@ -44,6 +46,8 @@ export interface RolloutGroupsInput {
   plugins: string[];
   /** Greedy decoding (evaluation). */
   greedy?: boolean;
+  /** How long a policy worker that does not answer is waited for before the run fails, seconds. */
+  policyWaitSeconds?: number;
 }
 
 /** Summary of one group, enough for progress, dynamic sampling and pass@k. */
@@ -69,6 +73,8 @@ export interface TrainStepInput {
   envWeights: Record<string, number>;
   /** Exclude zero-variance groups from the batch (dynamic sampling). */
   dropZeroVariance: boolean;
+  /** How long a policy worker that does not answer is waited for before the run fails, seconds. */
+  policyWaitSeconds?: number;
 }
 
 /** Per-environment statistics of one step. */
@@ -112,6 +118,7 @@ export interface Activities {
     step: number;
     policyUrl: string;
     dir: string;
+    policyWaitSeconds?: number;
   }): Promise<{ path: string }>;
   recordEvent(input: {
     runId: string;

@@ -40,6 +40,8 @@ export interface EnvStepInput {
   greedy?: boolean;
   /** Heartbeat timeout of the rollout activities, seconds (default 120). */
   heartbeatSeconds?: number;
+  /** How long an unanswering policy worker is waited for, seconds (`timeouts.policy_unreachable_s`). */
+  policyWaitSeconds?: number;
 }
 
 export interface EnvStepResult {
@@ -72,6 +74,7 @@ export async function runEnvStep(input: EnvStepInput): Promise<EnvStepResult> {
       config: input.spec.config,
       plugins: input.plugins,
       dataDir: input.dataDir,
+      policyWaitSeconds: input.policyWaitSeconds,
     });
     cursor += wanted;
     const reasoningCount =
@@ -115,6 +118,7 @@ async function runChunks(
         policyUrl: input.policyUrl,
         plugins: input.plugins,
         greedy: input.greedy,
+        policyWaitSeconds: input.policyWaitSeconds,
       }),
     );
   }

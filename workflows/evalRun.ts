@@ -70,6 +70,8 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
         dataDir: config.data_dir,
         resampleRounds: 0,
         greedy: n === 1,
+        heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
+        policyWaitSeconds: config.timeouts.policy_unreachable_s,
       }),
     ),
   );

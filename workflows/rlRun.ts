@@ -9,11 +9,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   executeChild,
+  isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -170,34 +173,66 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   );
 
   upsertSearchAttributes([{ key: RUN_NAME, value: config.name }]);
+  /**
+   * Runs a step's rollouts so that a `stop` they cannot honour within `stop_grace_s` (their activities
+   * retrying against an unreachable policy worker, say) cancels them: undefined when abandoned.
+   * Training is never cancelled (a cancelled train_step could land in the worker unrecorded).
+   */
+  async function unlessStopped<T>(work: () => Promise<T>): Promise<T | undefined> {
+    const stepScope = new CancellationScope();
+    const watcher = new CancellationScope();
+    const watching = watcher.run(async () => {
+      await condition(() => stopping);
+      await sleep(config.timeouts.stop_grace_s * 1000);
+      stepScope.cancel();
+    });
+    try {
+      return await stepScope.run(work);
+    } catch (err) {
+      if (stopping && stepScope.consideredCancelled && isCancellation(err)) return undefined;
+      throw err;
+    } finally {
+      watcher.cancel();
+      await watching.catch(() => undefined);
+    }
+  }
+
   let stepsThisExecution = 0;
+  let abandoned: number | undefined;
   while (state.step < config.steps && !stopping) {
     await condition(() => !state.paused || stopping);
     if (stopping) break;
     const step = state.step + 1;
     const mixture = state.mixture;
-    const results = await Promise.all(
-      mixture.map((spec) =>
-        runEnvStep({
-          runId,
-          phase: 'train',
-          step,
-          seed: config.seed,
-          spec,
-          split: spec.split,
-          cursor: state.cursors[spec.name] ?? 0,
-          count: spec.prompts_per_step,
-          groupSize: spec.group_size,
-          policyUrl: config.policy.url,
-          plugins: config.plugins,
-          dataDir: config.data_dir,
-          resampleRounds: config.algorithm.dynamic_sampling.enabled
-            ? config.algorithm.dynamic_sampling.max_rounds
-            : 0,
-          heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
-        }),
+    const results = await unlessStopped(() =>
+      Promise.all(
+        mixture.map((spec) =>
+          runEnvStep({
+            runId,
+            phase: 'train',
+            step,
+            seed: config.seed,
+            spec,
+            split: spec.split,
+            cursor: state.cursors[spec.name] ?? 0,
+            count: spec.prompts_per_step,
+            groupSize: spec.group_size,
+            policyUrl: config.policy.url,
+            plugins: config.plugins,
+            dataDir: config.data_dir,
+            resampleRounds: config.algorithm.dynamic_sampling.enabled
+              ? config.algorithm.dynamic_sampling.max_rounds
+              : 0,
+            heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
+            policyWaitSeconds: config.timeouts.policy_unreachable_s,
+          }),
+        ),
       ),
     );
+    if (!results) {
+      abandoned = step;
+      break;
+    }
     const train = await main.trainStep({
       runId,
       step,
@@ -205,6 +240,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       algorithm: config.algorithm,
       envWeights: Object.fromEntries(mixture.map((s) => [s.name, s.weight])),
       dropZeroVariance: config.algorithm.dynamic_sampling.enabled,
+      policyWaitSeconds: config.timeouts.policy_unreachable_s,
     });
     mixture.forEach((spec, i) => {
       const r = results[i]!;
@@ -224,7 +260,13 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     upsertMemo({ step, policyVersion: state.policyVersion, meanReward: p.meanReward });
 
     if (config.checkpoint_every > 0 && step % config.checkpoint_every === 0 && config.checkpoint_dir) {
-      await main.checkpoint({ runId, step, policyUrl: config.policy.url, dir: config.checkpoint_dir });
+      await main.checkpoint({
+        runId,
+        step,
+        policyUrl: config.policy.url,
+        dir: config.checkpoint_dir,
+        policyWaitSeconds: config.timeouts.policy_unreachable_s,
+      });
     }
     if (config.eval_every > 0 && step % config.eval_every === 0) {
       // Evaluate the current mixture (setMixture may have changed it since the run started).
@@ -241,12 +283,22 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     }
   }
   const status = stopping ? 'stopped' : 'completed';
-  if (stopping && config.checkpoint_dir) {
+  if (abandoned !== undefined) {
+    // The policy worker may be what held the step up: no final checkpoint, but say what happened.
+    await main.recordEvent({
+      runId,
+      step: abandoned,
+      kind: 'stop',
+      key: `stop:${abandoned}`,
+      data: { abandonedStep: abandoned, graceSeconds: config.timeouts.stop_grace_s },
+    });
+  } else if (stopping && config.checkpoint_dir) {
     await main.checkpoint({
       runId,
       step: state.step,
       policyUrl: config.policy.url,
       dir: config.checkpoint_dir,
+      policyWaitSeconds: config.timeouts.policy_unreachable_s,
     });
   }
   await main.finishRun({ runId, status });

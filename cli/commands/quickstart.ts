@@ -21,8 +21,8 @@ import { findRealSets } from '../quickstart/data.js';
 import { planRun, QUICKSTART_ENVS, SFT_SHARE, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
 import { latestCheckpoint, type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
-import { watchRun } from '../quickstart/watch.js';
 import { summarize, writeReport } from '../report/report.js';
+import { watchRun } from '../watch.js';
 import { type DevStack, startDevStack } from './dev.js';
 
 /** Options of `multigym quickstart`. */

@@ -1,14 +1,14 @@
 /**
- * `multigym run CONFIG`: validates a run config, starts `rlRun` and shows a progress bar (steps, and
- * per-environment mean reward) until the run ends.
+ * `multigym run CONFIG`: validates a run config, starts `rlRun` and shows its progress (steps, and
+ * per-environment mean reward) until the run ends; a failed run prints its cause chain.
  */
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
-import { Presets, SingleBar } from 'cli-progress';
 import { formatIssues, RunConfig } from '../../workflows/config.js';
-import { type Progress, progressQuery } from '../../workflows/messages.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import type { RlRunResult } from '../../workflows/rlRun.js';
+import { workflowUiLink } from '../context.js';
+import { watchRun } from '../watch.js';
 
 /** Reads and validates a JSON run config; throws an Error listing every bad field. */
 export function readRunConfig(path: string): RunConfig {
@@ -23,19 +23,14 @@ export function readRunConfig(path: string): RunConfig {
   return parsed.data;
 }
 
-const fmtEnvs = (p: Progress) =>
-  Object.entries(p.envs)
-    .map(([env, s]) => `${env} ${s.meanReward.toFixed(2)}`)
-    .join(' · ');
-
 /**
- * Starts a run and waits for it with a progress bar. Returns the workflow result.
- * Throws the workflow's failure (e.g. an invalid config names the field).
+ * Starts a run and watches it until it ends (`watchRun`: bars on a terminal, plain lines otherwise).
+ * Returns the workflow result; throws `RunFailedError` (cause chain and web UI link) when it failed.
  */
 export async function startAndWatch(
   client: Client,
   config: RunConfig,
-  options: { workflowId?: string; wait?: boolean; quiet?: boolean } = {},
+  options: { workflowId?: string; wait?: boolean; quiet?: boolean; tty?: boolean; uiUrl?: string } = {},
 ): Promise<{ workflowId: string; result?: RlRunResult }> {
   const workflowId = options.workflowId ?? `${config.name}-${Date.now().toString(36)}`;
   const handle = await client.workflow.start('rlRun', {
@@ -43,36 +38,15 @@ export async function startAndWatch(
     workflowId,
     args: [{ config }],
   });
-  if (!options.quiet) console.log(`started run ${workflowId}`);
+  const uiLink = workflowUiLink(workflowId, options.uiUrl);
+  if (!options.quiet) console.log(`started run ${workflowId}; Temporal web UI: ${uiLink}`);
   if (options.wait === false) return { workflowId };
-  const bar = options.quiet
-    ? undefined
-    : new SingleBar(
-        {
-          format: 'step {value}/{total} |{bar}| policy v{version} · {rps} rollouts/s · reward {envs}',
-          hideCursor: true,
-        },
-        Presets.shades_classic,
-      );
-  bar?.start(config.steps, 0, { version: 0, rps: '0', envs: '' });
-  const timer = setInterval(async () => {
-    try {
-      const p = await handle.query(progressQuery);
-      bar?.update(p.step, {
-        version: p.policyVersion,
-        rps: p.rolloutsPerSecond.toFixed(1),
-        envs: fmtEnvs(p),
-      });
-    } catch {
-      // the workflow may be between executions (continue-as-new) or finished; the next tick retries
-    }
-  }, 1000);
-  try {
-    const result = (await handle.result()) as RlRunResult;
-    bar?.update(result.steps, { version: result.policyVersion });
-    return { workflowId, result };
-  } finally {
-    clearInterval(timer);
-    bar?.stop();
-  }
+  const result = await watchRun(handle, {
+    steps: config.steps,
+    envs: config.environments.map((e) => e.name),
+    tty: options.quiet ? false : options.tty,
+    log: options.quiet ? () => {} : console.log,
+    uiLink,
+  });
+  return { workflowId, result };
 }

@@ -37,6 +37,23 @@ export interface ScoreSummary {
   meanReward: number;
   /** Lines that could not be scored (each has an `error` in its output line). */
   errors: number;
+  /** The first few of their errors (`line N: field: why`), for the summary. */
+  firstErrors: string[];
+}
+
+/** How many first errors a summary keeps. */
+const FIRST_ERRORS = 5;
+
+/**
+ * The summary printed on stderr: lines scored of lines read, the mean reward over the scored ones,
+ * and the malformed lines (the first few with their reasons).
+ */
+export function scoreSummaryText(s: ScoreSummary): string {
+  const scored = s.lines - s.errors;
+  const head = `scored ${scored} of ${s.lines} lines; mean reward ${s.meanReward.toFixed(4)} over the ${scored} scored`;
+  if (s.errors === 0) return head;
+  const more = s.errors > s.firstErrors.length ? `\n  … and ${s.errors - s.firstErrors.length} more` : '';
+  return `${head}; ${s.errors} malformed line(s) not scored (reward null, "error" in the output):\n  ${s.firstErrors.join('\n  ')}${more}`;
 }
 
 /** A malformed input line; the message names the line number and the field. */
@@ -124,6 +141,7 @@ export async function runScore(opts: ScoreOptions): Promise<ScoreSummary> {
     new Promise<void>((resolve, reject) => out.write(s, (err) => (err ? reject(err) : resolve())));
   let lines = 0;
   let errors = 0;
+  const firstErrors: string[] = [];
   let sum = 0;
   let lineNo = 0;
   try {
@@ -138,6 +156,7 @@ export async function runScore(opts: ScoreOptions): Promise<ScoreSummary> {
       } catch (err) {
         if (!(err instanceof ScoreInputError)) throw err;
         errors++;
+        if (firstErrors.length < FIRST_ERRORS) firstErrors.push(err.message);
         let original: unknown;
         try {
           original = JSON.parse(text);
@@ -153,5 +172,5 @@ export async function runScore(opts: ScoreOptions): Promise<ScoreSummary> {
     if (opts.output) await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
   }
   const scored = lines - errors;
-  return { lines, meanReward: scored > 0 ? sum / scored : 0, errors };
+  return { lines, meanReward: scored > 0 ? sum / scored : 0, errors, firstErrors };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScore } from '../../cli/commands/score.js';
+import { ESC, runCli } from '../helpers/cli.js';
 
 describe('multigym score (math)', () => {
   it('scores each line, reports malformed lines by number and field, and keeps going', async () => {
@@ -21,7 +22,8 @@ describe('multigym score (math)', () => {
     ].map((l) => JSON.stringify(l));
     writeFileSync(input, `${[...lines.slice(0, 3), '', '{not json', ...lines.slice(3)].join('\n')}\n`);
     const summary = await runScore({ env: 'math', input, output });
-    expect(summary).toEqual({ lines: 6, meanReward: 2 / 3, errors: 3 });
+    expect(summary).toMatchObject({ lines: 6, meanReward: 2 / 3, errors: 3 });
+    expect(summary.firstErrors.map((e) => e.slice(0, 7))).toEqual(['line 5:', 'line 6:', 'line 7:']);
     const out = readFileSync(output, 'utf8')
       .trim()
       .split('\n')
@@ -41,4 +43,30 @@ describe('multigym score (math)', () => {
   it('rejects an unknown environment', async () => {
     await expect(runScore({ env: 'nope', input: '/dev/null' })).rejects.toThrow(/unknown environment "nope"/);
   });
+});
+
+describe('multigym score from the command line', () => {
+  it('counts malformed lines, names them, and exits 1 unless --allow-errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mg-score-cli-'));
+    const input = join(dir, 'in.jsonl');
+    const good = JSON.stringify({ task: { question: 'Q', answer: '#### 3' }, completion: '\\boxed{3}' });
+    writeFileSync(input, `${good}\n${good}\n{"task": {"question": "Q", "answer": "#### 3"}}\n`);
+    const strict = await runCli([
+      'score',
+      '--env',
+      'math',
+      '--input',
+      input,
+      '--output',
+      join(dir, 'o.jsonl'),
+    ]);
+    expect(strict.code).toBe(1);
+    expect(strict.output).toContain('scored 2 of 3 lines; mean reward 1.0000 over the 2 scored; 1 malformed');
+    expect(strict.output).toContain('line 3: completion: expected a string');
+    expect(strict.output).toContain('1 of 3 lines could not be scored; fix them, or pass --allow-errors');
+    const lenient = await runCli(['score', '--env', 'math', '--input', input, '--allow-errors']);
+    expect(lenient.code).toBe(0);
+    expect(lenient.output).toContain('scored 2 of 3 lines');
+    expect(lenient.output).not.toContain(ESC);
+  }, 120_000);
 });

@@ -1,0 +1,188 @@
+/**
+ * Failures that explain themselves, seen as a user sees them: `multigym run` in a subprocess with its
+ * output going to a file, against the real Temporal dev server, PostgreSQL, policy worker and
+ * orchestrator workers. Every failure prints its cause (never only "Workflow execution failed") and
+ * the run's web UI link; a policy worker that does not answer is shown while the run waits and then
+ * fails it; `stop` works while an activity is retrying; the `runs` table follows each workflow's
+ * real end (failed, terminated); no output holds an escape code.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { events, runs } from '../../db/schema.js';
+import type { RunConfigInput } from '../../workflows/config.js';
+import { stopUpdate } from '../../workflows/messages.js';
+import { MAIN_QUEUE } from '../../workflows/queues.js';
+import { freePort } from '../e2e/ports.js';
+import { ESC, runCli } from '../helpers/cli.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
+
+let stack: Stack;
+let dir: string;
+/** A port nothing listens on. */
+let deadPort: number;
+beforeAll(async () => {
+  stack = await startStack({ envs: ['math'] });
+  dir = stack.blobDir;
+  deadPort = await freePort();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const config = (over: Partial<RunConfigInput> = {}): RunConfigInput => ({
+  name: 'failures',
+  steps: 2,
+  seed: 1,
+  policy: { url: stack.policy.url },
+  environments: [
+    { name: 'math', prompts_per_step: 2, group_size: 2, sampling: { max_tokens: 8 }, config: {} },
+  ],
+  ...over,
+});
+
+/** `multigym run` of `cfg` under workflow id `id`, output to a file. */
+async function run(id: string, cfg: RunConfigInput, timeoutMs = 180_000) {
+  const file = join(dir, `${id}.json`);
+  writeFileSync(file, JSON.stringify(cfg));
+  const result = await runCli(['run', file, '--id', id], {
+    env: { TEMPORAL_ADDRESS: stack.temporal.address, TEMPORAL_UI_URL: 'http://ui.example:8233' },
+    timeoutMs,
+  });
+  expect(result.output, 'escape codes in output written to a file').not.toContain(ESC);
+  return result;
+}
+
+const runRow = async (id: string) => (await stack.database.db.select().from(runs).where(eq(runs.id, id)))[0];
+
+describe('multigym run explains failures', () => {
+  it('without a Temporal server: names the address and suggests `multigym dev`', async () => {
+    const port = await freePort();
+    const file = join(dir, 'no-server.json');
+    writeFileSync(file, JSON.stringify(config()));
+    const r = await runCli(['run', file], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(`no Temporal server answers at 127.0.0.1:${port}`);
+    expect(r.output).toContain('npx multigym dev');
+    expect(r.output).not.toContain('Failed to connect before the deadline\n');
+  });
+
+  it('a plain run prints one line per step, no escape codes, and ends completed', async () => {
+    const r = await run('fail-ok', config());
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain(
+      'started run fail-ok; Temporal web UI: http://ui.example:8233/namespaces/default/workflows/fail-ok',
+    );
+    expect(r.output).toMatch(/^step 1\/2 · policy v1 · \d+ rollouts · .*reward math /m);
+    expect(r.output).toMatch(/^step 2\/2 · policy v2 /m);
+    expect(r.output).toContain('run fail-ok completed after 2 steps');
+  });
+
+  it('an unknown environment: the cause, the chain and the UI link, exit 1', async () => {
+    const r = await run(
+      'fail-env',
+      config({ environments: [{ name: 'nope', prompts_per_step: 1, group_size: 2, config: {} }] }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(
+      'run fail-env failed: invalid run config: environments.0.name: unknown environment "nope"',
+    );
+    expect(r.output).toContain('← InvalidRunConfig: invalid run config: environments.0.name');
+    expect(r.output).toContain('Temporal UI: http://ui.example:8233/namespaces/default/workflows/fail-env');
+    expect(await runRow('fail-env')).toBeUndefined(); // refused before anything was written
+  });
+
+  it('a missing data set: the path and the error; the run is recorded as failed', async () => {
+    const missing = join(dir, 'no-such', 'gsm8k.jsonl');
+    const r = await run(
+      'fail-data',
+      config({
+        environments: [
+          {
+            name: 'math',
+            prompts_per_step: 2,
+            group_size: 2,
+            config: { dataset: { path: missing, format: 'gsm8k' } },
+          },
+        ],
+      }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(/run fail-data failed: math tasks: .*no-such\/gsm8k\.jsonl.*ENOENT/);
+    expect(r.output).toContain('← activity sampleTasks: failed (not retryable)');
+    const row = await waitFor(
+      'the run row to say failed',
+      async () => ((await runRow('fail-data'))?.status === 'failed' ? true : undefined),
+      30_000,
+    );
+    expect(row).toBe(true);
+    const [end] = await stack.database.db.select().from(events).where(eq(events.runId, 'fail-data'));
+    expect(end).toMatchObject({ kind: 'run_end', data: { status: 'failed', workflowStatus: 'FAILED' } });
+    expect(String((end!.data as { message: string }).message)).toContain('ENOENT');
+  });
+
+  it('a plugin that cannot load: names the plugin and why', async () => {
+    const r = await run('fail-plugin', config({ plugins: ['./no/such-plugin.js'] }));
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(/run fail-plugin failed: invalid run config: plugins: .*no\/such-plugin\.js/);
+  });
+
+  it('a policy worker that does not answer: shown while waiting, then the run fails with it', async () => {
+    const url = `http://127.0.0.1:${deadPort}`;
+    const r = await run('fail-policy', config({ policy: { url }, timeouts: { policy_unreachable_s: 10 } }));
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(
+      new RegExp(`^waiting for the policy worker at ${url}: ECONNREFUSED \\(attempt [2-9]\\)$`, 'm'),
+    );
+    expect(r.output).toMatch(
+      new RegExp(
+        `run fail-policy failed: gave up waiting for the policy worker at ${url}: ECONNREFUSED, unanswered for 1\\d s over \\d attempts`,
+      ),
+    );
+    expect(r.output).toContain('timeouts.policy_unreachable_s');
+    await waitFor(
+      'the run row to say failed',
+      async () => ((await runRow('fail-policy'))?.status === 'failed' ? true : undefined),
+      30_000,
+    );
+  });
+});
+
+describe('runs that cannot go on', () => {
+  const start = (id: string, over: Partial<RunConfigInput>) =>
+    stack.temporal.client.workflow.start('rlRun', {
+      taskQueue: MAIN_QUEUE,
+      workflowId: id,
+      args: [{ config: config({ policy: { url: `http://127.0.0.1:${deadPort}` }, ...over }) }],
+    });
+  const retrying = async (id: string) => {
+    const d = await stack.temporal.client.workflow.getHandle(id).describe();
+    return (d.raw.pendingActivities ?? []).some((a) => (a.attempt ?? 1) >= 2) ? true : undefined;
+  };
+
+  it('stop works while an activity is retrying: the step is abandoned after stop_grace_s', async () => {
+    const handle = await start('stop-retrying', { timeouts: { stop_grace_s: 2 } });
+    await waitFor('a retried rollout activity', () => retrying('stop-retrying'), 60_000);
+    await handle.executeUpdate(stopUpdate, { args: [{}] });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'stopped', steps: 0 });
+    expect((await runRow('stop-retrying'))?.status).toBe('stopped');
+    const kinds = await stack.database.db.select().from(events).where(eq(events.runId, 'stop-retrying'));
+    expect(kinds.map((e) => e.kind)).toContain('stop');
+  });
+
+  it('a terminated run is recorded as terminated, with the reason', async () => {
+    const handle = await start('terminated', {});
+    await waitFor('the run row', async () => ((await runRow('terminated')) ? true : undefined), 60_000);
+    await handle.terminate('operator pulled the plug');
+    await waitFor(
+      'the run row to say terminated',
+      async () => ((await runRow('terminated'))?.status === 'terminated' ? true : undefined),
+      30_000,
+    );
+    const [end] = await stack.database.db.select().from(events).where(eq(events.runId, 'terminated'));
+    expect(end?.data).toMatchObject({ status: 'terminated', message: 'operator pulled the plug' });
+  });
+});
