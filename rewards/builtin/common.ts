@@ -18,7 +18,8 @@ export const extractRules = z
   .default([...EXTRACT_RULES])
   .describe(
     'Answer-extraction rules tried in order: boxed (last \\boxed{}/\\fbox{}), hashes (GSM8K "#### N"), ' +
-      'answer-is ("the answer is X"), last-number. Default: all four.',
+      'answer-is ("the answer is X", "Final answer: X"), last-math (the last $…$ segment), last-number. ' +
+      'Default: all five.',
   );
 
 /** The reference answer of a task as a string, or null when the field is missing or empty. */

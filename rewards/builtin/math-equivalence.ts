@@ -6,7 +6,9 @@
  * unclosed `<think>` or a sample cut at the token limit scores 0.
  *
  * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `relTol`
- * (default 1e-6), `absTol` (default 1e-9), `budgetMs` (default 500: a comparison past it scores 0 with
+ * (default 1e-6; applies when either side is a decimal or an evaluated irrational value, integers and
+ * fractions compare exactly), `absTol` (default 1e-12: how far from an exact 0 a value may be and
+ * still count as 0; never between two non-zero values), `budgetMs` (default 500: a comparison past it scores 0 with
  * `details.error = "timeout"`, below the 1 s budget of `runChecker`). Details: `extracted`, `rule` (which extraction rule
  * matched), `reference`, `method` (which equivalence step decided, see `math/equivalence.ts`) and the
  * normalised forms. No reference answer in the task: not applicable (value 0).
@@ -17,6 +19,7 @@ import { defineReward } from '../api.js';
 import { answerField, extractRules, missingAnswerDetails, referenceAnswer } from './common.js';
 import { DEFAULT_EQUIVALENCE_BUDGET_MS, isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
+import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL } from './math/numbers.js';
 
 const config = z
   .object({
@@ -25,13 +28,17 @@ const config = z
     relTol: z
       .number()
       .min(0)
-      .default(1e-6)
-      .describe('Relative tolerance of numeric comparisons (default 1e-6).'),
+      .default(DEFAULT_REL_TOL)
+      .describe(
+        'Relative tolerance when either side is a decimal or an irrational value (default 1e-6); integers and fractions compare exactly.',
+      ),
     absTol: z
       .number()
       .min(0)
-      .default(1e-9)
-      .describe('Absolute tolerance, for answers near 0 (default 1e-9).'),
+      .default(DEFAULT_ABS_TOL)
+      .describe(
+        'How far from an exact 0 a value may be and still count as 0 (default 1e-12); never applied between two non-zero values.',
+      ),
     budgetMs: z
       .number()
       .min(0)

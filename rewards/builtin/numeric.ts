@@ -7,8 +7,9 @@
  * The answer is extracted from the final turn after its reasoning (`rewards/answerText.ts`): an
  * unclosed `<think>` or a sample cut at the token limit scores 0.
  *
- * Config: `answerField` (default "answer"), `rules` (extraction rules), `relTol` (default 1e-6),
- * `absTol` (default 1e-9): equal when |a − b| ≤ max(absTol, relTol·max(|a|, |b|)). A reference that
+ * Config: `answerField` (default "answer"), `rules` (extraction rules), `relTol` (default 1e-6) and
+ * `absTol` (default 1e-12): integers and fractions compare exactly; with a decimal on either side,
+ * equal when |a − b| ≤ relTol·max(|a|, |b|), or |a − b| ≤ absTol when one side is exactly 0. A reference that
  * is not a number: not applicable.
  */
 import { z } from 'zod';
@@ -17,25 +18,28 @@ import { defineReward } from '../api.js';
 import { answerField, extractRules, missingAnswerDetails, referenceAnswer } from './common.js';
 import { extractAnswer } from './math/extract.js';
 import { normalizeAnswer } from './math/normalize.js';
-import { numbersEqual, readNumber, readSpacedMixed } from './math/numbers.js';
+import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL, numbersEqual, readNumber } from './math/numbers.js';
 
 const config = z
   .object({
     answerField,
     rules: extractRules,
-    relTol: z.number().min(0).default(1e-6).describe('Relative tolerance (default 1e-6).'),
+    relTol: z
+      .number()
+      .min(0)
+      .default(DEFAULT_REL_TOL)
+      .describe(
+        'Relative tolerance when either side is a decimal (default 1e-6); integers and fractions compare exactly.',
+      ),
     absTol: z
       .number()
       .min(0)
-      .default(1e-9)
-      .describe('Absolute tolerance, for answers near 0 (default 1e-9).'),
+      .default(DEFAULT_ABS_TOL)
+      .describe('How far from an exact 0 a value may be and still count as 0 (default 1e-12).'),
   })
   .describe('numeric checker config.');
 
-const asNumber = (s: string) => {
-  const spaced = readSpacedMixed(s);
-  return spaced !== null ? { value: spaced, percent: false } : readNumber(normalizeAnswer(s));
-};
+const asNumber = (s: string) => readNumber(normalizeAnswer(s));
 
 /** The `numeric` checker. */
 export const numeric = defineReward({
@@ -61,7 +65,7 @@ export const numeric = defineReward({
     const equal = numbersEqual(got, ref, cfg.relTol, cfg.absTol);
     return {
       value: equal ? 1 : 0,
-      details: { rule, extracted: answer, value: got.value, reference: ref.value },
+      details: { rule, extracted: answer, value: got.exact.valueOf(), reference: ref.exact.valueOf() },
     };
   },
 });

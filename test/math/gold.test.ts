@@ -1,7 +1,7 @@
 /**
- * Gold solutions used as completions must score 1 on ≥ 99% of GSM8K test and MATH-500 through the
- * math environment's own parsing and default rewards. Misses are printed. Runs on the whole sets
- * when found (1,319 and 500 problems), else on the committed excerpts (64 and 40), where ≥ 99% means all.
+ * Gold solutions used as completions must score 1 on every problem of GSM8K test and MATH-500
+ * through the math environment's own parsing and default rewards. Misses are printed. Runs on the
+ * whole sets when found (1,319 and 500 problems), else on the committed excerpts (64 and 40).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { dataPath, fullDataOnly } from '../helpers/data.js';
 
 const env = getEnvironment('math');
 
-async function goldRate(file: string, completionOf: (r: Record<string, string>) => string) {
+async function goldMisses(file: string, completionOf: (r: Record<string, string>) => string) {
   const lines = readFileSync(dataPath(file), 'utf8').trim().split('\n');
   const misses: string[] = [];
   for (const [i, line] of lines.entries()) {
@@ -23,7 +23,7 @@ async function goldRate(file: string, completionOf: (r: Record<string, string>) 
     if (out.total !== 1) misses.push(`${file}#${i}: ${JSON.stringify(out.components[0]?.details)}`);
   }
   if (misses.length) console.log(`${misses.length} misses in ${file}:\n${misses.join('\n')}`);
-  return 1 - misses.length / lines.length;
+  return misses.length;
 }
 
 describe('the whole sets are there', fullDataOnly('gsm8k', 'math500'), () => {
@@ -35,17 +35,17 @@ describe('the whole sets are there', fullDataOnly('gsm8k', 'math500'), () => {
 });
 
 describe('gold solutions score 1', () => {
-  it('on ≥ 99% of GSM8K test (the worked answer with its "#### N" line)', async () => {
-    expect(await goldRate('gsm8k/test.jsonl', (r) => r.answer!)).toBeGreaterThanOrEqual(0.99);
+  it('on every problem of GSM8K test (the worked answer with its "#### N" line)', async () => {
+    expect(await goldMisses('gsm8k/test.jsonl', (r) => r.answer!)).toBe(0);
   });
-  it('on ≥ 99% of GSM8K test written as "The answer is \\boxed{N}" with thousands commas', async () => {
-    const rate = await goldRate('gsm8k/test.jsonl', (r) => {
+  it('on every problem of GSM8K test written as "The answer is \\boxed{N}" with thousands commas', async () => {
+    const misses = await goldMisses('gsm8k/test.jsonl', (r) => {
       const n = Number(r.answer!.split('####')[1]!.replace(/,/g, ''));
       return `So the total is ${n.toLocaleString('en-US')}. The answer is $\\boxed{${n.toLocaleString('en-US')}}$.`;
     });
-    expect(rate).toBeGreaterThanOrEqual(0.99);
+    expect(misses).toBe(0);
   });
-  it('on ≥ 99% of GSM8K test in the ways models phrase a final answer (one way per problem, rotating)', async () => {
+  it('on every problem of GSM8K test in the ways models phrase a final answer (one way per problem, rotating)', async () => {
     const ways = [
       (n: string) => `The answer is ${n}.`,
       (n: string) => `The answer is $${n}.`,
@@ -54,15 +54,18 @@ describe('gold solutions score 1', () => {
       (n: string) => `Therefore the final answer is $\\boxed{${n}}$. I hope it is correct.`,
       (n: string) => `**Final answer:** \\boxed{\\$${n}}`,
       (n: string) => `That gives ${n} eggs in total.\n#### ${n}`,
+      (n: string) => `## Final Answer\n\n**${n}**`,
+      (n: string) => `Final answer: The total she pays is ${n} dollars.`,
+      (n: string) => `Adding these, we get $t = ${n}$.`,
     ];
     let k = 0;
-    const rate = await goldRate('gsm8k/test.jsonl', (r) => {
+    const misses = await goldMisses('gsm8k/test.jsonl', (r) => {
       const n = Number(r.answer!.split('####')[1]!.replace(/,/g, '')).toLocaleString('en-US');
       return ways[k++ % ways.length]!(n);
     });
-    expect(rate).toBeGreaterThanOrEqual(0.99);
+    expect(misses).toBe(0);
   });
-  it('on ≥ 99% of MATH-500 (the worked solution, scored against the separate answer field)', async () => {
-    expect(await goldRate('math500/test.jsonl', (r) => r.solution!)).toBeGreaterThanOrEqual(0.99);
+  it('on every problem of MATH-500 (the worked solution, scored against the separate answer field)', async () => {
+    expect(await goldMisses('math500/test.jsonl', (r) => r.solution!)).toBe(0);
   });
 });

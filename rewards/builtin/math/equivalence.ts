@@ -16,9 +16,10 @@
  * symbolic step, the only costly one): `{ equal: false, method: 'timeout' }`.
  */
 import { inequalityToInterval } from './inequality.js';
+import { splitTopLevel } from './latex.js';
 import { normalizeAnswer } from './normalize.js';
-import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL, numbersEqual, readNumber, readSpacedMixed } from './numbers.js';
-import { symbolicEqual } from './symbolic.js';
+import { DEFAULT_ABS_TOL, DEFAULT_REL_TOL, numbersEqual, readNumber } from './numbers.js';
+import { equationsProportional, symbolicEqual } from './symbolic.js';
 
 /** Which step decided. */
 export type EquivalenceMethod =
@@ -74,28 +75,6 @@ type Structure = {
   open?: string;
   close?: string;
 };
-
-/** Splits at top-level `sep` (outside (), [], {}); `\{`/`\}` count as braces. */
-export function splitTopLevel(s: string, sep: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (ch === '\\' && (s[i + 1] === '{' || s[i + 1] === '}')) {
-      depth += s[i + 1] === '{' ? 1 : -1;
-      i++;
-    } else if ('([{'.includes(ch)) depth++;
-    else if (')]}'.includes(ch)) depth--;
-    else if (depth === 0 && s.startsWith(sep, i)) {
-      parts.push(s.slice(start, i));
-      start = i + sep.length;
-      i += sep.length - 1;
-    }
-  }
-  parts.push(s.slice(start));
-  return parts;
-}
 
 /** True when the bracket at 0 closes exactly at the end of `s`. */
 function wrapped(s: string, open: string, close: string): boolean {
@@ -192,10 +171,8 @@ export function isEquivalent(
   });
   if (a === b) return verdict(true, 'string');
 
-  const sa = readSpacedMixed(candidate);
-  const sb = readSpacedMixed(reference);
-  const na = sa !== null ? { value: sa, percent: false } : readNumber(a);
-  const nb = sb !== null ? { value: sb, percent: false } : readNumber(b);
+  const na = readNumber(a);
+  const nb = readNumber(b);
   if (na && nb) return verdict(numbersEqual(na, nb, relTol, absTol), 'numeric');
   const limits = {
     relTol,
@@ -203,11 +180,32 @@ export function isEquivalent(
     deadline: performance.now() + (opts.budgetMs ?? DEFAULT_EQUIVALENCE_BUDGET_MS),
   };
   try {
+    if (equationsMatch(candidate, reference, limits)) return verdict(true, 'equation');
     return verdict(...compareNormalized(a, b, limits, 0));
   } catch (err) {
     if (err instanceof OutOfTime) return verdict(false, 'timeout');
     throw err;
   }
+}
+
+/** An equation's two sides (one top-level `=`, no `<=` / `>=`), or null. */
+function equationSides(normalized: string): [string, string] | null {
+  if (/[<>!]=/.test(normalized)) return null;
+  const sides = splitTopLevel(normalized, '=');
+  return sides.length === 2 && sides[0] !== '' && sides[1] !== '' ? [sides[0]!, sides[1]!] : null;
+}
+
+/**
+ * Both answers are equations (assignments kept: `y = 2x + 3`) that are the same up to a non-zero
+ * factor (`2x - y = -3`). Failing that, the usual comparison runs on the assignments' values.
+ */
+function equationsMatch(candidate: string, reference: string, limits: Limits): boolean {
+  if (!candidate.includes('=') || !reference.includes('=')) return false;
+  const ea = equationSides(normalizeAnswer(candidate, { keepAssignment: true }));
+  const eb = equationSides(normalizeAnswer(reference, { keepAssignment: true }));
+  if (!ea || !eb) return false;
+  if (performance.now() >= limits.deadline) throw new OutOfTime();
+  return equationsProportional(ea, eb, limits.relTol) === 'equal';
 }
 
 function compareNormalized(
@@ -227,7 +225,8 @@ function compareNormalized(
   if (depth === 0) {
     const ia = inequalityToInterval(a);
     const ib = inequalityToInterval(b);
-    if (ia !== null || ib !== null) return compareNormalized(ia ?? a, ib ?? b, limits, depth + 1);
+    if (ia !== null || ib !== null)
+      return [compareNormalized(ia ?? a, ib ?? b, limits, depth + 1)[0], 'interval'];
   }
   const ua = unionParts(a);
   const ub = unionParts(b);
@@ -240,9 +239,11 @@ function compareNormalized(
   const sb = structure(b);
   if (sa || sb) {
     if (!sa || !sb) return [false, (sa ?? sb)!.kind];
-    // A bare list compares with a set or tuple by its elements (graders accept "1, 2" for "\{1, 2\}").
+    // A bare list compares with a set or tuple by its elements (graders accept "1, 2" for "\{1, 2\}"):
+    // in order against a tuple (an ordered pair stays ordered), in any order against a set or another
+    // list (the solutions of an equation, written in any order).
     const kinds = new Set([sa.kind, sb.kind]);
-    const ordered = !kinds.has('set') && !kinds.has('list');
+    const ordered = !kinds.has('set') && !(sa.kind === 'list' && sb.kind === 'list');
     if (sa.items.length !== sb.items.length) return [false, sa.kind];
     // Brackets matter for intervals and for `[a, b]` (closed interval) against `(a, b)` (open / point).
     const bracketed = sa.open !== undefined && sb.open !== undefined;

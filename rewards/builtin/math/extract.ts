@@ -2,50 +2,37 @@
  * Final-answer extraction from a model's completion (or a reference solution).
  *
  * Rules, tried in this order (the first that matches wins, and its name is reported):
- * 1. `boxed`      — the content of the last `\boxed{…}` / `\fbox{…}` (nested braces balanced), or
- *                   `\boxed 5` without braces.
- * 2. `hashes`     — GSM8K's `#### N` marker (the text after the last `####`, up to the line end).
- * 3. `answer-is`  — the last "the (final) answer is X" / "Answer: X" (up to the end of the line or
- *                   sentence; `$…$` stripped).
- * 4. `last-number`— the last number in the text (signs, thousands separators, decimals, `a/b`).
+ * 1. `boxed`       — the content of the last `\boxed{…}` / `\fbox{…}` (nested braces balanced), or
+ *                    `\boxed 5` without braces.
+ * 2. `hashes`      — GSM8K's `#### N` marker (the text after the last `####`, up to the line end).
+ * 3. `answer-is`   — the last "the (final) answer is X", "Answer: X" or a "Final Answer" heading
+ *                    followed by X on the next line; X is the rest of the line up to the end of the
+ *                    sentence, without markdown emphasis and `$…$`. When X is a sentence ("The smallest
+ *                    $k$ is 12"), the value after its last "is/are/equals" is taken, else its last
+ *                    expression (as rules 4 and 5 read it).
+ * 4. `last-math`   — the last math segment (`$…$`, `\(…\)`, `\[…\]`, `$$…$$`), taken whole, if no
+ *                    number follows it in the prose; of an equation with a closed right side it keeps
+ *                    that side (`so $m = \frac{2}{5}$` → `\frac{2}{5}`, `$3 + 4 = 7$` → `7`) unless the
+ *                    left side holds variables (`$y = 2x + 3$`, `$a + b = 7$` stay whole).
+ * 5. `last-number` — the last number in the text (signs, thousands separators, decimals, `a/b`, mixed
+ *                    numbers such as `3 1/4`).
  * Nothing found gives `{ answer: null, rule: 'none' }`.
  */
+import { braceGroup, mathSegments, splitTopLevel } from './latex.js';
+import { isUnitOrValueWord } from './normalize.js';
+
+export { braceGroup } from './latex.js';
 
 /** Name of the rule that produced an answer. */
-export type ExtractRule = 'boxed' | 'hashes' | 'answer-is' | 'last-number' | 'none';
+export type ExtractRule = 'boxed' | 'hashes' | 'answer-is' | 'last-math' | 'last-number' | 'none';
 
 /** Every rule, in the order they are tried. */
-export const EXTRACT_RULES = ['boxed', 'hashes', 'answer-is', 'last-number'] as const;
+export const EXTRACT_RULES = ['boxed', 'hashes', 'answer-is', 'last-math', 'last-number'] as const;
 
 /** An extracted answer and the rule that found it. */
 export interface Extracted {
   answer: string | null;
   rule: ExtractRule;
-}
-
-/**
- * Returns the balanced-brace group starting at `open` (index of `{`) without its braces, or null if
- * the braces do not close before `limit` (default: the end of the text).
- */
-export function braceGroup(
-  text: string,
-  open: number,
-  limit = text.length,
-): { content: string; end: number } | null {
-  let depth = 0;
-  for (let i = open; i < limit; i++) {
-    const ch = text[i];
-    if (ch === '\\') {
-      i++; // an escaped char (`\{`, `\}`) never opens or closes a group
-      continue;
-    }
-    if (ch === '{') depth++;
-    else if (ch === '}') {
-      depth--;
-      if (depth === 0) return { content: text.slice(open + 1, i), end: i + 1 };
-    }
-  }
-  return null;
 }
 
 /**
@@ -70,8 +57,10 @@ export function lastBoxed(text: string): string | null {
   return null;
 }
 
-// Thousands groups only as `1,234,567` (so `1,2,3` is three numbers), then plain decimals and `a/b`.
-const NUMBER = /-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d+(?:\.\d+)?(?:\/\d+)?|-?\.\d+/g;
+// A mixed number `3 1/4` (kept whole: the comparison reads it as 13/4), thousands groups only as
+// `1,234,567` (so `1,2,3` is three numbers), then plain decimals and `a/b`.
+const NUMBER =
+  /-?\d+ \d+\/\d+(?![\d/])|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d+(?:\.\d+)?(?:\/\d+)?|-?\.\d+/g;
 
 /** The last number in `text` (commas kept; the comparison strips them), or null. */
 export function lastNumber(text: string): string | null {
@@ -82,14 +71,94 @@ export function lastNumber(text: string): string | null {
 }
 
 function cleanTail(s: string): string {
-  let out = s.trim();
-  const dollars = /^\$+([^$]+)\$+/.exec(out);
-  if (dollars) out = dollars[1]!;
-  return out
-    .replace(/\$/g, '')
+  return s
+    .trim()
+    .replace(/(?<!\\)\$/g, '')
     .replace(/[.\s]+$/, '')
     .trim();
 }
+
+const NAME = /^[a-zA-Z](?:_\{?\w+\}?)?$|^[a-zA-Z]\([^()a-zA-Z]*\)$/;
+/** No variables: no letters outside `\commands` (`\frac{2}{5}`, `2\pi`). */
+const isClosed = (s: string) => !/[a-zA-Z]/.test(s.replace(/\\[a-zA-Z]+/g, ''));
+
+/**
+ * The answer a math segment states (the last line of an `align`): its closed right side when it is
+ * an equation whose left side is closed, a name (`m`, `f(2)`) or a chain (`x = 3 + 4 = 7`); otherwise
+ * the segment whole.
+ */
+function mathAnswer(content: string): string | null {
+  let c = content.trim();
+  // A multi-line derivation (`\begin{align} … \\ … &= 7 \end{align}`): its last line.
+  if (/^\\begin\{(?:align|aligned|gather|gathered|eqnarray|split)\*?\}/.test(c)) {
+    const rows = c.replace(/\\(?:begin|end)\{[a-z]+\*?\}/g, '').split('\\\\');
+    c =
+      rows
+        .filter((r) => r.trim() !== '')
+        .pop()
+        ?.replace(/&/g, '') ?? '';
+  }
+  c = c.trim().replace(/[.,;:\s]+$/, '');
+  const parts = splitTopLevel(c, '=').map((p) => p.trim());
+  if (parts.length >= 2 && !/[<>!]=/.test(c)) {
+    const [first, last] = [parts[0]!, parts[parts.length - 1]!];
+    if (last !== '' && isClosed(last) && (parts.length > 2 || isClosed(first) || NAME.test(first)))
+      return last;
+  }
+  return c || null;
+}
+
+/** The last math segment, unless a number is written after it. */
+function lastMath(text: string): string | null {
+  const segments = mathSegments(text);
+  const last = segments[segments.length - 1];
+  if (!last || /\d/.test(text.slice(last.end))) return null;
+  return mathAnswer(last.content);
+}
+
+/** `text` with its math segments blanked (same length), to look at its prose only. */
+function proseOf(text: string): string {
+  let out = text;
+  for (const m of mathSegments(text))
+    out = out.slice(0, m.start) + ' '.repeat(m.end - m.start) + out.slice(m.end);
+  return out;
+}
+
+/** Words of prose outside math, commands, connectors (and, or) and unit or value words. */
+function proseWords(text: string): number {
+  const words =
+    proseOf(text)
+      .replace(/\\[a-zA-Z]+/g, ' ')
+      .match(/[a-zA-Z]{2,}/g) ?? [];
+  return words.filter((w) => !/^(?:and|or)$/i.test(w) && !isUnitOrValueWord(w)).length;
+}
+
+const COPULA = /\b(?:is|are|was|were|equals?(?:\s+to)?|be)\b/gi;
+
+/** Of a sentence (`The smallest $k$ is 12`), what follows its last copula outside math, if not prose. */
+function afterCopula(sentence: string): string | null {
+  const copulas = [...proseOf(sentence).matchAll(COPULA)];
+  const last = copulas[copulas.length - 1];
+  if (!last) return null;
+  const rest = sentence.slice(last.index + last[0].length);
+  return proseWords(rest) < 2 ? cleanTail(rest) || null : null;
+}
+
+/** The answer a "Final answer: …" line states (see rule 3 in the module comment). */
+function answerOfLine(line: string): string | null {
+  // Markdown emphasis; then the end of the sentence: a period followed by a space or the end.
+  const sentence = line.replace(/\*\*|__/g, '').split(/\.(?:\s|$)/)[0]!;
+  if (proseWords(sentence) >= 2) {
+    const value = afterCopula(sentence) ?? lastMath(sentence) ?? lastNumber(sentence);
+    if (value !== null) return value;
+  }
+  return cleanTail(sentence) || null;
+}
+
+// "the (final) answer is X", "Answer: X" (also `**Answer:**`), or a "Final Answer" heading with X on
+// a following line. `\s*(\S…)` cannot backtrack over a run of spaces.
+const ANSWER_IS =
+  /(?:the\s+(?:final\s+)?answer\s+is|answer(?:\*\*|__)?\s*:|final\s+answer(?:\*\*|__)?[ \t]*(?=\r?\n))\s*(?::\s*)?(\S[^\n]*)/gi;
 
 type Rule = (typeof EXTRACT_RULES)[number];
 
@@ -105,12 +174,11 @@ const RULES: Record<Rule, (text: string) => string | null> = {
     return line || null;
   },
   'answer-is': (text) => {
-    const all = [...text.matchAll(/(?:the\s+(?:final\s+)?answer\s+is|answer\s*:)\s*:?\s*([^\n]+)/gi)];
+    const all = [...text.matchAll(ANSWER_IS)];
     const last = all[all.length - 1];
-    if (!last) return null;
-    // Stop at the end of the sentence: a period followed by a space or the end (not a decimal point).
-    return cleanTail(last[1]!.split(/\.(?:\s|$)/)[0]!) || null;
+    return last ? answerOfLine(last[1]!) : null;
   },
+  'last-math': lastMath,
   'last-number': lastNumber,
 };
 

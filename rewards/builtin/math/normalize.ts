@@ -4,7 +4,8 @@
  * `{,}`, `\text{…}` units or `\left.`) both accept. In the spirit of Hendrycks et al. 2021's
  * `strip_string` (MATH), extended with units, degrees, thousands separators and `x =` prefixes.
  */
-import { braceGroup } from './extract.js';
+import { mixedNumbers, plainTextMath, scaleWords, wordSeparators } from './forms.js';
+import { replaceCommand, splitTopLevel } from './latex.js';
 
 /** Unit words stripped after a number (`5 cm`, `12 dollars`, `3 square feet`). Lower case. */
 const UNIT_WORDS = new Set(
@@ -14,32 +15,9 @@ const UNIT_WORDS = new Set(
     'miles mi sq square cubic unit units degree degrees deg radian radians rad second seconds sec s minute ' +
     'minutes min hour hours hr hrs h day days week weeks month months year years g kg gram grams kilogram ' +
     'kilograms lb lbs ounce ounces oz liter liters litre litres l ml gallon gallons mph kph ' +
-    'point points people person persons students apples marbles cookies times ways'
+    'point points people person persons students apples marbles cookies times ways cup cups'
   ).split(' '),
 );
-
-/** Replaces `\cmd{…}` (nested braces) by what `wrap(content)` returns, for every occurrence. */
-export function replaceCommand(s: string, cmd: string, wrap: (content: string) => string): string {
-  let out = '';
-  let i = 0;
-  const needle = `\\${cmd}`;
-  for (;;) {
-    const at = s.indexOf(needle, i);
-    if (at < 0) return out + s.slice(i);
-    let open = at + needle.length;
-    while (s[open] === ' ') open++;
-    const next = s[at + needle.length];
-    if (s[open] !== '{' || (next && /[a-zA-Z]/.test(next))) {
-      out += s.slice(i, at + needle.length);
-      i = at + needle.length;
-      continue;
-    }
-    const group = braceGroup(s, open);
-    if (!group) return out + s.slice(i);
-    out += s.slice(i, at) + wrap(group.content);
-    i = group.end;
-  }
-}
 
 /** C(n, k) as a decimal string for n ≤ 1000 (compute-engine 0.27 cannot read `\\binom`), else null. */
 function binomial(n: number, k: number): string | null {
@@ -53,9 +31,10 @@ function binomial(n: number, k: number): string | null {
 function stripUnits(s: string): string {
   let out = s;
   // `5\text{ cm}`, `5 \mbox{inches}^2`: text after something that ends in a digit or a brace.
+  // A value word (`2.5\text{ million}`) is not a unit.
   out = out.replace(
-    /([\d}])\s*\\(?:text|mbox|textrm|mathrm)\{\s*[a-zA-Z][a-zA-Z .]*\}(\^\{?\d\}?)?\s*$/,
-    '$1',
+    /([\d}])\s*\\(?:text|mbox|textrm|mathrm)\{\s*([a-zA-Z][a-zA-Z .]*)\}(\^\{?\d\}?)?\s*$/,
+    (m, end: string, words: string) => (hasValueWord(words) ? m : end),
   );
   for (let k = 0; k < 3; k++) {
     const m = /^(.*?[\d}%])(\s*)([a-zA-Z]+)\.?(\^\{?\d\}?)?\s*$/.exec(out);
@@ -66,10 +45,19 @@ function stripUnits(s: string): string {
   }
   // A plain number followed only by words ("18 eggs per day", "25 more dollars"): the words go,
   // unless one is a math word that changes the value ("2 pi", "3 sqrt 2").
-  const words = /^([-+]?\d[\d,]*(?:\.\d+)?%?)\s+([a-zA-Z]{2,}(?:[\s'-]+[a-zA-Z]{2,})*)\.?$/.exec(out);
-  if (words && !words[2]!.split(/[\s'-]+/).some((w) => MATH_WORDS.has(w.toLowerCase()))) out = words[1]!;
+  const words =
+    /^([-+]?\d[\d,]*(?:\.\d+)?(?:\\frac\{\d+\}\{\d+\}|\/\d+)?%?)\s+([a-zA-Z]{2,}(?:[\s'-]+[a-zA-Z]{2,})*)\.?$/.exec(
+      out,
+    );
+  if (words && !hasValueWord(words[2]!)) out = words[1]!;
   return out;
 }
+
+/** A unit word (`cm`, `dollars`) or a word that carries value (`million`, `pi`), any case. */
+export const isUnitOrValueWord = (w: string) =>
+  UNIT_WORDS.has(w.toLowerCase()) || MATH_WORDS.has(w.toLowerCase());
+
+const hasValueWord = (words: string) => words.split(/[\s'-]+/).some((w) => MATH_WORDS.has(w.toLowerCase()));
 
 /** Words that carry value after a number; never stripped as units. */
 const MATH_WORDS = new Set([
@@ -88,6 +76,7 @@ const MATH_WORDS = new Set([
   'thousand',
   'million',
   'billion',
+  'trillion',
   'hundred',
   'dozen',
   'half',
@@ -98,19 +87,40 @@ const MATH_WORDS = new Set([
   'times',
 ]);
 
+const NAME = String.raw`[a-zA-Z](?:_\{?\w+\}?)?`;
+const ASSIGNMENT = new RegExp(`^${NAME}\\s*=\\s*([^=]+)$`);
+const NAMED_TUPLE = new RegExp(`^\\((\\s*${NAME}(?:\\s*,\\s*${NAME})+\\s*)\\)\\s*=\\s*(\\(.*\\))$`);
+
+/**
+ * The value of an answer written as an assignment: `x = 5` → `5`, `x \in [2, 5]` → `[2, 5]`,
+ * `(a, b) = (4, 1)` → `(4, 1)` (as many names as values). Others unchanged.
+ */
+function stripAssignment(s: string): string {
+  const assign = ASSIGNMENT.exec(s);
+  if (assign && !/^[a-zA-Z]\s*=.*[<>]/.test(s)) return assign[1]!.trim();
+  const tuple = NAMED_TUPLE.exec(s);
+  if (tuple && splitTopLevel(tuple[2]!.slice(1, -1), ',').length === tuple[1]!.split(',').length) {
+    return tuple[2]!;
+  }
+  return s.replace(/^[a-zA-Z]\s*\\in\s*/, '');
+}
+
 /**
  * Normalises one answer. Idempotent. Never throws. Keeps `%` (the comparison decides what a percent
- * means) and letters (text answers compare case-insensitively later).
+ * means) and letters (text answers compare case-insensitively later). An assignment (`x = 5`,
+ * `(a, b) = (4, 1)`) becomes its value unless `keepAssignment` (equations compare whole).
  */
-export function normalizeAnswer(raw: string): string {
+export function normalizeAnswer(raw: string, opts: { keepAssignment?: boolean } = {}): string {
   let s = raw.trim();
+  // Markdown emphasis around the whole answer (`**56**`, `*56*`).
+  s = s.replace(/^(\*\*?|__)([^*_].*?)\1$/, '$2').trim();
   // Math delimiters around the whole answer.
   s = s
     .replace(/^\$+|\$+$/g, '')
     .replace(/^\\\(|\\\)$/g, '')
     .replace(/^\\\[|\\\]$/g, '');
   s = s.replace(/\\displaystyle/g, '');
-  s = s.replace(/\\[dt]frac/g, '\\frac');
+  s = s.replace(/\\[dtc]frac/g, '\\frac');
   s = s.replace(
     /\\[dt]?binom\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}/g,
     (m, n: string, k: string) => binomial(Number(n), Number(k)) ?? m,
@@ -123,13 +133,18 @@ export function normalizeAnswer(raw: string): string {
     .replace(/\\lbrace(?![a-zA-Z])/g, '\\{')
     .replace(/\\rbrace(?![a-zA-Z])/g, '\\}')
     .replace(/\\[lr]vert(?![a-zA-Z])/g, '|');
+  // `12,\!500` / `12{,}\!500`: a thousands comma typeset with a negative thin space.
+  s = s.replace(/(\d)(?:,|\{,\})\\!\s*(?=\d{3}(?!\d))/g, '$1,');
   s = s.replace(/\\[!,;:>]|\\q?quad(?![a-zA-Z])|~/g, ' ').replace(/(?<!\\)\\ /g, ' ');
+  s = mixedNumbers(s);
+  s = plainTextMath(s);
   s = s.replace(/[−–]/g, '-').replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/×/g, '\\times ');
   s = s.replace(/÷/g, '\\div ').replace(/·/g, '\\cdot ');
   s = s.replace(/\\\$|\$/g, '');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])/g, '');
   s = s.replace(/\\%/g, '%').replace(/(\d)\s*(?:\\text\{\s*)?percent\b\}?/gi, '$1%');
   s = s.replace(/(\d)\{,\}(?=\d)/g, '$1');
+  s = wordSeparators(s);
   s = stripUnits(s);
   for (const cmd of [
     'text',
@@ -145,6 +160,8 @@ export function normalizeAnswer(raw: string): string {
     s = replaceCommand(s, cmd, (c) => (cmd === 'operatorname' ? c : c.trim()));
   }
   s = stripUnits(s);
+  s = wordSeparators(s);
+  s = scaleWords(s);
   s = s.replace(/\\emptyset|\\varnothing|\\\{\s*\\\}/g, '\\emptyset');
   // Shorthand arguments: `\sqrt2` → `\sqrt{2}`, `\frac12` → `\frac{1}{2}`, `\frac1{x}`.
   s = s.replace(/\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))/g, '\\sqrt{$1}');
@@ -154,9 +171,7 @@ export function normalizeAnswer(raw: string): string {
   s = s.replace(/\s+/g, ' ').trim();
   // A trailing full stop; a leading `x =` / `y=` when the answer is a single assignment.
   s = s.replace(/[.\s]+$/, '');
-  const assign = /^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*([^=]+)$/.exec(s);
-  if (assign && !/^[a-zA-Z]\s*=.*[<>]/.test(s)) s = assign[1]!.trim();
-  s = s.replace(/^[a-zA-Z]\s*\\in\s*/, '');
+  if (!opts.keepAssignment) s = stripAssignment(s);
   // Thousands separators when the whole answer is one number: `1,234,567.5` (not a tuple `1,2`).
   if (/^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$/.test(s)) s = s.replace(/,/g, '');
   s = s.replace(/(^|[^\d])\.(\d)/g, '$10.$2');

@@ -1,20 +1,45 @@
 /**
  * Plain-number reading of a normalised answer (see `normalize.ts`): integers, decimals, scientific
- * notation, `a/b`, `\frac{a}{b}`, mixed numbers (`2\frac{1}{2}`, `2 1/2`) and percentages. Anything
- * else (symbols, radicals, π) is left to the symbolic comparison.
+ * notation (`1e3`, `1.5\times10^{3}`), `a/b`, `\frac{a}{b}`, mixed numbers (`2\frac{1}{2}`; the
+ * normaliser turns `2 1/2` into that) and percentages. Values are exact rationals (fraction.js, BigInt),
+ * so `2^{100}`-sized integers and `3^{-40}`-sized fractions compare without rounding. Anything else
+ * (symbols, radicals, π) is left to the symbolic comparison.
  */
+import Fraction from 'fraction.js';
 
-/** A number read from an answer; `percent` when it was written with `%`. */
+/** A number read from an answer. */
 export interface ReadNumber {
-  value: number;
+  /** The exact value of what was written (`0.33` is 33/100, not 1/3). */
+  exact: Fraction;
+  /** Written with a decimal point: a rounded value, compared within the relative tolerance. */
+  approx: boolean;
+  /** Written with `%`; `exact` is then the number before the sign (50 for `50%`). */
   percent: boolean;
 }
 
-const DECIMAL = String.raw`\d+(?:\.\d+)?(?:[eE][-+]?\d+)?`;
-const PLAIN = new RegExp(`^([-+]?)(${DECIMAL})$`);
-const SLASH = new RegExp(`^([-+]?)(${DECIMAL})/(${DECIMAL})$`);
+const UNSIGNED = String.raw`(\d+(?:\.\d+)?)(?:[eE]([-+]?\d+))?`;
+const PLAIN = new RegExp(`^([-+]?)${UNSIGNED}$`);
+const SLASH = /^([-+]?)(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/;
 const FRAC = /^([-+]?)\\frac\{([-+]?\d+(?:\.\d+)?)\}\{([-+]?\d+(?:\.\d+)?)\}$/;
 const MIXED_FRAC = /^([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$/;
+const TIMES_TEN = /^([-+]?)(\d+(?:\.\d+)?)(?:\\times|\\cdot)10\^(?:\{([-+]?\d+)\}|(\d))$/;
+
+/** Largest power of ten read from scientific notation (`1e999999999` would build a huge BigInt). */
+const MAX_EXPONENT = 400;
+
+/** `mantissa × 10^exponent` as an exact fraction; null past MAX_EXPONENT. */
+function decimal(mantissa: string, exponent = 0): Fraction | null {
+  if (Math.abs(exponent) > MAX_EXPONENT) return null;
+  const scale = new Fraction(10n ** BigInt(Math.abs(exponent)));
+  const m = new Fraction(mantissa);
+  return exponent >= 0 ? m.mul(scale) : m.div(scale);
+}
+
+/** A finite double as the exact decimal it prints as (`1e-12` → 1/10^12). */
+function fromNumber(x: number): Fraction {
+  const [mantissa, exponent] = x.toExponential().split('e');
+  return decimal(mantissa!.replace('-', ''), Number(exponent)) ?? new Fraction(0);
+}
 
 /** Reads a normalised answer as a number; null when it is not a plain number. Never throws. */
 export function readNumber(normalized: string): ReadNumber | null {
@@ -24,36 +49,37 @@ export function readNumber(normalized: string): ReadNumber | null {
     percent = true;
     s = s.slice(0, -1);
   }
-  const sign = (x: string | undefined) => (x === '-' ? -1 : 1);
+  const signed = (sign: string | undefined, x: Fraction | null) => (x && sign === '-' ? x.neg() : x);
+  const made = (exact: Fraction | null, written: string): ReadNumber | null =>
+    exact ? { exact, approx: written.includes('.'), percent } : null;
   let m = PLAIN.exec(s);
-  if (m) return { value: sign(m[1]) * Number(m[2]), percent };
-  m = SLASH.exec(s);
-  if (m && Number(m[3]) !== 0) return { value: (sign(m[1]) * Number(m[2])) / Number(m[3]), percent };
-  m = FRAC.exec(s);
-  if (m && Number(m[3]) !== 0) return { value: (sign(m[1]) * Number(m[2])) / Number(m[3]), percent };
+  if (m) return made(signed(m[1], decimal(m[2]!, Number(m[3] ?? 0))), m[2]!);
+  m = TIMES_TEN.exec(s);
+  if (m) return made(signed(m[1], decimal(m[2]!, Number(m[3] ?? m[4]))), m[2]!);
+  m = SLASH.exec(s) ?? FRAC.exec(s);
+  if (m && Number(m[3]) !== 0) {
+    return made(signed(m[1], new Fraction(m[2]!).div(new Fraction(m[3]!))), m[2]! + m[3]!);
+  }
   m = MIXED_FRAC.exec(s);
   if (m && Number(m[4]) !== 0) {
-    return { value: sign(m[1]) * (Number(m[2]) + Number(m[3]) / Number(m[4])), percent };
+    return made(signed(m[1], new Fraction(m[3]!).div(new Fraction(m[4]!)).add(new Fraction(m[2]!))), '');
   }
   return null;
 }
 
-/**
- * Reads a raw mixed number written with a space (`2 1/2`), which normalisation would glue into
- * `21/2`: call it on the answer before whitespace is removed.
- */
-export function readSpacedMixed(raw: string): number | null {
-  const m = /^\s*([-+]?)(\d+)\s+(\d+)\s*\/\s*(\d+)\s*$/.exec(raw.replace(/\$/g, ''));
-  if (!m || Number(m[4]) === 0) return null;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) + Number(m[3]) / Number(m[4]));
-}
-
-/** Default relative tolerance of numeric comparisons. */
+/** Default relative tolerance of comparisons that involve a rounded (decimal) value. */
 export const DEFAULT_REL_TOL = 1e-6;
-/** Default absolute tolerance (for answers near 0). */
-export const DEFAULT_ABS_TOL = 1e-9;
+/**
+ * Default absolute tolerance: how far from an exact 0 a value may be and still count as 0 (the
+ * floating-point noise of an evaluated `\sin\pi`). It never applies between two non-zero values.
+ */
+export const DEFAULT_ABS_TOL = 1e-12;
 
-/** |a − b| ≤ max(absTol, relTol·max(|a|, |b|)); infinities equal only themselves. */
+/**
+ * Floating-point closeness: |a − b| ≤ relTol·max(|a|, |b|) when both are non-zero, |a − b| ≤ absTol
+ * when one is exactly 0 (so `1/3^40` ≠ `1/3^41`, yet `1e-17` = `0`). NaN equals nothing; infinities
+ * equal only themselves.
+ */
 export function closeEnough(
   a: number,
   b: number,
@@ -61,8 +87,29 @@ export function closeEnough(
   absTol = DEFAULT_ABS_TOL,
 ): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return false;
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
-  return Math.abs(a - b) <= Math.max(absTol, relTol * Math.max(Math.abs(a), Math.abs(b)));
+  if (a === b) return true;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
+  if (a === 0 || b === 0) return Math.abs(a - b) <= absTol;
+  return Math.abs(a - b) <= relTol * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/**
+ * `closeEnough` on exact rationals: equal exactly when neither side is `approx` (integers and
+ * fractions as written: `1000000001` ≠ `1000000000`), else within the tolerances as above.
+ */
+export function fractionsClose(
+  a: Fraction,
+  b: Fraction,
+  approx: boolean,
+  relTol = DEFAULT_REL_TOL,
+  absTol = DEFAULT_ABS_TOL,
+): boolean {
+  if (a.equals(b)) return true;
+  if (!approx) return false;
+  const diff = a.sub(b).abs();
+  if (a.n === 0n || b.n === 0n) return diff.lte(fromNumber(absTol));
+  const scale = a.abs().gt(b.abs()) ? a.abs() : b.abs();
+  return diff.lte(scale.mul(fromNumber(relTol)));
 }
 
 /**
@@ -70,10 +117,11 @@ export function closeEnough(
  * (`50%` = `0.5` = `50`): graders differ on which one a question wants, so both are accepted.
  */
 export function numbersEqual(a: ReadNumber, b: ReadNumber, relTol?: number, absTol?: number): boolean {
-  if (closeEnough(a.value, b.value, relTol, absTol)) return true;
+  const approx = a.approx || b.approx;
+  if (fractionsClose(a.exact, b.exact, approx, relTol, absTol)) return true;
   if (a.percent !== b.percent) {
     const [p, q] = a.percent ? [a, b] : [b, a];
-    return closeEnough(p.value / 100, q.value, relTol, absTol);
+    return fractionsClose(p.exact.div(100), q.exact, approx, relTol, absTol);
   }
   return false;
 }

@@ -3,11 +3,15 @@
  *
  * Pitfalls handled (see the shared NOTES): a failed parse is an `Error` expression and two of them
  * compare as equal, so both sides must parse cleanly; `isEqual` often answers "unknown", so the
- * comparison is numeric: constants by value, expressions with free variables at a few seeded random
- * points (the Schwartz–Zippel idea: distinct expressions rarely agree at random points).
+ * comparison is numeric. Closed expressions compare by value (confirmed exactly by `exact.ts` when
+ * compute-engine calls them equal: it rounds and chops values below 1e-10). Expressions with free
+ * variables are evaluated at points drawn for each comparison (`points.ts`) over a domain with
+ * negative values (the Schwartz–Zippel idea: distinct expressions rarely agree at random points).
  */
 import { ComputeEngine } from '@cortex-js/compute-engine';
-import { closeEnough } from './numbers.js';
+import { exactValue } from './exact.js';
+import { fractionsClose } from './numbers.js';
+import { type Value, type Verdict, valuesAgree, valuesClose } from './points.js';
 
 /** A parsed expression (the package's `BoxedExpression`, whose type it does not export to NodeNext). */
 type BoxedExpression = ReturnType<ComputeEngine['parse']>;
@@ -63,10 +67,10 @@ export function parseLatex(latex: string, engine: ComputeEngine = ce()): BoxedEx
   }
 }
 
-/** A complex value (im 0 for reals); null when the expression has no numeric value. */
-type Value = { re: number; im: number } | null;
-
-/** The numeric value of a closed expression (complex answers such as `3-2i` included). */
+/**
+ * The numeric value of an expression (complex answers such as `3-2i` included), or null. The
+ * unchopped decimal (`bignumRe`) is preferred to `re`, which compute-engine rounds to 0 below 1e-10.
+ */
 function numericValue(expr: BoxedExpression): Value {
   let n: BoxedExpression;
   try {
@@ -74,35 +78,20 @@ function numericValue(expr: BoxedExpression): Value {
   } catch {
     return null; // e.g. a factorial of a non-integer: CE throws converting it to a BigInt
   }
-  const re = n.re;
+  const big = n.bignumRe;
+  const re = big !== undefined ? Number(big.toString()) : n.re;
   const im = typeof n.im === 'number' ? n.im : 0;
   if (typeof re !== 'number' || Number.isNaN(re) || Number.isNaN(im)) return null;
   return { re, im };
 }
 
-/** Both parts within max(absTol, relTol·max(|a|, |b|)); infinities equal only themselves. */
-function valuesClose(a: Value, b: Value, relTol: number, absTol: number): boolean {
-  if (!a || !b) return false;
-  if (a.im === 0 && b.im === 0) return closeEnough(a.re, b.re, relTol, absTol);
-  const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
-  const tol = Math.max(absTol, relTol * scale);
-  return Math.abs(a.re - b.re) <= tol && Math.abs(a.im - b.im) <= tol;
-}
-
-/** Seeded points in [0.5, 2.5): positive, away from 0 and 1 where many identities degenerate. */
-const POINTS = [
-  [0.731, 1.618, 2.117, 0.913],
-  [1.303, 0.577, 1.427, 2.291],
-  [2.071, 1.137, 0.659, 1.763],
-];
-
 /** Outcome of a symbolic comparison; `unparsed` when either side is not valid LaTeX. */
 export type SymbolicVerdict = 'equal' | 'different' | 'unparsed';
 
 /**
- * Compares two LaTeX expressions. Closed expressions compare by value within `relTol`; with free
- * variables, both are evaluated at three seeded points per variable set and must agree at all of
- * them (and be defined at one at least).
+ * Compares two LaTeX expressions. Closed expressions compare by value within `relTol` (exactly when
+ * both are integer arithmetic); with free variables, both are evaluated at the points of
+ * `valuesAgree` and must agree at every point where either is defined.
  */
 export function symbolicEqual(a: string, b: string, relTol: number, absTol: number): SymbolicVerdict {
   const current = ce(); // one engine for both sides: expressions of two engines do not mix
@@ -110,32 +99,108 @@ export function symbolicEqual(a: string, b: string, relTol: number, absTol: numb
   const eb = parseLatex(b, current);
   if (!ea || !eb) return 'unparsed';
   try {
-    return compareParsed(ea, eb, relTol, absTol);
+    const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
+    if (vars.length === 0) return compareClosed(a, b, ea, eb, relTol, absTol);
+    if (ea.isSame(eb)) return 'equal';
+    const seed = [a, b].sort().join('|');
+    return verdictOf(valuesAgree(seed, vars, (p) => [evaluateAt(ea, p), evaluateAt(eb, p)], relTol, absTol));
   } catch {
     return 'unparsed'; // the engine threw on some construct: undecided, never a crash
   }
 }
 
-function compareParsed(
+const verdictOf = (v: Verdict): SymbolicVerdict => (v === 'agree' ? 'equal' : 'different');
+
+function compareClosed(
+  a: string,
+  b: string,
   ea: BoxedExpression,
   eb: BoxedExpression,
   relTol: number,
   absTol: number,
 ): SymbolicVerdict {
-  if (ea.isSame(eb)) return 'equal';
-  const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
-  if (vars.length === 0) {
-    return valuesClose(numericValue(ea), numericValue(eb), relTol, absTol) ? 'equal' : 'different';
+  const equal = ea.isSame(eb) || valuesClose(numericValue(ea), numericValue(eb), relTol, absTol);
+  if (!equal) return 'different';
+  // compute-engine's "equal" may come from rounding: confirm exactly when both are arithmetic.
+  const xa = exactValue(ea.engine.parse(a, { canonical: false }).json);
+  const xb = exactValue(eb.engine.parse(b, { canonical: false }).json);
+  if (!xa || !xb) return 'equal';
+  return fractionsClose(xa.value, xb.value, xa.approx || xb.approx, relTol, absTol) ? 'equal' : 'different';
+}
+
+/**
+ * Whether two equations `la = ra` and `lb = rb` are the same up to a constant non-zero factor:
+ * (la − ra) = k·(lb − rb) at every sampled point (`y = 2x + 3` and `2x - y = -3`, k = −1). This is
+ * sufficient for the same solution set, not necessary (`x = 2` vs `x^3 = 8` stay unequal).
+ */
+export function equationsProportional(
+  [la, ra]: [string, string],
+  [lb, rb]: [string, string],
+  relTol: number,
+): SymbolicVerdict {
+  const current = ce();
+  const fa = parseLatex(`(${la})-(${ra})`, current);
+  const fb = parseLatex(`(${lb})-(${rb})`, current);
+  if (!fa || !fb) return 'unparsed';
+  try {
+    const vars = [...new Set([...fa.unknowns, ...fb.unknowns])].sort();
+    if (vars.length === 0) return 'different';
+    let ratio: Value = null;
+    const seed = [`${la}=${ra}`, `${lb}=${rb}`].sort().join('|');
+    const verdict = valuesAgree(
+      seed,
+      vars,
+      (p): [Value, Value] => {
+        const [va, vb] = [evaluateAt(fa, p), evaluateAt(fb, p)];
+        if (!va || !vb) return [va, vb];
+        if (isZero(va) && isZero(vb)) return [null, null]; // a common root: says nothing
+        const q = divide(va, vb);
+        if (!q) return [null, ONE]; // zero on one side only: not proportional
+        ratio ??= q;
+        return [q, ratio];
+      },
+      relTol,
+      0,
+    );
+    return verdictOf(verdict);
+  } catch {
+    return 'unparsed';
   }
-  if (vars.length > 4) return 'different';
-  let defined = 0;
-  for (const point of POINTS) {
-    const subs = Object.fromEntries(vars.map((v, i) => [v, ea.engine.number(point[i]!)]));
-    const va = numericValue(ea.subs(subs));
-    const vb = numericValue(eb.subs(subs));
-    if (!va && !vb) continue;
-    if (!valuesClose(va, vb, Math.max(relTol, 1e-9), absTol)) return 'different';
-    defined++;
+}
+
+const ONE = { re: 1, im: 0 };
+const isZero = (v: NonNullable<Value>) => v.re === 0 && v.im === 0;
+
+/** a / b for complex values; null when b is 0 or a is 0 (a zero ratio is no proportionality). */
+function divide(a: NonNullable<Value>, b: NonNullable<Value>): Value {
+  const d = b.re * b.re + b.im * b.im;
+  if (d === 0 || (a.re === 0 && a.im === 0)) return null;
+  return { re: (a.re * b.re + a.im * b.im) / d, im: (a.im * b.re - a.re * b.im) / d };
+}
+
+/**
+ * `expr` as `a·v + b` for its only variable `v`, from values at v = 0, 1, 2 (and linearity checked at
+ * a fourth point); null when it is not linear with real coefficients and a ≠ 0.
+ */
+export function linearIn(latex: string, v: string): { a: number; b: number } | null {
+  const expr = parseLatex(latex);
+  if (!expr || expr.unknowns.some((u: string) => u !== v)) return null;
+  try {
+    const at = (x: number) => numericValue(expr.subs({ [v]: expr.engine.number(x) }));
+    const [f0, f1, f3] = [at(0), at(1), at(3.7)];
+    if (!f0 || !f1 || !f3 || f0.im !== 0 || f1.im !== 0 || f3.im !== 0) return null;
+    const a = f1.re - f0.re;
+    const b = f0.re;
+    const predicted = a * 3.7 + b;
+    if (a === 0 || Math.abs(predicted - f3.re) > 1e-9 * Math.max(1, Math.abs(predicted))) return null;
+    return { a, b };
+  } catch {
+    return null;
   }
-  return defined > 0 ? 'equal' : 'different';
+}
+
+/** Evaluates a parsed expression with the given variable values. */
+export function evaluateAt(expr: BoxedExpression, values: Record<string, number>): Value {
+  const subs = Object.fromEntries(Object.entries(values).map(([k, x]) => [k, expr.engine.number(x)]));
+  return numericValue(expr.subs(subs));
 }

@@ -1,0 +1,92 @@
+/**
+ * Sample points for comparing expressions with free variables, and the rule that decides agreement.
+ *
+ * Points are drawn for each comparison (seeded by the pair, so a verdict is reproducible and
+ * symmetric) with magnitudes log-uniform in [0.15, 4] and both signs for every variable (variable i
+ * is negative at point k when bit i of k is set), so `|x|` and `\sqrt{x^2}` differ from `x`. A point
+ * where both sides are undefined (NaN, real root of a negative) or both exactly 0 (compute-engine
+ * chops values below 1e-10 to 0) says nothing and is skipped: never counted as agreement.
+ */
+import { closeEnough } from './numbers.js';
+
+/** A complex value (im 0 for reals); null when the expression has no numeric value there. */
+export type Value = { re: number; im: number } | null;
+
+/** Outcome of a comparison at the sample points. */
+export type Verdict = 'agree' | 'differ';
+
+/** Points drawn per comparison. */
+export const SAMPLE_POINTS = 8;
+/** Points where both sides are defined and non-zero needed to call two expressions equal. */
+export const MIN_INFORMATIVE_POINTS = 3;
+/** Relative tolerance floor at sample points (floating-point evaluation of two different forms). */
+const POINT_REL_TOL = 1e-9;
+
+/** FNV-1a hash of a string (32 bits), the seed of `mulberry32`. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Mulberry32 PRNG: uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let t = seed;
+  return () => {
+    t = (t + 0x6d2b79f5) | 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The sample points of one comparison: `SAMPLE_POINTS` assignments of every variable. */
+export function samplePoints(seed: string, vars: readonly string[]): Record<string, number>[] {
+  const rand = mulberry32(hash(seed));
+  const [lo, hi] = [Math.log(0.15), Math.log(4)];
+  return Array.from({ length: SAMPLE_POINTS }, (_, k) =>
+    Object.fromEntries(vars.map((v, i) => [v, ((k >> i) & 1 ? -1 : 1) * Math.exp(lo + (hi - lo) * rand())])),
+  );
+}
+
+const isZero = (v: NonNullable<Value>) => v.re === 0 && v.im === 0;
+
+/**
+ * Two values within tolerance: `closeEnough` for reals; for complex values, |a − b| ≤ relTol·max(|a|,
+ * |b|), or ≤ absTol when one is exactly 0. Null (undefined) equals nothing.
+ */
+export function valuesClose(a: Value, b: Value, relTol: number, absTol: number): boolean {
+  if (!a || !b) return false;
+  if (a.im === 0 && b.im === 0) return closeEnough(a.re, b.re, relTol, absTol);
+  const diff = Math.hypot(a.re - b.re, a.im - b.im);
+  if (!Number.isFinite(diff)) return false;
+  if (isZero(a) || isZero(b)) return diff <= absTol;
+  return diff <= relTol * Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
+}
+
+/**
+ * Evaluates both sides at the sample points (`pairAt` gives [candidate, reference] at a point) and
+ * agrees when no point disagrees (one side defined and the other not is a disagreement) and at least
+ * MIN_INFORMATIVE_POINTS points had both sides defined and not both 0.
+ */
+export function valuesAgree(
+  seed: string,
+  vars: readonly string[],
+  pairAt: (point: Record<string, number>) => [Value, Value],
+  relTol: number,
+  absTol: number,
+): Verdict {
+  let informative = 0;
+  for (const point of samplePoints(seed, vars)) {
+    const [a, b] = pairAt(point);
+    if (!a && !b) continue;
+    if (!a || !b) return 'differ';
+    if (isZero(a) && isZero(b)) continue;
+    if (!valuesClose(a, b, Math.max(relTol, POINT_REL_TOL), absTol)) return 'differ';
+    informative++;
+  }
+  return informative >= MIN_INFORMATIVE_POINTS ? 'agree' : 'differ';
+}
