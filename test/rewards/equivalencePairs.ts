@@ -106,6 +106,8 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['3 1/4', '1/4', false, 'mixed number keeps its whole part'],
   ['-2 1/2', '-2.5', true, 'negative mixed number'],
   ['1 1/2', '11/2', false, 'mixed number is not 11/2'],
+  ['2 5/4', '25/4', false, 'whole and improper fraction are not glued'],
+  ['2 5/4', '13/4', true, 'whole and improper fraction read as a sum'],
   // issue 15: points drawn per comparison over a domain with negative values
   ['|x|', 'x', false, 'abs differs at negative x'],
   ['\\sqrt{x^2}', 'x', false, 'sqrt of a square differs at negative x'],
@@ -131,6 +133,8 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['2^{100}+1', '2^{100}', false, 'huge integers compare exactly'],
   ['1000000001', '1000000000', false, 'integers compare exactly'],
   ['\\frac{2^{70}}{2^{69}}', '2', true, 'huge fraction, exactly'],
+  ['\\frac{1}{0}', '\\frac{2}{0}', false, 'undefined equals nothing'],
+  ['\\frac{x}{0}', '\\frac{1}{0}', false, 'undefined with a variable'],
   // issue 15: separators written as words; order free among solutions, kept against a tuple
   ['4 \\text{ and } 7', '4, 7', true, 'and as a separator'],
   ['7 \\text{ and } 4', '4, 7', true, 'and, other order'],

@@ -31,8 +31,10 @@ describe('answer extraction', () => {
     ['Answer: It is not 12, it is 13.', '13', 'answer-is'],
     ['Final answer: The two roots are $3$ and $-2$.', '3 and -2', 'answer-is'],
     ['Final answer: Jan has 12 apples left.', '12', 'answer-is'],
-    ['Final answer: $x = 5$ is the only solution.', '5', 'answer-is'],
+    ['Final answer: $x = 5$ is the only solution.', 'x = 5', 'answer-is'],
     ['Answer: 3 and 7', '3 and 7', 'answer-is'],
+    ['Final answer: 3 and 7 are the roots.', '3 and 7', 'answer-is'],
+    ['Final answer: $\\frac{1}{2}$ is the probability we want.', '\\frac{1}{2}', 'answer-is'],
     ['Answer: 2.5 million dollars', '2.5 million dollars', 'answer-is'],
     ['The answer is Monday.', 'Monday', 'answer-is'],
     // Mixed numbers are one number

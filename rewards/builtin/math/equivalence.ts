@@ -2,18 +2,25 @@
  * Mathematical equivalence of a candidate answer and a reference answer.
  *
  * Steps, cheapest first; the first that decides is reported as `method`:
- * 1. `string`   — equal after normalisation (`normalize.ts`).
+ * 1. `string`   — equal after normalisation (`normalize.ts`, which also reads mixed numbers, plain-text
+ *                 math, separators and scale words written as words: `forms.ts`).
  * 2. `numeric`  — both plain numbers (thousands separators, signs, fractions, mixed numbers,
- *                 decimals, percentages) within a tolerance.
- * 3. `interval` — intervals and unions (`[1,2)\cup(3,\infty)`): same brackets, equivalent endpoints;
- *                 one-variable inequalities (`x > 5`, `2 < x \le 12`, `x<2 or x>3`) count as intervals.
- * 4. `tuple` / `set` / `matrix` / `list` — element-wise: ordered for tuples and matrices, unordered for
- *                 sets and bare comma lists (solutions `1, 2` = `2, 1`).
- * 5. `equation` — `lhs = rhs` on both sides: sides compared pairwise.
- * 6. `text`     — word answers (`Monday`, `(C)`), case-insensitive, brackets ignored.
- * 7. `symbolic` — `@cortex-js/compute-engine` (see `symbolic.ts`).
+ *                 decimals, percentages), exact rationals: integers and fractions compare exactly,
+ *                 decimals within `relTol` (`numbers.ts`).
+ * 3. `equation` — both equations (assignments kept: `y = 2x + 3`) equal up to a constant non-zero
+ *                 factor (`2x - y = -3`); otherwise their sides compare pairwise (step 6).
+ * 4. `interval` — intervals and unions (`[1,2)\cup(3,\infty)`): same brackets, equivalent endpoints;
+ *                 one-variable inequalities (`x > 5`, `7 \ge y`, `-y \le 3`, `2 < x \le 12`, `x<2 or
+ *                 x>3`) count as intervals (`inequality.ts`).
+ * 5. `tuple` / `set` / `matrix` / `list` — element-wise: ordered for tuples and matrices, unordered for
+ *                 sets; a bare comma list is unordered against a set or another list (solutions
+ *                 `1, 2` = `2, 1`) and ordered against a tuple (`1, 2` ≠ `(2, 1)`).
+ * 6. `equation` — `lhs = rhs` on both sides: sides compared pairwise.
+ * 7. `text`     — word answers (`Monday`, `(C)`), case-insensitive, brackets ignored.
+ * 8. `symbolic` — `@cortex-js/compute-engine` (see `symbolic.ts`): closed values (confirmed exactly for
+ *                 arithmetic), or values at points drawn per comparison, negative ones included.
  * Nothing decided: `{ equal: false, method: 'none' }`. Past the time budget (checked before every
- * symbolic step, the only costly one): `{ equal: false, method: 'timeout' }`.
+ * symbolic step, the costly ones): `{ equal: false, method: 'timeout' }`.
  */
 import { inequalityToInterval } from './inequality.js';
 import { splitTopLevel } from './latex.js';

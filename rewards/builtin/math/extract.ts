@@ -135,13 +135,19 @@ function proseWords(text: string): number {
 
 const COPULA = /\b(?:is|are|was|were|equals?(?:\s+to)?|be)\b/gi;
 
-/** Of a sentence (`The smallest $k$ is 12`), what follows its last copula outside math, if not prose. */
-function afterCopula(sentence: string): string | null {
+/**
+ * Of a sentence with a copula outside math, the side that is not prose: what follows the last one
+ * (`The smallest $k$ is 12` → `12`), else what precedes the first if it holds a value (`3 and 7 are
+ * the roots` → `3 and 7`).
+ */
+function aroundCopula(sentence: string): string | null {
   const copulas = [...proseOf(sentence).matchAll(COPULA)];
-  const last = copulas[copulas.length - 1];
-  if (!last) return null;
-  const rest = sentence.slice(last.index + last[0].length);
-  return proseWords(rest) < 2 ? cleanTail(rest) || null : null;
+  if (copulas.length === 0) return null;
+  const last = copulas[copulas.length - 1]!;
+  const after = sentence.slice(last.index + last[0].length);
+  if (proseWords(after) < 2) return cleanTail(after) || null;
+  const before = sentence.slice(0, copulas[0]!.index);
+  return proseWords(before) < 2 && /\d|\$/.test(before) ? cleanTail(before) || null : null;
 }
 
 /** The answer a "Final answer: …" line states (see rule 3 in the module comment). */
@@ -149,7 +155,7 @@ function answerOfLine(line: string): string | null {
   // Markdown emphasis; then the end of the sentence: a period followed by a space or the end.
   const sentence = line.replace(/\*\*|__/g, '').split(/\.(?:\s|$)/)[0]!;
   if (proseWords(sentence) >= 2) {
-    const value = afterCopula(sentence) ?? lastMath(sentence) ?? lastNumber(sentence);
+    const value = aroundCopula(sentence) ?? lastMath(sentence) ?? lastNumber(sentence);
     if (value !== null) return value;
   }
   return cleanTail(sentence) || null;

@@ -7,14 +7,14 @@
 import Fraction from 'fraction.js';
 
 /**
- * `3 1/4` → `3\frac{1}{4}` (read as 3¼ by `readNumber`), only for a proper fraction standing alone:
- * not after `^`, `_`, a letter, a dot or a brace (`x^2 1/4`), not before a letter (`2 1/2x`).
+ * `3 1/4` → `3\frac{1}{4}` (read as 3 + 1/4 by `readNumber`; never glued into 31/4), for a fraction
+ * standing alone: not after `^`, `_`, a letter, a dot or a brace (`x^2 1/4`), not before a letter
+ * (`2 1/2x`). An improper one (`2 5/4`) reads the same way, as a sum.
  */
 export function mixedNumbers(s: string): string {
   return s.replace(
     /(?<![\w.^_{}\\/])(\d+) +(\d+) *\/ *(\d+)(?![\w.^/])/g,
-    (m, whole: string, num: string, den: string) =>
-      Number(num) < Number(den) && !/^0\d/.test(whole) ? `${whole}\\frac{${num}}{${den}}` : m,
+    (_, whole: string, num: string, den: string) => `${whole}\\frac{${num}}{${den}}`,
   );
 }
 

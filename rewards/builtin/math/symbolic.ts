@@ -98,6 +98,8 @@ export function symbolicEqual(a: string, b: string, relTol: number, absTol: numb
   const ea = parseLatex(a, current);
   const eb = parseLatex(b, current);
   if (!ea || !eb) return 'unparsed';
+  // An undefined value (`\frac{1}{0}` canonicalises to NaN) equals nothing, itself included.
+  if (ea.json === 'NaN' || eb.json === 'NaN') return 'different';
   try {
     const vars = [...new Set([...ea.unknowns, ...eb.unknowns])].sort();
     if (vars.length === 0) return compareClosed(a, b, ea, eb, relTol, absTol);
