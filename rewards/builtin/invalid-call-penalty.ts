@@ -2,7 +2,9 @@
  * `invalid-call-penalty`: a penalty for malformed calls — text that cannot be read as a call, a call to
  * a function that is not offered, arguments that break the function's schema. Output in [−1, 0]:
  * −min(1, perInvalid × invalid calls). Executed rollouts report each call's status in `extra.calls`;
- * raw text (e.g. `multigym score`) is parsed and validated here with the same rules.
+ * raw text (e.g. `multigym score`) is parsed and validated here with the same rules (JSON strings read
+ * where the schema asks for arrays or objects; a number written as a float is not an `integer`). Text
+ * that looks like a call but cannot be read, and a call cut at the token limit, are invalid calls.
  */
 import { z } from 'zod';
 import { defineReward } from '../api.js';

@@ -9,9 +9,9 @@
  *   (arguments as a JSON string or an object), or a single `{"function": {…}}`;
  * - bare JSON: `{"name": …, "arguments"|"parameters"|"args": {…}}` or an array of them, anywhere in the
  *   text (in a code fence, after a `[TOOL_CALLS]` or `<|python_tag|>` tag, with prose around it);
- * - pythonic (Llama 3.2/4, BFCL): `[get_weather(city="Oslo"), get_time(zone="CET")]` at the start of a
- *   line (or anywhere, once it has a `name=` argument), or a message that is one call
- *   `get_weather(city="Oslo")`; read by `tool-call-pythonic.ts`, literals only;
+ * - pythonic (Llama 3.2/4, BFCL): `[get_weather(city="Oslo"), get_time(zone="CET")]` — a list that
+ *   starts a line and ends in `)]`, or any list that opens with `[name(arg=` — or a message that is
+ *   one call `get_weather(city="Oslo")`; read by `tool-call-pythonic.ts`, literals only;
  * - Llama 3.1: `<function=get_weather>{"city": "Oslo"}</function>`.
  *
  * Arguments may be a JSON object or a string holding one, encoded up to three times. JSON is read
@@ -184,7 +184,9 @@ function readLoose(text: string, cut: boolean, out: ParseOutcome): void {
   if (out.calls.length + out.errors.length > 0) return;
   const whole = withoutFence(out.text);
   if (PYTHONIC_CALL_START.test(whole)) {
+    // Cut at the limit: a call only when it had begun a keyword argument (`f(x) = …` is prose).
     if (cut && !whole.endsWith(')')) {
+      if (!marked && !/^[A-Za-z_][\w.]*\s*\(\s*[A-Za-z_]\w*\s*=/.test(whole)) return;
       out.errors.push({ message: CUT_CALL_MESSAGE, raw: whole, format: CallFormat.pythonic });
       out.text = '';
       return;
@@ -211,7 +213,9 @@ function readLoose(text: string, cut: boolean, out: ParseOutcome): void {
 function readSpan(text: string, span: Span, cut: boolean, out: ParseOutcome): void {
   const source = text.slice(span.start, span.end);
   const lineStart = /(^|\n)[ \t>*-]*$/.test(text.slice(0, span.start));
-  const pythonic = (lineStart && PYTHONIC_LIST_START.test(source)) || PYTHONIC_KEYWORD_LIST.test(source);
+  // `[get_time()]` on its own line is a call list; `[Source(s): Wikipedia]` is not.
+  const listOfCalls = lineStart && PYTHONIC_LIST_START.test(source) && /\)\s*,?\s*\]$/.test(source);
+  const pythonic = listOfCalls || PYTHONIC_KEYWORD_LIST.test(source);
   const format = pythonic ? CallFormat.pythonic : CallFormat.json;
   if (!span.closed && cut) {
     if (pythonic || CALL_KEYS.test(source))

@@ -79,6 +79,9 @@ describe('pythonic calls', () => {
       { name: 'get_weather', arguments: { city: 'Oslo' } },
     ]);
     expect(parseToolCalls('```python\nget_weather(city="Oslo")\n```').calls).toHaveLength(1);
+    expect(parseToolCalls('Checking.\n[get_time()]').calls).toMatchObject([
+      { name: 'get_time', arguments: {} },
+    ]);
   });
 
   it('reads Python literals: quotes, escapes, None/True, nested lists, tuples and dicts, dotted names', () => {
@@ -124,6 +127,7 @@ describe('pythonic calls', () => {
       'The numbers are [1, 2, 3].',
       'See [the docs](https://example.com).',
       'I would use the [get_weather] tool.',
+      '[Source(s): the weather service]',
     ]) {
       const parsed = parseToolCalls(text);
       expect(parsed.calls, text).toEqual([]);
@@ -371,9 +375,8 @@ describe('calls cut at the token limit are never repaired', () => {
   });
 
   it('prose cut at the limit is not an attempted call', () => {
-    expect(parseToolCalls('The weather in Oslo is {mild', { finishReason: 'length' })).toMatchObject({
-      calls: [],
-      errors: [],
-    });
+    for (const text of ['The weather in Oslo is {mild', 'f(x) = 3x + 2, so the root is', 'max(3, 5']) {
+      expect(parseToolCalls(text, { finishReason: 'length' }), text).toMatchObject({ calls: [], errors: [] });
+    }
   });
 });
