@@ -23,7 +23,11 @@ import { readToolTask } from './tool-task.js';
 /** Config of `final-answer`. */
 export const FinalAnswerConfig = z.object({
   relTol: z.number().min(0).default(1e-6).describe('Relative tolerance of numeric answers. Default 1e-6.'),
-  absTol: z.number().min(0).default(1e-9).describe('Absolute tolerance, for answers near 0. Default 1e-9.'),
+  absTol: z
+    .number()
+    .min(0)
+    .default(1e-12)
+    .describe('A value within absTol of 0 counts as exactly 0. Default 1e-12.'),
 });
 
 /** exact-match on a given string: no extraction, normalised, case-insensitive. */

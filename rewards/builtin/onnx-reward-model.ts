@@ -1,8 +1,14 @@
 /**
  * `onnx-reward-model`: a learned reward model exported to ONNX, run in-process on the CPU through
- * onnxruntime-node. The completion is encoded, fed as `input_ids` and `attention_mask` (int64, shape
- * (1, T)), and the model's first output value (shape (1, 1) or (1,)) is the raw score, then mapped by
- * `transform`: identity, sigmoid (→ (0, 1)) or tanh (→ (−1, 1)).
+ * onnxruntime-node. The answer text (`input: "answer"`, the default: reasoning is never scored, see
+ * `rewards/answerText.ts`) or the whole completion is encoded, fed as `input_ids` and `attention_mask`
+ * (int64, shape (1, T)), and the model's first output value (shape (1, 1) or (1,)) is the raw score,
+ * then mapped by `transform`: identity, sigmoid (→ (0, 1)) or tanh (→ (−1, 1)).
+ *
+ * A completion with no answer (an unclosed `<think>`, a sample cut at the token limit) is not shown to
+ * the model: it gets `missValue`, by default the bottom of the transform's range (0 for sigmoid, −1
+ * for tanh). An identity transform has no bottom, so `missValue` must then be given (a config error
+ * otherwise): a default above the model's usual scores would pay the policy for not answering.
  *
  * Config: `model` (path to the .onnx file, absolute or relative to the working directory),
  * `encoding` ("bytes": UTF-8 bytes as ids 0..255, the only one built in), `maxTokens` (default 512,
@@ -12,6 +18,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { finalAnswerText } from '../answerText.js';
 import { defineReward } from '../api.js';
 
 const config = z
@@ -38,8 +45,32 @@ const config = z
       .describe('Name of the mask input tensor; null when the model takes none.'),
     output: z.string().optional().describe("Name of the score output; default the model's first output."),
     transform: z.enum(['identity', 'sigmoid', 'tanh']).default('identity').describe('Map of the raw score.'),
+    input: z
+      .enum(['answer', 'completion'])
+      .default('answer')
+      .describe(
+        'What the model reads: answer = the text after the reasoning (default); completion = everything, reasoning included.',
+      ),
+    missValue: z
+      .number()
+      .optional()
+      .describe(
+        'Value when the completion has no answer (input answer). Default: 0 for sigmoid, -1 for tanh; required for identity.',
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (c.input === 'answer' && c.transform === 'identity' && c.missValue === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['missValue'],
+        message:
+          'required with transform "identity" and input "answer": the value of a completion without an answer (use the lowest score the model gives)',
+      });
+    }
   })
   .describe('onnx-reward-model checker config.');
+
+const RANGE_BOTTOM = { sigmoid: 0, tanh: -1 } as const;
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -85,9 +116,18 @@ export const onnxRewardModel = defineReward({
     'Score of an ONNX reward model on the completion (onnxruntime-node, CPU); range set by the model.',
   configSchema: config,
   async score(trajectory, _task, cfg) {
+    let text = trajectory.completion;
+    if (cfg.input === 'answer') {
+      const answer = finalAnswerText(trajectory);
+      if (answer.text === null) {
+        const value = cfg.missValue ?? RANGE_BOTTOM[cfg.transform as keyof typeof RANGE_BOTTOM];
+        return { value, details: { missing: answer.missing } };
+      }
+      text = answer.text;
+    }
     const o = await ort();
     const model = await session(resolve(cfg.model));
-    const { ids, mask } = encodeBytes(trajectory.completion, cfg.maxTokens);
+    const { ids, mask } = encodeBytes(text, cfg.maxTokens);
     const feeds: Record<string, InstanceType<Ort['Tensor']>> = {
       [cfg.inputIds]: new o.Tensor('int64', ids, [1, ids.length]),
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractAnswer, lastBoxed } from '../../rewards/builtin/math/extract.js';
+import { extractAnswer, findLastBoxed, lastBoxed } from '../../rewards/builtin/math/extract.js';
 
 describe('answer extraction', () => {
   it.each([
@@ -63,9 +63,10 @@ describe('answer extraction', () => {
     expect(extractAnswer(text)).toEqual({ answer, rule });
   });
 
-  it('stays linear on degenerate completions (many unclosed \\boxed{), picking the last closed group', () => {
-    expect(extractAnswer(`${'x \\boxed{'.repeat(50_000)} 7`)).toEqual({ answer: '7', rule: 'last-number' });
-    expect(lastBoxed(`\\boxed{3} then ${'\\boxed{'.repeat(50_000)}`)).toBe('3');
+  it('stays linear on degenerate completions (many unclosed \\boxed{): a last box that never closes is no answer', () => {
+    expect(extractAnswer(`${'x \\boxed{'.repeat(50_000)} 7`)).toEqual({ answer: null, rule: 'boxed' });
+    expect(lastBoxed(`\\boxed{3} then ${'\\boxed{'.repeat(50_000)}`)).toBeNull();
+    expect(lastBoxed(`${'\\boxed{'.repeat(50_000)} \\boxed{3}`)).toBe('3');
     expect(lastBoxed('\\boxed{\\boxed{1}+1}')).toBe('1');
   });
 
@@ -80,5 +81,17 @@ describe('answer extraction', () => {
     expect(extractAnswer('The answer is 5', ['boxed'])).toEqual({ answer: null, rule: 'none' });
     expect(extractAnswer('\\boxed{} then 9')).toEqual({ answer: '9', rule: 'last-number' });
     expect(lastBoxed('\\boxed{unclosed {')).toBeNull();
+  });
+
+  it('a last \\boxed{ that never closes ends the search: no earlier box, no number inside it', () => {
+    expect(extractAnswer('First \\boxed{54}. No wait, it is \\boxed{5')).toEqual({
+      answer: null,
+      rule: 'boxed',
+    });
+    expect(extractAnswer('\\boxed{\\frac{1}{2}')).toEqual({ answer: null, rule: 'boxed' });
+    expect(extractAnswer('The answer is 7. \\boxed{7')).toEqual({ answer: null, rule: 'boxed' });
+    expect(findLastBoxed('\\boxed{1} and \\boxed{2')).toEqual({ unclosed: true });
+    // A box closed after an unclosed one is still the answer.
+    expect(extractAnswer('\\boxed{5 oops. \\boxed{54}')).toEqual({ answer: '54', rule: 'boxed' });
   });
 });

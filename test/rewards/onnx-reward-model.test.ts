@@ -22,7 +22,7 @@ describe('onnx-reward-model', () => {
 
   it('matches the PyTorch scores of the same model', async () => {
     for (const [text, score] of Object.entries(expected)) {
-      const r = await checker.score(traj(text), task, checker.configSchema.parse({ model }));
+      const r = await checker.score(traj(text), task, checker.configSchema.parse({ model, missValue: -10 }));
       expect(r.value).toBeCloseTo(score, 5);
     }
   });
@@ -38,13 +38,41 @@ describe('onnx-reward-model', () => {
     const long = await checker.score(
       traj(`${'y'.repeat(50)}${'x'.repeat(300)}`),
       task,
-      checker.configSchema.parse({ model, maxTokens: 256 }),
+      checker.configSchema.parse({ model, maxTokens: 256, missValue: -10 }),
     );
     expect(long.value).toBeCloseTo(expected['x'.repeat(300)]!, 5);
   });
 
+  it('reads the answer, not the reasoning; no answer gets missValue (required for identity)', async () => {
+    const text = 'The answer is 42.';
+    const parse = (c: object) => checker.configSchema.parse({ model, ...c });
+    const withThink = await checker.score(
+      traj(`<think>long musing about 41</think>${text}`),
+      task,
+      parse({ missValue: -10 }),
+    );
+    expect(withThink.value).toBeCloseTo(expected[text]!, 5);
+    const cut = { completion: `<think>${text}`, completionTokens: 0 };
+    expect((await checker.score(cut, task, parse({ missValue: -10 }))).value).toBe(-10);
+    expect((await checker.score(cut, task, parse({ transform: 'sigmoid' }))).value).toBe(0);
+    expect((await checker.score(cut, task, parse({ transform: 'tanh' }))).value).toBe(-1);
+    const truncated = { completion: text, completionTokens: 0, finishReason: 'length' };
+    expect((await checker.score(truncated, task, parse({ transform: 'tanh' }))).details).toMatchObject({
+      missing: 'truncated',
+    });
+    expect(() => parse({})).toThrow(/missValue/);
+    const whole = await checker.score(traj(text), task, parse({ input: 'completion' }));
+    expect(whole.value).toBeCloseTo(expected[text]!, 5);
+  });
+
   it('scores 0 with the reason when the model file is missing', async () => {
-    const r = await runChecker(checker, traj('hi'), task, { model: '/nonexistent/model.onnx' }, 5000);
+    const r = await runChecker(
+      checker,
+      traj('hi'),
+      task,
+      { model: '/nonexistent/model.onnx', missValue: 0 },
+      5000,
+    );
     expect(r.value).toBe(0);
     expect(String(r.details?.error)).toMatch(/nonexistent|load|file/i);
   });

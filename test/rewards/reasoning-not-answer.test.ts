@@ -151,6 +151,16 @@ describe('a sample cut at the token limit has no answer', () => {
     expect((await score('format', traj(completion, 'length'), {}, { require: ['boxed'] })).value).toBe(0);
   });
 
+  it('a last \\boxed{ that never closes is no answer even when the sample stopped by itself', async () => {
+    const completion = 'First try \\boxed{54}. Hmm, that is wrong: the area is \\boxed{5';
+    for (const finish of ['stop', 'eos', undefined]) {
+      for (const name of ['math-equivalence', 'numeric']) {
+        const r = await score(name, traj(completion, finish), { answer: '54' });
+        expect(r.value, `${name} ${finish}`).toBe(0);
+      }
+    }
+  });
+
   it('a number cut at the limit is not read as the answer; the same text finished is', async () => {
     expect((await score('numeric', traj('The answer is 54', 'length'), { answer: '54' })).value).toBe(0);
     expect((await score('numeric', traj('The answer is 54', 'stop'), { answer: '54' })).value).toBe(1);

@@ -3,7 +3,10 @@
  *
  * Rules, tried in this order (the first that matches wins, and its name is reported):
  * 1. `boxed`       — the content of the last `\boxed{…}` / `\fbox{…}` (nested braces balanced), or
- *                    `\boxed 5` without braces.
+ *                    `\boxed 5` without braces. When the last `\boxed{` never closes, the model was
+ *                    cut (or stopped) while writing its final answer: there is no answer, and no
+ *                    later rule is tried — an earlier box or a number inside the cut one would reward
+ *                    text the model revised or never finished.
  * 2. `hashes`      — GSM8K's `#### N` marker (the text after the last `####`, up to the line end).
  * 3. `answer-is`   — the last "the (final) answer is X", "Answer: X" or a "Final Answer" heading
  *                    followed by X on the next line; X is the rest of the line up to the end of the
@@ -36,25 +39,28 @@ export interface Extracted {
 }
 
 /**
- * Content of the last `\boxed{…}` or `\fbox{…}` in `text` that closes, or null. Linear in the text
- * length even for a degenerate completion of many unclosed `\boxed{`: candidates are tried from the
- * last one back, and a group opened before an unclosed brace can only close before that brace.
+ * The last `\boxed{…}` or `\fbox{…}` in `text`: `{ content }`, `{ unclosed: true }` when the last one
+ * never closes (never a fallback to an earlier box: the model was revising it), or null when there is
+ * none. Linear in the text length.
  */
-export function lastBoxed(text: string): string | null {
+export function findLastBoxed(text: string): { content: string } | { unclosed: true } | null {
   const matches = [...text.matchAll(/\\(?:boxed|fbox)\s*(\{|\s+([^\s$]+))/g)];
-  let limit = text.length;
   for (let k = matches.length - 1; k >= 0; k--) {
     const m = matches[k]!;
     if (m[1] !== '{') {
-      if (m[2]) return m[2];
+      if (m[2]) return { content: m[2] };
       continue;
     }
-    const open = m.index + m[0].length - 1;
-    const group = braceGroup(text, open, limit);
-    if (group) return group.content;
-    limit = open;
+    const group = braceGroup(text, m.index + m[0].length - 1, text.length);
+    return group ? { content: group.content } : { unclosed: true };
   }
   return null;
+}
+
+/** Content of the last `\boxed{…}` (see `findLastBoxed`), or null when there is none or it never closes. */
+export function lastBoxed(text: string): string | null {
+  const boxed = findLastBoxed(text);
+  return boxed && 'content' in boxed ? boxed.content : null;
 }
 
 // A mixed number `3 1/4` (kept whole: the comparison reads it as 13/4), thousands groups only as
@@ -168,10 +174,14 @@ const ANSWER_IS =
 
 type Rule = (typeof EXTRACT_RULES)[number];
 
-const RULES: Record<Rule, (text: string) => string | null> = {
+// A rule's answer that ends the search with no answer (a last `\boxed{` that never closes).
+const CUT = Symbol('cut');
+
+const RULES: Record<Rule, (text: string) => string | typeof CUT | null> = {
   boxed: (text) => {
-    const boxed = lastBoxed(text);
-    return boxed !== null && boxed.trim() !== '' ? boxed.trim() : null;
+    const boxed = findLastBoxed(text);
+    if (boxed && 'unclosed' in boxed) return CUT;
+    return boxed && boxed.content.trim() !== '' ? boxed.content.trim() : null;
   },
   hashes: (text) => {
     const at = text.lastIndexOf('####');
@@ -195,6 +205,7 @@ const RULES: Record<Rule, (text: string) => string | null> = {
 export function extractAnswer(text: string, rules: readonly Rule[] = EXTRACT_RULES): Extracted {
   for (const rule of rules) {
     const answer = RULES[rule](text);
+    if (answer === CUT) return { answer: null, rule };
     if (answer !== null) return { answer, rule };
   }
   return { answer: null, rule: 'none' };
