@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--max-batch", type=int, default=256, help="most sequences decoded at once")
     p.add_argument("--no-cuda-graphs", action="store_true", help="decode without CUDA graphs")
+    p.add_argument(
+        "--coalesce-generate",
+        action="store_true",
+        help="decode concurrent generate requests with equal sampling settings as one batch (faster on a "
+        "GPU with many small groups in flight; seeded sampling then reproduces only for a request alone)",
+    )
     p.add_argument("--compile", action="store_true", help="torch.compile the training forward pass")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--warmup-steps", type=int, default=0, help="GRPO steps of linear learning-rate warm-up")
@@ -120,7 +126,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
 async def serve(args: argparse.Namespace) -> None:
     """Runs the server until cancelled."""
     engine = build_engine(args)
-    runner = web.AppRunner(build_app(engine), access_log=None)
+    runner = web.AppRunner(build_app(engine, coalesce=args.coalesce_generate), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

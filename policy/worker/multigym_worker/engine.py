@@ -12,6 +12,7 @@ a restarted worker (run None, version 0) or another run's weights instead of tra
 from __future__ import annotations
 
 import copy
+import json
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,13 @@ import numpy as np
 import torch
 
 from . import checkpoint
-from .errors import ContextTooLongError, PolicyMismatchError, RequestValidationError, TokenOutOfRangeError
+from .errors import (
+    ContextTooLongError,
+    PolicyMismatchError,
+    RequestValidationError,
+    TokenOutOfRangeError,
+    WorkerError,
+)
 from .model import CausalLM
 from .models import count_parameters, reset_weights
 from .optim import Schedule
@@ -44,6 +51,13 @@ class EngineOptions:
     schedule: Schedule | None = None
     #: The `--model` argument (built-in name or directory): what `/v1/reset` restores; None: no reset.
     model_source: str | None = None
+
+
+def coalesce_key(body: dict[str, Any]) -> str:
+    """Generate requests with equal keys may be decoded together (`Engine.generate_many`): the same
+    sampling settings and the same `expect` precondition; prompts, `n` and `seed` may differ."""
+    fields = ("max_tokens", "temperature", "top_p", "top_k", "stop", "reasoning", "expect")
+    return json.dumps([body.get(f) for f in fields], sort_keys=True)
 
 
 def seed_all(seed: int) -> None:
@@ -143,11 +157,9 @@ class Engine:
                 raise ContextTooLongError(f"{field}.{i}", len(p), self.max_context)
         return ids, field
 
-    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /v1/generate`: `n` samples per prompt; completions are cut at the context end."""
-        prompts, _ = self.prompts_of(body)
-        n = int(body["n"])
-        params = SamplingParams(
+    @staticmethod
+    def _sampling(body: dict[str, Any]) -> SamplingParams:
+        return SamplingParams(
             max_tokens=int(body["max_tokens"]),
             temperature=float(body["temperature"]),
             top_p=float(body["top_p"]),
@@ -156,8 +168,8 @@ class Engine:
             seed=body.get("seed"),
             budget_tokens=(body.get("reasoning") or {}).get("budget_tokens"),
         )
-        rows = [p for p in prompts for _ in range(n)]
-        outs = self.sampler.generate(rows, params)
+
+    def _response(self, prompts: list[list[int]], n: int, outs: list[Any]) -> dict[str, Any]:
         results = []
         for i, p in enumerate(prompts):
             samples = [
@@ -173,6 +185,36 @@ class Engine:
             ]
             results.append({"prompt_token_ids": p, "samples": samples})
         return {"policy_version": self.policy_version, "results": results}
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/generate`: `n` samples per prompt; completions are cut at the context end."""
+        prompts, _ = self.prompts_of(body)
+        n = int(body["n"])
+        rows = [p for p in prompts for _ in range(n)]
+        return self._response(prompts, n, self.sampler.generate(rows, self._sampling(body)))
+
+    def generate_many(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any] | WorkerError]:
+        """Several generate requests with equal `coalesce_key`s decoded as one batch.
+
+        Each answer is what `generate` would return, except that sampled (temperature > 0) rows share
+        one random stream seeded by the first request's `seed`, so a seeded request reproduces only
+        when it runs alone; greedy rows are unaffected. A request whose prompts are invalid gets its
+        own error (returned, not raised) and the others still run.
+        """
+        out: list[dict[str, Any] | WorkerError | None] = [None] * len(bodies)
+        ready: list[tuple[int, list[list[int]], int]] = []
+        for i, body in enumerate(bodies):
+            try:
+                ready.append((i, self.prompts_of(body)[0], int(body["n"])))
+            except WorkerError as e:
+                out[i] = e
+        rows = [p for _, prompts, n in ready for p in prompts for _ in range(n)]
+        samples = self.sampler.generate(rows, self._sampling(bodies[ready[0][0]])) if rows else []
+        k = 0
+        for i, prompts, n in ready:
+            out[i] = self._response(prompts, n, samples[k : k + len(prompts) * n])
+            k += len(prompts) * n
+        return out  # type: ignore[return-value]
 
     def train_step(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /v1/train_step`: one GRPO update, or the recorded answer for a known key."""

@@ -1,7 +1,10 @@
 """The aiohttp application: routes of policy/protocol.ts, validation, error bodies, one model lock.
 
 Model work runs in a one-thread executor under an `asyncio.Lock`, so requests that touch the model
-are serialized while the event loop keeps answering `/health` and `/v1/info`.
+are serialized while the event loop keeps answering `/health` and `/v1/info`. With `coalesce=True`
+(`--coalesce-generate`), generate requests that wait for the lock together and share their sampling
+settings are decoded as one batch (`GenerateQueue`): many small groups in flight at once (one per
+task, as the rollout activities send them) then fill the GPU instead of queueing one by one.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import torch
 from aiohttp import web
 
-from .engine import Engine
+from .engine import Engine, coalesce_key
 from .errors import CudaOomError, RequestValidationError, WorkerError
 from .validation import RequestValidator
 
@@ -49,21 +52,62 @@ def _is_oom(e: BaseException) -> bool:
     return isinstance(e, oom) or (isinstance(e, RuntimeError) and "CUDA out of memory" in str(e))
 
 
+async def in_model_thread(app: web.Application, fn: Callable[[], Any]) -> Any:
+    """Runs `fn` in the model thread (the caller holds the model lock); CUDA OOM becomes `CudaOomError`."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(app[POOL], fn)
+    except Exception as e:
+        if _is_oom(e):
+            app[ENGINE].sampler.release()  # drop the cached decode graph and KV cache
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            raise CudaOomError(
+                f"CUDA out of memory; the request was dropped, try a smaller batch ({e})"
+            ) from e
+        raise
+
+
 async def run_model(app: web.Application, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Runs `fn` in the model thread under the model lock; CUDA OOM becomes `CudaOomError`."""
     async with app[LOCK]:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(app[POOL], fn)
-        except Exception as e:
-            if _is_oom(e):
-                app[ENGINE].sampler.release()  # drop the cached decode graph and KV cache
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                raise CudaOomError(
-                    f"CUDA out of memory; the request was dropped, try a smaller batch ({e})"
-                ) from e
-            raise
+        return await in_model_thread(app, fn)
+
+
+class GenerateQueue:
+    """Generate requests waiting for the model lock; whoever gets the lock runs every waiting request
+    with its `coalesce_key` as one batch (`Engine.generate_many`) and hands each its answer."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, dict[str, Any], asyncio.Future]] = []
+
+    async def submit(self, app: web.Application, body: dict[str, Any]) -> dict[str, Any]:
+        """The answer to one validated generate `body`; raises its `WorkerError`."""
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        key = coalesce_key(body)
+        self.pending.append((key, body, fut))
+        async with app[LOCK]:
+            if not fut.done():  # not already answered as part of an earlier batch
+                batch = [p for p in self.pending if p[0] == key]
+                self.pending = [p for p in self.pending if p[0] != key]
+                engine = app[ENGINE]
+
+                def call() -> list[Any]:
+                    engine.check_expected("/v1/generate", body)  # one key: one expectation
+                    return engine.generate_many([b for _, b, _ in batch])
+
+                try:
+                    answers = await in_model_thread(app, call)
+                except Exception as e:
+                    for _, _, f in batch:
+                        f.set_exception(e)
+                else:
+                    for (_, _, f), a in zip(batch, answers, strict=True):
+                        f.set_exception(a) if isinstance(a, Exception) else f.set_result(a)
+        return await fut
+
+
+GENERATE_QUEUE = web.AppKey("generate_queue", GenerateQueue)
 
 
 def model_route(
@@ -86,7 +130,11 @@ def model_route(
                 engine.check_expected(route, body)
                 return dispatch(route, body, lambda: method(engine, body))
 
-            out = await run_model(app, call)
+            queue = app.get(GENERATE_QUEUE)
+            if queue is not None and route == "/v1/generate":
+                out = await queue.submit(app, body)
+            else:
+                out = await run_model(app, call)
             return web.json_response(out)
         except WorkerError as e:
             return error_response(e)
@@ -109,9 +157,14 @@ async def info(request: web.Request) -> web.Response:
     return web.json_response(request.app[ENGINE].info())
 
 
-def build_app(engine: Engine, dispatch: Dispatch | None = None) -> web.Application:
-    """The aiohttp application serving `engine`; `dispatch` (default `run_here`) runs model requests."""
+def build_app(engine: Engine, dispatch: Dispatch | None = None, coalesce: bool = False) -> web.Application:
+    """The aiohttp application serving `engine`; `dispatch` (default `run_here`) runs model requests.
+    `coalesce` batches concurrent generate requests (single process only: not with a `dispatch`)."""
+    if coalesce and dispatch is not None:
+        raise ValueError("coalescing generate requests is not supported with a data-parallel dispatch")
     app = web.Application(client_max_size=1024**3)
+    if coalesce:
+        app[GENERATE_QUEUE] = GenerateQueue()
     app[ENGINE] = engine
     app[DISPATCH] = dispatch or run_here
     app[LOCK] = asyncio.Lock()

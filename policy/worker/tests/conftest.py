@@ -24,10 +24,10 @@ torch.set_num_threads(2)
 class Worker:
     """A running worker: `post`/`get` return (status, JSON body)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, coalesce: bool = False) -> None:
         self.engine = engine
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(build_app(engine))
+        self.runner = web.AppRunner(build_app(engine, coalesce=coalesce))
         started = threading.Event()
 
         def run() -> None:
@@ -75,7 +75,7 @@ class Worker:
 def start_worker(*flags: str) -> Worker:
     """A fresh worker started with command-line `flags` (default: tiny on CPU, seed 0)."""
     args = parse_args(["--model", "tiny", "--device", "cpu", "--seed", "0", *flags])
-    return Worker(build_engine(args))
+    return Worker(build_engine(args), coalesce=args.coalesce_generate)
 
 
 @pytest.fixture
