@@ -9,6 +9,7 @@ import { events, policyVersions, runs } from '../db/schema.js';
 import { getEnvironment } from '../environments/registry.js';
 import { getReward } from '../rewards/registry.js';
 import type { Activities } from '../workflows/contracts.js';
+import { pruneCheckpoints } from './checkpoints.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache } from './deps.js';
 
 /** Builds the run bookkeeping activities. */
@@ -83,7 +84,7 @@ export function runActivities(
       await deps.db.insert(events).values({ runId, step, kind, key, data }).onConflictDoNothing();
     },
 
-    async checkpoint({ runId, step, policyUrl, dir, policyWaitSeconds }) {
+    async checkpoint({ runId, step, policyUrl, dir, policyWaitSeconds, keep }) {
       const path = join(dir, runId, `step-${step}`);
       try {
         const res = await policy(policyUrl).checkpoint({ path });
@@ -98,6 +99,7 @@ export function runActivities(
           .insert(events)
           .values({ runId, step, kind: 'checkpoint', key: `checkpoint:${step}`, data: res })
           .onConflictDoNothing();
+        await pruneCheckpoints(deps.db, runId, step, keep ?? 0);
         return { path: res.path };
       } catch (err) {
         throw asActivityError(err, { policyWaitSeconds });

@@ -10,7 +10,7 @@ import { environmentNames, getEnvironment } from '../environments/registry.js';
 import { rewardNames } from '../rewards/registry.js';
 import { RunConfig } from '../workflows/config.js';
 import { runDev } from './commands/dev.js';
-import { printLogs } from './commands/logs.js';
+import { LOGS_COLUMNS, printLogs } from './commands/logs.js';
 import { readRunConfig, startAndWatch } from './commands/run.js';
 import { fail, homeDir, openProjectDatabase, temporalClient } from './context.js';
 import { acquirePgliteLock } from './pgliteLock.js';
@@ -102,8 +102,10 @@ program
   .description('rewards per step and environment of a run (no run: list runs)')
   .option('--checkers', 'also show the mean of each reward checker')
   .option('--samples <step>', 'print the completions of one step', int)
+  .option('--limit <n>', 'with --samples: rollouts shown at most (default 20)', int)
   .option('--env <name>', 'only this environment')
   .option('--json', 'machine-readable output')
+  .addHelpText('after', LOGS_COLUMNS)
   .action(async (run: string | undefined, o) => {
     const lock = process.env.DATABASE_URL ? undefined : acquirePgliteLock();
     const database = await openProjectDatabase();

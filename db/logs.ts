@@ -79,7 +79,10 @@ export function eventsOf(db: Database, runId: string, kind?: string) {
   return db.select().from(events).where(where).orderBy(asc(events.step), asc(events.id));
 }
 
-/** The rollouts of one step with their reward components (for inspecting samples). */
+/**
+ * The first `limit` training rollouts of one step (by environment, task, sample) for inspecting
+ * samples, and how many the step has in all.
+ */
 export async function samplesOf(db: Database, runId: string, step: number, env?: string, limit = 20) {
   const where = and(
     eq(rollouts.runId, runId),
@@ -87,7 +90,8 @@ export async function samplesOf(db: Database, runId: string, step: number, env?:
     eq(rollouts.phase, 'train'),
     env ? eq(rollouts.env, env) : undefined,
   );
-  return db
+  const [count] = await db.select({ n: sql<number>`count(*)::int` }).from(rollouts).where(where);
+  const rows = await db
     .select({
       id: rollouts.id,
       env: rollouts.env,
@@ -102,4 +106,5 @@ export async function samplesOf(db: Database, runId: string, step: number, env?:
     .where(where)
     .orderBy(asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample))
     .limit(limit);
+  return { rows, total: Number(count?.n ?? 0) };
 }

@@ -155,6 +155,15 @@ export const RunConfig = z.strictObject({
     .default(0)
     .describe('Checkpoint the policy every K steps; 0 disables.'),
   checkpoint_dir: z.string().optional().describe('Directory for checkpoints (on the worker host).'),
+  checkpoint_keep: z
+    .number()
+    .int()
+    .min(0)
+    .default(3)
+    .describe(
+      'Checkpoints kept: the newest N, plus the one of the step with the highest mean training reward; ' +
+        'older ones are deleted (when the policy worker writes to this host’s disk). 0 keeps all. Default 3.',
+    ),
   continue_as_new_every: z.number().int().min(1).default(10).describe('Steps per workflow execution.'),
   plugins: z.array(z.string()).default([]).describe('Plugin modules to load (paths or npm packages).'),
   data_dir: z.string().optional().describe('Directory of real data sets; default MULTIGYM_DATA.'),

@@ -119,6 +119,8 @@ export interface Activities {
     policyUrl: string;
     dir: string;
     policyWaitSeconds?: number;
+    /** Retention: newest checkpoints kept besides the best (`checkpoint_keep`; 0 or absent keeps all). */
+    keep?: number;
   }): Promise<{ path: string }>;
   recordEvent(input: {
     runId: string;

@@ -266,6 +266,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
         policyUrl: config.policy.url,
         dir: config.checkpoint_dir,
         policyWaitSeconds: config.timeouts.policy_unreachable_s,
+        keep: config.checkpoint_keep,
       });
     }
     if (config.eval_every > 0 && step % config.eval_every === 0) {
@@ -299,6 +300,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       policyUrl: config.policy.url,
       dir: config.checkpoint_dir,
       policyWaitSeconds: config.timeouts.policy_unreachable_s,
+      keep: config.checkpoint_keep,
     });
   }
   await main.finishRun({ runId, status });

@@ -15,6 +15,8 @@ export interface DevOptions {
   policyPort: number;
   model: string;
   policy: boolean;
+  /** Leave the web UI's address out of the start-up lines (the quickstart prints the run's link instead). */
+  quietUi?: boolean;
   /** Called once the policy worker and the database are up, before the orchestrator workers start (quickstart loads a checkpoint here). */
   beforeWorkers?: (policyUrl: string | undefined) => Promise<void>;
 }
@@ -45,7 +47,7 @@ export async function startDevStack(
       dbFilename: resolve(homeDir(), 'temporal.sqlite'),
     });
     started.push(temporal);
-    log(`Temporal dev server on ${temporal.address}; web UI: ${temporal.uiUrl}`);
+    log(`Temporal dev server on ${temporal.address}${opts.quietUi ? '' : `; web UI: ${temporal.uiUrl}`}`);
     let policy: (Service & { url: string }) | undefined;
     if (opts.policy) {
       policy = await startPolicyWorkerProcess({ model: opts.model, port: opts.policyPort });

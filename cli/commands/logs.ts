@@ -1,20 +1,39 @@
 /**
- * `multigym logs [RUN]`: rewards per step and environment (and per checker with --checkers), or the
- * sampled completions of one step with --samples STEP. Without RUN, lists the runs.
+ * `multigym logs [RUN]`: rewards per step and environment in one compact table (and per checker with
+ * --checkers), or the sampled completions of one step with --samples STEP. Without RUN, lists the runs.
+ * Tables are plain text without colour codes or lines between rows, so piped output stays readable.
  */
-import Table from 'cli-table3';
 import type { Database } from '../../db/client.js';
 import { checkerMeans, eventsOf, listRuns, rewardsByStep, samplesOf, stepMetricsOf } from '../../db/logs.js';
+import { plainTable } from '../table.js';
 
 export interface LogsOptions {
   checkers?: boolean;
   samples?: number;
+  /** Rollouts shown by --samples at most (default 20). */
+  limit?: number;
   env?: string;
   json?: boolean;
 }
 
-/** Plain tables (no colour codes), so piped output stays readable. */
-const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
+/** What each column of `multigym logs RUN` means (printed by `multigym logs --help`). */
+export const LOGS_COLUMNS = `
+Columns of \`multigym logs RUN\` (one row per step and environment; training rollouts only):
+  step         training step (1 = the first update)
+  env          environment
+  rollouts     rollouts sampled in the step (group size × tasks)
+  reward       mean total reward of the scored rollouts (weighted sum of the reward checkers)
+  pass         share of scored rollouts with total reward ≥ 1
+  tokens       mean completion length, tokens
+  skipped      rollouts not scored: infra_error (e.g. a sandbox that could not start) or rejected
+               (e.g. a context over the model's window); left out of the batch
+  loss         the step's GRPO loss (clipped surrogate + KL term), once per step: every
+               environment of a step is trained in the same update
+  kl           mean KL divergence to the reference policy (k3 estimator), once per step
+--checkers adds a table of each reward checker's mean value (before weights) and count n.
+--samples STEP prints the completions of that step (at most --limit, default 20).`;
+
+const table = plainTable;
 
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
@@ -29,7 +48,8 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
     return;
   }
   if (opts.samples !== undefined) {
-    const rows = await samplesOf(db, runId, opts.samples, opts.env);
+    const limit = opts.limit ?? 20;
+    const { rows, total } = await samplesOf(db, runId, opts.samples, opts.env, limit);
     if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
     for (const r of rows) {
       console.log(
@@ -37,6 +57,12 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
       );
       console.log(r.completion.length > 600 ? `${r.completion.slice(0, 600)}…` : r.completion);
     }
+    if (total === 0) console.log(`no training rollouts at step ${opts.samples} of run "${runId}"`);
+    else if (total > rows.length)
+      console.log(
+        `── showed ${rows.length} of ${total} rollouts of step ${opts.samples}` +
+          `${opts.env ? ` (${opts.env})` : ''}: --limit ${total} shows all, --env NAME one environment`,
+      );
     return;
   }
   const byStep = (await rewardsByStep(db, runId)).filter((r) => !opts.env || r.env === opts.env);
@@ -51,19 +77,23 @@ export async function printLogs(db: Database, runId: string | undefined, opts: L
     return;
   }
   const loss = new Map(metrics.map((m) => [m.step, m.train as { loss: number; kl: number }]));
-  const t = table(['step', 'env', 'rollouts', 'mean reward', 'pass rate', 'tokens', 'skipped', 'loss', 'kl']);
+  const t = table(['step', 'env', 'rollouts', 'reward', 'pass', 'tokens', 'skipped', 'loss', 'kl']);
+  let previousStep: number | undefined;
   for (const r of byStep) {
-    const m = loss.get(r.step);
+    // step, loss and KL belong to the step: printed on its first row only
+    const first = r.step !== previousStep;
+    previousStep = r.step;
+    const m = first ? loss.get(r.step) : undefined;
     t.push([
-      r.step,
+      first ? r.step : '',
       r.env,
       r.rollouts,
       f(r.meanReward),
-      f(r.passRate),
+      `${(r.passRate * 100).toFixed(0)}%`,
       f(r.meanCompletionTokens, 1),
       r.skipped,
-      m ? f(m.loss, 4) : '-',
-      m ? f(m.kl, 4) : '-',
+      m ? f(m.loss, 4) : first ? '-' : '',
+      m ? f(m.kl, 4) : first ? '-' : '',
     ]);
   }
   console.log(t.toString());

@@ -10,18 +10,18 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import Table from 'cli-table3';
 import { rewardsByStep } from '../../db/logs.js';
 import { PolicyClient } from '../../policy/client.js';
 import { RunConfig } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
-import { homeDir, temporalClient } from '../context.js';
+import { homeDir, temporalClient, workflowUiLink } from '../context.js';
 import { defaultDataDir } from '../data/catalog.js';
 import { findRealSets } from '../quickstart/data.js';
 import { planRun, QUICKSTART_ENVS, SFT_SHARE, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
 import { latestCheckpoint, type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
 import { summarize, writeReport } from '../report/report.js';
+import { plainTable } from '../table.js';
 import { watchRun } from '../watch.js';
 import { type DevStack, startDevStack } from './dev.js';
 
@@ -99,6 +99,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     policyPort,
     model: resume ? previous!.model : o.model,
     policy: true,
+    quietUi: true,
     beforeWorkers: async (policyUrl) => {
       if (!previous) return;
       const client = await temporalClient(temporalAddress);
@@ -126,7 +127,6 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     await stack.stop();
     process.exit(130);
   }
-  console.log(`\nTemporal web UI: ${stack.uiUrl}\n`);
   const client = await temporalClient(stack.temporalAddress);
   try {
     let state: QuickstartState;
@@ -145,8 +145,10 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     if (!resume) state = await startFresh();
     else console.log(`reattached to run ${state!.workflowId}`);
     const run = state!;
-    console.log(`run ${run.workflowId}: ${stack.uiUrl}/namespaces/default/workflows/${run.workflowId}`);
+    const uiLink = workflowUiLink(run.workflowId, stack.uiUrl);
+    console.log(`run ${run.workflowId}; Temporal web UI: ${uiLink}`);
     const result = await watchRun(client.workflow.getHandle(run.workflowId), {
+      uiLink,
       steps: run.steps,
       envs: run.envs,
     });
@@ -205,7 +207,6 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
       batch: sizes.sftBatch,
       learningRate: sizes.sftLearningRate,
       weights: SFT_SHARE,
-      quiet: !process.stdout.isTTY,
     });
     console.log(
       `warm start done in ${ws.seconds.toFixed(0)} s: loss ${fmt(ws.firstLoss)} → ${fmt(ws.lastLoss)} nats/token`,
@@ -236,9 +237,14 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
   async function finish(run: QuickstartState, status: string): Promise<void> {
     const rows = await rewardsByStep(stack!.database.db, run.workflowId);
     const summary = summarize(rows);
-    const table = new Table({
-      head: ['environment', 'reward, first step', 'reward, last step', 'change', 'pass first', 'pass last'],
-    });
+    const table = plainTable([
+      'environment',
+      'reward, first step',
+      'reward, last step',
+      'change',
+      'pass first',
+      'pass last',
+    ]);
     for (const s of summary) {
       const d = s.lastReward - s.firstReward;
       table.push([

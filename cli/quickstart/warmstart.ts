@@ -55,7 +55,8 @@ export interface WarmStartResult {
 
 /**
  * Runs `steps` supervised steps of `batch` examples, each batch drawn round-robin (weighted by
- * `weights`) from the environments' demonstrations. Shows a progress bar unless `quiet`.
+ * `weights`) from the environments' demonstrations. Shows a progress bar on a terminal (`tty`), else
+ * a plain line through `log` at every tenth of the steps.
  */
 export async function warmStart(opts: {
   policyUrl: string;
@@ -65,13 +66,18 @@ export async function warmStart(opts: {
   learningRate: number;
   /** Relative share of each environment in a batch (default 1 each). */
   weights?: Record<string, number>;
-  quiet?: boolean;
+  /** Progress bar (default: whether stdout is a TTY); otherwise plain lines through `log`. */
+  tty?: boolean;
+  log?: (line: string) => void;
   signal?: AbortSignal;
 }): Promise<WarmStartResult> {
   const policy = new PolicyClient({ url: opts.policyUrl });
   const pools = opts.demonstrations.filter((d) => d.length > 0);
   const t0 = Date.now();
-  const bar = opts.quiet
+  const tty = opts.tty ?? Boolean(process.stdout.isTTY);
+  const log = opts.log ?? console.log;
+  const every = Math.max(1, Math.ceil(opts.steps / 10));
+  const bar = !tty
     ? undefined
     : new SingleBar({
         format: 'warm start |{bar}| {value}/{total} sft steps · loss {loss} nats/token',
@@ -107,6 +113,12 @@ export async function warmStart(opts: {
       lastLoss = res.loss;
       version = res.policy_version;
       bar?.update(s + 1, { loss: res.loss.toFixed(3) });
+      if (!tty && ((s + 1) % every === 0 || s + 1 === opts.steps)) {
+        const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
+        log(
+          `warm start ${s + 1}/${opts.steps} sft steps · loss ${res.loss.toFixed(3)} nats/token · ${elapsed} s`,
+        );
+      }
     }
   } finally {
     bar?.stop();

@@ -14,12 +14,31 @@ export interface CurvePoint {
   passRate: number;
 }
 
-/** The Vega-Lite spec of mean reward (left) and pass rate (right) per step, one line per environment. */
+/**
+ * Upper end of the pass-rate axis: the largest pass rate rounded up to a tenth (a twentieth below
+ * 10%), so that rates of a few percent are not drawn flat against a 0–100% axis; at least 5%.
+ */
+export function passRateAxisMax(points: CurvePoint[]): number {
+  const max = Math.max(0, ...points.map((p) => p.passRate));
+  const step = max < 0.1 ? 0.05 : 0.1;
+  return Math.min(1, Math.max(0.05, Math.ceil(max / step - 1e-9) * step));
+}
+
+/**
+ * The Vega-Lite spec of mean reward (left) and pass rate (right) per step, one line per environment.
+ * Environments also differ by dash pattern and point shape, and lines are drawn slightly transparent
+ * and wider for earlier environments, so lines that lie on top of each other (several environments
+ * at 0, say) all stay visible.
+ */
 export function rewardCurveSpec(points: CurvePoint[], title: string): TopLevelSpec {
+  const envs = [...new Set(points.map((p) => p.env))].sort();
+  const width = Object.fromEntries(envs.map((e, i) => [e, 1.5 + 1.5 * (envs.length - 1 - i)]));
+  const values = points.map((p) => ({ ...p, lineWidth: width[p.env] ?? 1.5 }));
+  const env = { field: 'env', type: 'nominal' as const, title: 'environment', scale: { domain: envs } };
   const panel = (field: 'meanReward' | 'passRate', label: string) => ({
     width: 360,
     height: 240,
-    mark: { type: 'line' as const, point: true },
+    mark: { type: 'line' as const, point: { filled: true, size: 50 }, opacity: 0.75 },
     encoding: {
       x: { field: 'step', type: 'quantitative' as const, title: 'step', axis: { tickMinStep: 1 } },
       y:
@@ -28,17 +47,21 @@ export function rewardCurveSpec(points: CurvePoint[], title: string): TopLevelSp
               field,
               type: 'quantitative' as const,
               title: label,
-              scale: { domain: [0, 1] },
+              // padding: a line at 0% is drawn above the axis line, not on it
+              scale: { domain: [0, passRateAxisMax(points)], padding: 8 },
               axis: { format: '.0%' },
             }
-          : { field, type: 'quantitative' as const, title: label },
-      color: { field: 'env', type: 'nominal' as const, title: 'environment' },
+          : { field, type: 'quantitative' as const, title: label, scale: { padding: 8 } },
+      color: env,
+      strokeDash: env,
+      shape: env,
+      strokeWidth: { field: 'lineWidth', type: 'quantitative' as const, scale: null, legend: null },
     },
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    data: { values: points as unknown as Record<string, unknown>[] },
+    data: { values: values as unknown as Record<string, unknown>[] },
     hconcat: [panel('meanReward', 'mean reward'), panel('passRate', 'pass rate (reward ≥ 1)')],
     config: { font: 'DejaVu Sans' },
   };

@@ -69,7 +69,7 @@ async function quickstart(args: string[]) {
   child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, ports, output: () => stripVTControlCharacters(log), exit };
+  return { child, ports, output: () => stripVTControlCharacters(log), raw: () => log, exit };
 }
 
 /** Pids of live processes whose command line contains `needle` (this machine's /proc). */
@@ -97,7 +97,14 @@ describe('multigym quickstart (shortened)', () => {
     const code = await run.exit;
     const text = run.output();
     expect(code, text).toBe(0);
-    expect(text).toMatch(/Temporal web UI: http:\/\/127\.0\.0\.1:\d+/);
+    // output to a pipe: no escape codes, plain progress lines, the web UI's address once (the run's link)
+    expect(run.raw()).not.toContain('\u001b');
+    expect(text).toMatch(
+      /Temporal web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/quickstart-/,
+    );
+    expect(text.split(`http://127.0.0.1:${run.ports[1]}`).length - 1).toBe(1);
+    expect(text).toMatch(/^warm start 2\/2 sft steps · loss \d+\.\d+ nats\/token/m);
+    expect(text).toMatch(/^step 1\/2 · policy v\d+ · \d+ rollouts/m);
     expect(text).toContain('real data in');
     expect(text).toMatch(/gsm8k, math500, humaneval, bfcl, haystack/);
     expect(text).toMatch(/warm start done in \d+ s: loss \d+\.\d+ → \d+\.\d+/);

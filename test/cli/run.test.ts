@@ -1,10 +1,10 @@
 /**
- * Failures that explain themselves, seen as a user sees them: `multigym run` in a subprocess with its
- * output going to a file, against the real Temporal dev server, PostgreSQL, policy worker and
- * orchestrator workers. Every failure prints its cause (never only "Workflow execution failed") and
- * the run's web UI link; a policy worker that does not answer is shown while the run waits and then
- * fails it; `stop` works while an activity is retrying; the `runs` table follows each workflow's
- * real end (failed, terminated); no output holds an escape code.
+ * `multigym run` and `multigym logs` as a user sees them: subprocesses with their output going to a
+ * file, against the real Temporal dev server, PostgreSQL, policy worker and orchestrator workers.
+ * Plain progress lines and compact tables without escape codes; every failure prints its cause (never
+ * only "Workflow execution failed") and the run's web UI link; a policy worker that does not answer is
+ * shown while the run waits and then fails it; `stop` works while an activity is retrying; the `runs`
+ * table follows each workflow's real end (failed, terminated).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ let dir: string;
 /** A port nothing listens on. */
 let deadPort: number;
 beforeAll(async () => {
-  stack = await startStack({ envs: ['math'] });
+  stack = await startStack({ envs: ['math', 'tool-use'] });
   dir = stack.blobDir;
   deadPort = await freePort();
 });
@@ -69,8 +69,14 @@ describe('multigym run explains failures', () => {
     expect(r.output).not.toContain('Failed to connect before the deadline\n');
   });
 
-  it('a plain run prints one line per step, no escape codes, and ends completed', async () => {
-    const r = await run('fail-ok', config());
+  it('a plain run prints one line per step, no escape codes; logs print one compact table', async () => {
+    const twoEnvs = config({
+      environments: [
+        { name: 'math', prompts_per_step: 2, group_size: 2, sampling: { max_tokens: 8 }, config: {} },
+        { name: 'tool-use', prompts_per_step: 1, group_size: 2, sampling: { max_tokens: 8 }, config: {} },
+      ],
+    });
+    const r = await run('fail-ok', twoEnvs);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain(
       'started run fail-ok; Temporal web UI: http://ui.example:8233/namespaces/default/workflows/fail-ok',
@@ -78,6 +84,39 @@ describe('multigym run explains failures', () => {
     expect(r.output).toMatch(/^step 1\/2 · policy v1 · \d+ rollouts · .*reward math /m);
     expect(r.output).toMatch(/^step 2\/2 · policy v2 /m);
     expect(r.output).toContain('run fail-ok completed after 2 steps');
+
+    const env = { DATABASE_URL: stack.database.url, TEMPORAL_ADDRESS: stack.temporal.address };
+    const logs = await runCli(['logs', 'fail-ok'], { env });
+    expect(logs.code, logs.output).toBe(0);
+    expect(logs.output).not.toContain(ESC);
+    const lines = logs.output.trim().split('\n');
+    expect(lines[1]).toMatch(
+      /^│ step │ env +│ rollouts │ reward +│ pass │ tokens │ skipped │ loss +│ kl +│$/,
+    );
+    expect(lines.filter((l) => l.startsWith('├'))).toHaveLength(1); // under the header only
+    // one row per step and environment; step, loss and KL on the step's first row only
+    const rows = lines
+      .filter((l) => /^│ .*(math|tool-use)/.test(l))
+      .map((l) => l.split('│').map((c) => c.trim()));
+    expect(rows.map((c) => [c[1], c[2]])).toEqual([
+      ['1', 'math'],
+      ['', 'tool-use'],
+      ['2', 'math'],
+      ['', 'tool-use'],
+    ]);
+    for (const [i, c] of rows.entries()) {
+      if (i % 2 === 0) expect(c[8]).toMatch(/^-?\d+\.\d{4}$/);
+      else expect([c[8], c[9]]).toEqual(['', '']);
+    }
+    const help = await runCli(['logs', '--help']);
+    for (const column of ['step', 'env', 'rollouts', 'reward', 'pass', 'tokens', 'skipped', 'loss', 'kl'])
+      expect(help.output).toMatch(new RegExp(`^  ${column} +\\S`, 'm'));
+    const samples = await runCli(['logs', 'fail-ok', '--samples', '1', '--limit', '3'], { env });
+    expect(samples.output).toContain(
+      '── showed 3 of 6 rollouts of step 1: --limit 6 shows all, --env NAME one environment',
+    );
+    const all = await runCli(['logs', 'fail-ok', '--samples', '1', '--limit', '6'], { env });
+    expect(all.output).not.toContain('showed');
   });
 
   it('an unknown environment: the cause, the chain and the UI link, exit 1', async () => {
