@@ -22,7 +22,7 @@ import torch
 from aiohttp import web
 
 from .engine import Engine, EngineOptions, seed_all
-from .models import load_model
+from .models import BUILTINS, load_model
 from .optim import Schedule
 from .server import build_app
 from .trainer import OptimConfig
@@ -118,7 +118,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
             weight_decay=args.weight_decay, beta1=args.adam_beta1, beta2=args.adam_beta2, eps=args.adam_eps
         ),
         schedule=Schedule(args.warmup_steps, args.lr_schedule, args.total_steps, args.min_lr_ratio),
-        model_source=args.model,
+        # an installed model's name is resolved to its directory, which /v1/reset reads again
+        model_source=args.model if args.model in BUILTINS else name,
     )
     return Engine(model, tok, opts)
 

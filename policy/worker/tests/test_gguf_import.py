@@ -163,10 +163,14 @@ def test_worker_serves_an_installed_model_by_name(tmp_path: Path, gguf_file: Pat
     w = start_worker("--model", "tiny-gguf", "--models-dir", str(tmp_path))
     try:
         assert w.get("/v1/info")[1]["max_context"] == 512
-        out = w.ok(
-            "/v1/generate", {"messages": [[{"role": "user", "content": "hi"}]], "max_tokens": 4, "seed": 0}
-        )
+        body = {"messages": [[{"role": "user", "content": "hi"}]], "max_tokens": 4, "temperature": 0}
+        out = w.ok("/v1/generate", body)
         assert w.engine.tok.decode(out["results"][0]["prompt_token_ids"]).endswith("<|im_start|>assistant\n")
+        example = {"messages": [{"role": "user", "content": "hi"}], "completion": "yo yo yo"}
+        w.ok("/v1/sft_step", {"examples": [example], "learning_rate": 0.05})
+        assert w.ok("/v1/generate", body)["results"] != out["results"]
+        w.ok("/v1/reset", {"run_id": "r"})  # the installed directory's weights again
+        assert w.ok("/v1/generate", body)["results"] == out["results"]
     finally:
         w.stop()
 
