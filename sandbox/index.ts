@@ -1,8 +1,9 @@
 /**
  * The code sandbox: run untrusted programs isolated (bubblewrap, see `bwrap.ts`). Import from here:
- * `runInSandbox`, `runInSandboxOrThrow`, `ensureSandbox`, `configureSandbox` (pool size, pre-started
- * sandboxes), `closeSandboxes` (kill idle pre-started ones: tests, shutdown), the request/result types,
- * `sandboxLimitsSchema` and the typed errors.
+ * `runInSandbox`, `runInSandboxOrThrow`, `runInSandboxes` (programs that talk to each other, one pool
+ * slot), `ensureSandbox`, `configureSandbox` (pool size, pre-started sandboxes), `closeSandboxes` (kill
+ * idle pre-started ones: tests, shutdown), the request/result types, `sandboxLimitsSchema` and the
+ * typed errors.
  */
 export { SandboxInfraError, SandboxUnavailableError } from './errors.js';
 export { ensureSandbox } from './probe.js';
@@ -10,6 +11,7 @@ export {
   closeSandboxes,
   configureSandbox,
   runInSandbox,
+  runInSandboxes,
   runInSandboxOrThrow,
   sandboxPool,
 } from './sandbox.js';

@@ -19,7 +19,7 @@ import { tasksOfUid } from './ownTasks.js';
 import { SandboxPool } from './pool.js';
 import { ensureSandbox } from './probe.js';
 import { encodeJob, RUNTIMES, type Runtime } from './runtimes.js';
-import { type SpawnOutcome, spawnCapture } from './spawn.js';
+import { type SpawnOutcome, type SpawnSpec, spawnCapture } from './spawn.js';
 import { type SandboxLimits, type SandboxRequest, type SandboxResult, sandboxLimitsSchema } from './types.js';
 import { WarmSandboxes } from './warm.js';
 
@@ -62,76 +62,115 @@ const isRoot = (): boolean => process.getuid?.() === 0;
  *   reason that is not the program's (retry it; never score it).
  */
 export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
-  const language = req.language ?? 'python';
-  const runtime = RUNTIMES[language];
-  if (!runtime) throw new RangeError(`unsupported sandbox language "${language}"`);
-  const limits = sandboxLimitsSchema.parse(req);
-  const files = Object.entries(req.files ?? {});
-  for (const [path] of files) checkRelativePath(path);
-  if (req.unsafe)
-    return sandboxPool().with(async () =>
-      classify(await runUnsafe(req, runtime, limits, files), runtime, false),
-    );
-  await ensureSandbox(language);
-  const root = isRoot();
-  // Without root the process budget is the user's, shared with everything they run (see ownTasks.ts);
-  // rounded up so that pre-started sandboxes keep matching as the user's task count moves.
-  const boxLimits = root
-    ? limits
-    : { ...limits, maxProcesses: limits.maxProcesses + Math.ceil(tasksOfUid(process.getuid!()) / 64) * 64 };
-  const p = sandboxPool();
-  const result = await p.with(async (): Promise<SandboxResult> => {
-    if (warmEnabled) {
-      warm ??= new WarmSandboxes(p, root);
-      const taken = warm.take(runtime, boxLimits);
-      if (taken) {
-        const job = encodeJob(
-          runtime.mainFile,
-          { [runtime.mainFile]: req.code, ...req.files },
-          req.args ?? [],
-        );
-        const outcome = await taken.process.begin({
-          stdin: req.stdin ?? '',
-          fileContents: [job],
-          timeoutMs: limits.timeoutMs,
-        });
-        taken.done();
-        // A warm sandbox that died while waiting (killed, or bwrap failed) is not this program's run.
-        if (!outcome.exitedBeforeBegin) {
-          const result = classify(outcome, runtime, true);
-          return req.channel ? result : { ...result, channel: '' };
-        }
-      }
-    }
-    const uid = root ? p.takeUid() : undefined;
-    try {
-      const outcome = await spawnCapture({
-        argv: bwrapArgv({
-          limits: boxLimits,
-          files: [runtime.mainFile, ...files.map(([path]) => path)],
-          argv: runtime.argv(runtime.mainFile, req.args ?? []),
-        }),
-        uid,
-        env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
-        stdin: req.stdin ?? '',
-        fileContents: [req.code, ...files.map(([, c]) => c)],
-        channel: req.channel ?? false,
-        bwrapStatus: true,
-        processGroup: false,
-        timeoutMs: limits.timeoutMs,
-        maxOutputBytes: limits.maxOutputBytes,
-      });
-      return classify(outcome, runtime, true);
-    } finally {
-      if (uid !== undefined) p.returnUid(uid);
-    }
+  return (await runInSandboxes([req]))[0]!;
+}
+
+/**
+ * Runs several programs at once, each in a sandbox of its own (own namespaces, uid and work dir),
+ * holding ONE pool slot: for programs that talk to each other through `stdin`/`stdoutTo`/`channelTo`
+ * streams and take turns on the CPU (a solution and the judge of its tests). Holding one slot for
+ * the group keeps two groups from each taking a slot and waiting for the second forever.
+ *
+ * @throws as `runInSandbox`.
+ * @returns the results in request order.
+ */
+export async function runInSandboxes(reqs: SandboxRequest[]): Promise<SandboxResult[]> {
+  const jobs = reqs.map((req) => {
+    const language = req.language ?? 'python';
+    const runtime = RUNTIMES[language];
+    if (!runtime) throw new RangeError(`unsupported sandbox language "${language}"`);
+    const files = Object.entries(req.files ?? {});
+    for (const [path] of files) checkRelativePath(path);
+    return { req, language, runtime, limits: sandboxLimitsSchema.parse(req), files };
   });
+  for (const language of new Set(jobs.filter((j) => !j.req.unsafe).map((j) => j.language)))
+    await ensureSandbox(language);
+  const root = isRoot();
+  const p = sandboxPool();
+  const results = await p.with(() => Promise.all(jobs.map((job) => runOne(job, root, p))));
   // Refill pre-started sandboxes only while slots are free: when runs queue, they would not help.
   if (warmEnabled && p.active < p.size) {
     warm ??= new WarmSandboxes(p, root);
-    warm.fill(runtime, boxLimits, p.size - p.active);
+    for (const job of jobs.filter((j) => !j.req.unsafe))
+      warm.fill(job.runtime, boxLimitsOf(job.limits, root), (p.size - p.active) * jobs.length);
   }
-  return result;
+  return results;
+}
+
+/**
+ * Limits of the sandbox itself. Without root the process budget is the user's, shared with everything
+ * they run (see ownTasks.ts); rounded up so that pre-started sandboxes keep matching as the count moves.
+ */
+function boxLimitsOf(limits: SandboxLimits, root: boolean): SandboxLimits {
+  if (root) return limits;
+  return {
+    ...limits,
+    maxProcesses: limits.maxProcesses + Math.ceil(tasksOfUid(process.getuid!()) / 64) * 64,
+  };
+}
+
+interface Job {
+  req: SandboxRequest;
+  runtime: Runtime;
+  limits: SandboxLimits;
+  files: [string, string][];
+}
+
+/** One program, inside a pool slot the caller holds: a pre-started sandbox if one is idle, else a cold start. */
+async function runOne(
+  { req, runtime, limits, files }: Job,
+  root: boolean,
+  p: SandboxPool,
+): Promise<SandboxResult> {
+  const io = {
+    stdin: req.stdin ?? '',
+    stdoutTo: req.stdoutTo,
+    channelTo: req.channel ? req.channelTo : undefined,
+    overflow: req.overflow,
+    signal: req.signal,
+  };
+  if (req.unsafe) return classify(await runUnsafe(req, runtime, limits, files, io), runtime, false);
+  const boxLimits = boxLimitsOf(limits, root);
+  if (warmEnabled) {
+    warm ??= new WarmSandboxes(p, root);
+    const taken = warm.take(runtime, boxLimits);
+    if (taken) {
+      const job = encodeJob(runtime.mainFile, { [runtime.mainFile]: req.code, ...req.files }, req.args ?? []);
+      const outcome = await taken.process.begin({
+        ...io,
+        fileContents: [job],
+        timeoutMs: limits.timeoutMs,
+      });
+      taken.done();
+      // A warm sandbox that died while waiting (killed, or bwrap failed) is not this program's run.
+      if (!outcome.exitedBeforeBegin) {
+        const result = classify(outcome, runtime, true);
+        return req.channel ? result : { ...result, channel: '' };
+      }
+    }
+  }
+  const uid = root ? p.takeUid() : undefined;
+  try {
+    const outcome = await spawnCapture({
+      argv: bwrapArgv({
+        limits: boxLimits,
+        files: [runtime.mainFile, ...files.map(([path]) => path)],
+        argv: runtime.argv(runtime.mainFile, req.args ?? []),
+      }),
+      uid,
+      env: { PATH: '/usr/bin:/bin' }, // bwrap's own environment: /proc/1/environ inside shows it
+      ...io,
+      fileContents: [req.code, ...files.map(([, c]) => c)],
+      channel: req.channel ?? false,
+      bwrapStatus: true,
+      processGroup: false,
+      timeoutMs: limits.timeoutMs,
+      maxOutputBytes: limits.maxOutputBytes,
+    });
+    return classify(outcome, runtime, true);
+  } finally {
+    if (uid !== undefined) p.returnUid(uid);
+  }
 }
 
 /**
@@ -153,6 +192,7 @@ export function classify(o: SpawnOutcome, runtime: Runtime, isolated: boolean): 
     stderr: o.stderr,
     channel: o.channel,
     truncated: o.truncated,
+    stdoutTruncated: o.stdoutCut ?? false,
     durationMs: Math.round(o.durationMs * 10) / 10,
     isolated,
   };
@@ -180,6 +220,7 @@ async function runUnsafe(
   runtime: Runtime,
   limits: SandboxLimits,
   files: [string, string][],
+  io: Pick<SpawnSpec, 'stdin' | 'stdoutTo' | 'channelTo' | 'overflow' | 'signal'>,
 ): Promise<SpawnOutcome> {
   console.warn(
     '[code-sandbox] WARNING: unsafe mode — running model-written code WITHOUT isolation (host files, network and ' +
@@ -205,7 +246,7 @@ async function runUnsafe(
       ],
       env: { PATH: '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' },
       cwd: dir,
-      stdin: req.stdin ?? '',
+      ...io,
       fileContents: [],
       channel: req.channel ?? false,
       bwrapStatus: false,

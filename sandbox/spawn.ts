@@ -29,11 +29,19 @@ export interface ProcessSpec {
 
 /** What an execution is given when it begins. */
 export interface BeginInput {
-  stdin: string;
+  /** Bytes for stdin (then closed), or a stream piped into it as it comes (interactive programs). */
+  stdin: string | Readable;
   /** One string (UTF-8) or buffer per file fd. */
   fileContents: (string | Buffer)[];
   /** Wall-clock limit from `begin`, ms. */
   timeoutMs: number;
+  /** Forward stdout / the side channel to these streams as they come (not collected); ended at exit. */
+  stdoutTo?: Writable;
+  channelTo?: Writable;
+  /** What passing `maxOutputBytes` on a collected stream does: kill the program (default) or cut and go on. */
+  overflow?: 'kill' | 'truncate';
+  /** Kills the execution when aborted. */
+  signal?: AbortSignal;
 }
 
 /** A process spawned now and given its input (and its clock) later: see `startProcess`. */
@@ -61,6 +69,8 @@ export interface SpawnOutcome {
   stderr: string;
   channel: string;
   truncated: boolean;
+  /** stdout itself was cut. */
+  stdoutCut?: boolean;
   /** A stream passed `maxOutputBytes` and the execution was killed for it. */
   outputLimitHit: boolean;
   /** The wall-clock limit passed and the execution was killed for it. */
@@ -173,18 +183,37 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     }, ESCALATE_MS);
   };
 
-  const collect = (stream: Readable | null | undefined, sink: Collector) => {
+  // Where each output stream goes; set at `begin` (a pre-started sandbox gets its program, and so its
+  // consumers, later). Until then nothing is written (the interpreter waits for its job).
+  const route: { stdout?: Writable; channel?: Writable; overflow: 'kill' | 'truncate' } = {
+    overflow: 'kill',
+  };
+  const collect = (
+    stream: Readable | null | undefined,
+    sink: Collector,
+    forward: () => Writable | undefined,
+  ) => {
     stream?.on('data', (chunk: Buffer) => {
-      if (!sink.push(chunk) && !outputLimitHit) {
+      const to = forward();
+      if (to) {
+        // Backpressure: a consumer that stops reading stops the program's writes, not Node's memory.
+        if (!to.write(chunk)) {
+          stream.pause();
+          to.once('drain', () => stream.resume());
+        }
+        return;
+      }
+      if (!sink.push(chunk) && !outputLimitHit && route.overflow === 'kill') {
         outputLimitHit = true;
         kill();
       }
     });
+    stream?.on('end', () => endOnce(forward()));
     stream?.on('error', () => {});
   };
-  collect(child.stdout, out.stdout);
-  collect(child.stderr, out.stderr);
-  if (spec.channel) collect(child.stdio[FD.channel] as Readable, out.channel);
+  collect(child.stdout, out.stdout, () => route.stdout);
+  collect(child.stderr, out.stderr, () => undefined);
+  if (spec.channel) collect(child.stdio[FD.channel] as Readable, out.channel, () => route.channel);
   const statusStream = spec.bwrapStatus ? (child.stdio[FD.status] as Readable) : undefined;
   statusStream?.on('data', (chunk: Buffer) => {
     status += chunk.toString('utf8');
@@ -236,6 +265,8 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     done = true;
     clearTimeout(timer);
     for (const s of child.stdio) (s as Readable | null)?.destroy?.();
+    endOnce(route.stdout);
+    endOnce(route.channel);
     const exitStatus = /"exit-code"\s*:\s*(\d+)/.exec(status);
     resolveOutcome({
       spawnError,
@@ -244,6 +275,7 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
       stderr: out.stderr.text(),
       channel: out.channel.text(),
       truncated: out.stdout.cut || out.stderr.cut || out.channel.cut,
+      stdoutCut: out.stdout.cut,
       outputLimitHit,
       timedOut,
       sandboxPid,
@@ -264,12 +296,20 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
       begun = !exited;
       started = performance.now();
       if (spec.idle) for (const h of handles) h?.ref?.();
+      // A process that died before its input came leaves the streams alone: the caller starts another.
       if (!exited) {
+        route.stdout = input.stdoutTo;
+        route.channel = input.channelTo;
+        route.overflow = input.overflow ?? 'kill';
         timer = setTimeout(() => {
           timedOut = true;
           kill();
         }, input.timeoutMs);
-        child.stdin?.end(input.stdin);
+        if (input.signal?.aborted) kill();
+        input.signal?.addEventListener('abort', kill, { once: true });
+        void outcome.then(() => input.signal?.removeEventListener('abort', kill));
+        if (typeof input.stdin === 'string') child.stdin?.end(input.stdin);
+        else if (child.stdin) input.stdin.pipe(child.stdin);
         files.forEach((f, i) => {
           f.end(input.fileContents[i] ?? '');
         });
@@ -282,6 +322,10 @@ export function startProcess(spec: ProcessSpec): StartedProcess {
     },
   };
 }
+
+const endOnce = (w: Writable | undefined): void => {
+  if (w && !w.writableEnded) w.end();
+};
 
 /** Keeps the first `cap` bytes of a stream. */
 class Collector {

@@ -1,4 +1,5 @@
 /** Request, result and limit shapes of the code sandbox. */
+import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 
 /** Languages the sandbox can run; each maps to an interpreter under `/usr` (see `runtimes.ts`). */
@@ -32,7 +33,7 @@ export const sandboxLimitsSchema = z.object({
     .positive()
     .default(1 << 20)
     .describe(
-      'Bytes kept of stdout and of stderr each; a program writing more is killed with status `output_limit`.',
+      'Bytes kept of stdout and of stderr each; a program writing more is killed with status `output_limit` (or, with `overflow: truncate`, cut and let run).',
     ),
   maxProcesses: z
     .number()
@@ -71,8 +72,23 @@ export interface SandboxRequest extends Partial<SandboxLimits> {
   code: string;
   /** Extra files written beside it in the work directory: relative path → content. */
   files?: Record<string, string>;
-  /** Bytes fed to the program's standard input (UTF-8); empty input when omitted. */
-  stdin?: string;
+  /**
+   * Bytes fed to the program's standard input (UTF-8); empty input when omitted. A stream is piped
+   * into it as it comes instead (a program that talks with another one, see `runInSandboxes`).
+   */
+  stdin?: string | Readable;
+  /** Forward stdout to this stream as it comes instead of collecting it (`stdout` stays empty); ended at exit. */
+  stdoutTo?: Writable;
+  /** Forward the side channel (needs `channel`) to this stream instead of collecting it; ended at exit. */
+  channelTo?: Writable;
+  /**
+   * What passing `maxOutputBytes` on stdout or stderr does: `kill` the program with status
+   * `output_limit` (default), or `truncate`: keep the first bytes, drain the rest and let it finish
+   * (`truncated` says so). For programs whose output is not the answer, like a solution under test.
+   */
+  overflow?: 'kill' | 'truncate';
+  /** Aborting it kills the execution (its result then says how it ended, usually `error`). */
+  signal?: AbortSignal;
   /** Command-line arguments after the main file. */
   args?: string[];
   /**
@@ -108,6 +124,8 @@ export interface SandboxResult {
   channel: string;
   /** True when stdout, stderr or the channel was cut at `maxOutputBytes`. */
   truncated: boolean;
+  /** True when stdout itself was cut (an answer on stdout is then incomplete). */
+  stdoutTruncated?: boolean;
   /** Wall-clock time from spawn to exit, milliseconds. */
   durationMs: number;
   /** For `infra_error`: why the sandbox failed. */

@@ -1,7 +1,11 @@
 /**
  * Turns a completion into the program to test. Three shapes of answer are recognised:
  * - a fenced block (```python … ```; an unclosed last fence, as when generation stopped at the token
- *   limit, runs to the end of the text);
+ *   limit, runs to the end of the text). The LAST Python block that defines the entry point is the
+ *   answer (a model that corrects itself writes the fix after the draft), else the last Python block.
+ *   Blocks tagged for another language (```bash, ```text, ```console…) are not Python; untagged
+ *   blocks count only when no block is tagged Python, and not when they hold shell commands
+ *   (`pip install …`, `$ python main.py`);
  * - the whole text as code (no fence);
  * - a function-body completion (HumanEval style): the text continues the task's `codePrefix`.
  * When the task has a `codePrefix` and the extracted code defines the entry point itself, the program
@@ -24,7 +28,10 @@ export interface Extracted {
 }
 
 const FENCE = /```[ \t]*([\w+#.-]*)[^\n]*\n([\s\S]*?)(?:\n?```|$)/g;
-const CODE_LANGS = new Set(['', 'python', 'py', 'python3', 'py3']);
+const PYTHON_TAGS = new Set(['python', 'py', 'python3', 'py3']);
+/** A line of a shell session, not Python: a prompt, or a command word followed by arguments. */
+const SHELL_LINE =
+  /^\s*(?:[$%>]\s|(?:sudo\s+)?(?:pip3?|conda|apt(?:-get)?|npm|npx|yarn|brew|git|cd|ls|mkdir|rm|cp|mv|curl|wget|export|source|chmod|uv|poetry)\s+(?=[\w\-./~'"])|python3?\s+(?:-m\s|-c\s|\S+\.py\b))/;
 /**
  * Lines at column 0 that end a body completion: what a completion model writes after the function
  * (Chen et al. 2021 stop at "\nclass", "\ndef", "\n#", "\nif", "\nprint"; we keep later `def`s, which
@@ -40,6 +47,19 @@ export function stripThinking(text: string): string {
 /** Code of the fenced blocks in a text, in order, with their language tags. */
 export function fencedBlocks(text: string): { lang: string; code: string }[] {
   return [...text.matchAll(FENCE)].map((m) => ({ lang: (m[1] ?? '').toLowerCase(), code: m[2] ?? '' }));
+}
+
+/** Every non-blank, non-comment line is a shell command: an install or run instruction, not the answer. */
+export function looksLikeShell(code: string): boolean {
+  const lines = code.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  return lines.length > 0 && lines.every((l) => SHELL_LINE.test(l));
+}
+
+/** The fenced blocks that may hold the Python answer (see the header). */
+export function pythonBlocks(text: string): { lang: string; code: string }[] {
+  const blocks = fencedBlocks(text);
+  const tagged = blocks.filter((b) => PYTHON_TAGS.has(b.lang));
+  return tagged.length > 0 ? tagged : blocks.filter((b) => b.lang === '' && !looksLikeShell(b.code));
 }
 
 const definesAtTop = (code: string, name: string): boolean =>
@@ -79,9 +99,10 @@ export function extractProgram(
   if (mode === 'body') return withPrefix(cutBody(text), 'body');
   if (mode === 'whole') return withPrefix(text, 'whole');
 
-  const blocks = fencedBlocks(text).filter((b) => CODE_LANGS.has(b.lang));
+  const blocks = pythonBlocks(text);
   if (blocks.length > 0) {
-    const chosen = (entry && blocks.find((b) => definesAtTop(b.code, entry))) || blocks[0]!;
+    const chosen =
+      (entry && [...blocks].reverse().find((b) => definesAtTop(b.code, entry))) || blocks.at(-1)!;
     const ex = withPrefix(chosen.code, 'fenced');
     // A fenced body (indented, no def): continue the prefix with it.
     if (prefix !== undefined && ex.method === 'fenced' && /^[ \t]+\S/.test(chosen.code))

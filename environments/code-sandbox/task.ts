@@ -119,7 +119,9 @@ export function parseCodeRecord(record: unknown, index: number): CodeTaskData {
     const r = mbpp.data;
     const imports = r.test_imports?.join('\n') ?? '';
     const setup = [imports, unixLines(r.test_setup_code ?? '')].filter((s) => s.trim()).join('\n');
-    const entry = calledFunction(r.test_list[0]!);
+    const entry =
+      (r.code !== undefined ? definedAndCalled(r.code, r.test_list) : undefined) ??
+      calledFunction(r.test_list[0]!);
     return {
       format: 'mbpp',
       language: 'python',
@@ -178,6 +180,18 @@ const WRAPPERS = new Set([
   'isinstance',
   'bool',
 ]);
+
+/**
+ * The first function the reference code defines at top level that the tests call: MBPP task 126 is a
+ * function named `sum`, which `calledFunction` skips as a wrapper.
+ */
+export function definedAndCalled(code: string, tests: string[]): string | undefined {
+  for (const m of code.matchAll(/^def\s+([A-Za-z_]\w*)\s*\(/gm)) {
+    const called = new RegExp(`(?<![\\w.])${m[1]}\\s*\\(`);
+    if (tests.some((t) => called.test(t))) return m[1];
+  }
+  return undefined;
+}
 
 /** The first function an assert calls that is not a builtin wrapper: `assert set(f(x)) == …` → `f`. */
 export function calledFunction(assertion: string): string | undefined {

@@ -3,16 +3,20 @@
  * a code task in the sandbox, else 0. Output range {0, 1}. Its sibling `unit-tests-fraction` scores
  * the fraction passed, in [0, 1].
  *
- * The tests run in the code-sandbox environment's bubblewrap sandbox; this checker imports that runner
- * (`environments/code-sandbox/runTests.ts`) — the one place a checker reaches above `rewards/`,
- * because executing code is the environment's service. When the rollout already ran the tests it
- * left the report in `extra.tests`, and the checker reads it instead of running them again.
+ * The tests run through the code-sandbox environment's test runner
+ * (`environments/code-sandbox/runTests.ts`: the solution in one sandbox, a trusted judge holding the
+ * tests in another, see `environments/code-sandbox/judge/`) — the one place a checker reaches above
+ * `rewards/`, because running a task's tests is the environment's service. When the rollout already
+ * ran the tests it left the report in `extra.tests`, and the checker reads it instead of running them
+ * again.
  *
  * Details: `passed`, `total`, `tests` (each `{ name, status, error? }`, status one of pass, fail,
  * error, timeout, memory, output_limit, not_run), `timeouts`, `memory_hits`, `stderr_tail` (last
- * lines), `extraction` (fenced, whole, body, full_function), `run_status`, `duration_ms`. A task with
- * no tests: not applicable. A sandbox infrastructure failure throws `SandboxInfraError` (retryable):
- * it is never the model's score. Running tests takes longer than `runChecker`'s default 1 s budget
+ * lines), `extraction` (fenced, whole, body, full_function), `run_status`, `duration_ms`,
+ * `output_truncated` (the program printed past the output cap: graded on, its output cut) and
+ * `violation` (the solution's process broke the test protocol: every test failed). A task with no
+ * tests: not applicable. A sandbox infrastructure failure throws `SandboxInfraError` (retryable), a
+ * failure of the judge itself throws `Error`: neither is ever the model's score. Running tests takes longer than `runChecker`'s default 1 s budget
  * when programs time out; callers that score without a rollout should pass a larger budget
  * (for instance `testTimeoutMs × tests + 5 s`).
  */
@@ -92,6 +96,7 @@ export async function testReport(
           unsafe: config.unsafe,
         } satisfies RunTestsOptions);
   if (report.infraError) throw new SandboxInfraError(report.infraError);
+  if (report.judgeError) throw new Error(`unit-tests: the test judge failed: ${report.judgeError}`);
   return report;
 }
 
@@ -109,6 +114,8 @@ export function reportDetails(r: TestReport): Record<string, unknown> {
     extraction: r.extraction,
     run_status: r.runStatus,
     duration_ms: r.durationMs,
+    output_truncated: r.outputTruncated ?? false,
+    ...(r.violation ? { violation: r.violation } : {}),
   };
 }
 

@@ -1,0 +1,143 @@
+"""Plain-data values on the wire between a solution's process and its judge, types preserved.
+
+One value is one JSON value. JSON null, booleans, numbers (ints without a point, floats with one, and
+NaN / Infinity), strings and arrays (lists) stand for themselves; every other type is an object with
+exactly one key naming it:
+
+    {"t": [...]} tuple       {"s": [...]} set        {"fs": [...]} frozenset
+    {"d": [[k, v], ...]} dict (any hashable keys)    {"b": "hex"} bytes   {"ba": "hex"} bytearray
+    {"c": [re, im]} complex  {"r": [start, stop, step]} range
+    {"it": [...]} an iterator (generator, map, zip…), its items materialised
+    {"bt": "name"} a builtin type (int, str, ValueError…), as in ``isinstance(x, int)`` tests
+    {"fn": h} a callable, {"ref": h} any other object: handle h names it in the solution's process
+    {"m": "name"} a module (top-level names only)
+
+`decode` is the trusted side (the judge): it builds only builtins of exactly these types, plus the
+judge's own handle classes, so comparing what it returns never runs code the solution wrote.
+`encode` is used on both sides.
+"""
+
+import builtins
+import json
+import types
+
+MAX_DEPTH = 100
+MAX_ITEMS = 1_000_000
+
+_ITERATORS = (
+    types.GeneratorType,
+    map,
+    filter,
+    zip,
+    enumerate,
+    reversed,
+    type(iter([])),
+    type(iter(())),
+    type(iter("")),
+    type(iter(range(0))),
+    type(iter({})),
+    type(iter(set())),
+    type({}.keys()),
+    type({}.values()),
+    type({}.items()),
+)
+
+
+class WireError(Exception):
+    """A value that is not plain data on the wire (malformed, unknown tag, unhashable key)."""
+
+
+def encode(value, handle=None, depth=0):
+    """`value` as a JSON-ready structure. `handle(obj)` names callables and other objects (an int);
+    without it they raise WireError. Subclasses of plain types go as their plain value (a namedtuple
+    as a tuple, a Counter as a dict)."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nested deeper than %d levels" % MAX_DEPTH)
+    t = type(value)
+    if value is None or t is bool or t is int or t is float or t is str:
+        return value
+    d = depth + 1
+    if t is list:
+        return [encode(x, handle, d) for x in value]
+    if t is tuple:
+        return {"t": [encode(x, handle, d) for x in value]}
+    if t is dict:
+        return {"d": [[encode(k, handle, d), encode(v, handle, d)] for k, v in value.items()]}
+    if t is set:
+        return {"s": [encode(x, handle, d) for x in value]}
+    if t is frozenset:
+        return {"fs": [encode(x, handle, d) for x in value]}
+    if t is bytes:
+        return {"b": value.hex()}
+    if t is bytearray:
+        return {"ba": value.hex()}
+    if t is complex:
+        return {"c": [value.real, value.imag]}
+    if t is range:
+        return {"r": [value.start, value.stop, value.step]}
+    for base in (bool, int, float, str, list, tuple, dict, set, frozenset, bytes):
+        if isinstance(value, base):
+            plain = dict(dict.items(value)) if base is dict else base(value)
+            return encode(plain, handle, depth)
+    if t is type and getattr(builtins, value.__name__, None) is value:
+        return {"bt": value.__name__}
+    if isinstance(value, _ITERATORS):
+        items = []
+        for x in value:
+            if len(items) >= MAX_ITEMS:
+                raise WireError("iterator longer than %d items" % MAX_ITEMS)
+            items.append(encode(x, handle, d))
+        return {"it": items}
+    if handle is None:
+        raise WireError("a %s is not plain data" % t.__name__)
+    return {"fn" if callable(value) else "ref": handle(value)}
+
+
+def dumps(obj):
+    """One line of JSON (NaN and Infinity allowed), no newline."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def decode(wire, resolve=None, depth=0):
+    """The value of a wire structure, strictly: exact builtin types only. `resolve(tag, h)` turns a
+    handle into an object ("fn"/"ref"); without it handles raise WireError.
+    Raises WireError for anything malformed."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nested deeper than %d levels" % MAX_DEPTH)
+    t = type(wire)
+    if wire is None or t is bool or t is int or t is float or t is str:
+        return wire
+    d = depth + 1
+    if t is list:
+        return [decode(x, resolve, d) for x in wire]
+    if t is not dict or len(wire) != 1:
+        raise WireError("not a wire value: %.80r" % (wire,))
+    ((tag, body),) = wire.items()
+    try:
+        if tag in ("t", "s", "fs", "it") and type(body) is list:
+            items = [decode(x, resolve, d) for x in body]
+            return {"t": tuple, "s": set, "fs": frozenset, "it": iter}[tag](items)
+        if tag == "d" and type(body) is list:
+            out = {}
+            for pair in body:
+                if type(pair) is not list or len(pair) != 2:
+                    raise WireError("a dict entry is not a [key, value] pair")
+                out[decode(pair[0], resolve, d)] = decode(pair[1], resolve, d)
+            return out
+        if tag in ("b", "ba") and type(body) is str:
+            return (bytes if tag == "b" else bytearray).fromhex(body)
+        if tag == "c" and _numbers(body, 2, (int, float)):
+            return complex(body[0], body[1])
+        if tag == "r" and _numbers(body, 3, (int,)):
+            return range(body[0], body[1], body[2])
+        if tag == "bt" and type(body) is str and isinstance(getattr(builtins, body, None), type):
+            return getattr(builtins, body)
+        if tag in ("fn", "ref") and type(body) is int and resolve is not None:
+            return resolve(tag, body)
+    except (TypeError, ValueError) as exc:  # unhashable set items or keys, bad hex, zero range step
+        raise WireError("%s value: %s" % (tag, exc)) from None
+    raise WireError("not a wire value: %.80r" % (wire,))
+
+
+def _numbers(body, n, kinds):
+    return type(body) is list and len(body) == n and all(type(x) in kinds for x in body)
