@@ -13,7 +13,14 @@
  * 2 cores. Also the cost of each layer alone (bwrap without Python, prlimit only) to show
  * where the time goes.
  *
- * Run: `npx tsx bench/sandbox.ts [--runs 200] [--rounds 5] [--concurrency N]` (as root, with bubblewrap).
+ * Then whole unit-test runs, the way the code-sandbox environment scores (issue 13): each task's
+ * reference solution judged by `runTests` (the solution in one sandbox, the trusted judge with the
+ * tests in another, talking through this process), against one plain `python3` subprocess running
+ * solution and tests together (what an unisolated harness costs). Tasks: the built-in easy set and
+ * HumanEval's first 40 when `--data` (default ../shared/data) has it; ratios printed per set.
+ *
+ * Run: `npx tsx bench/sandbox.ts [--runs 200] [--rounds 5] [--concurrency N] [--test-runs 60] [--data DIR]`
+ * (as root, with bubblewrap).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,12 +31,15 @@ import { bwrapArgv } from '../sandbox/bwrap.js';
 import { closeSandboxes, configureSandbox, ensureSandbox, runInSandbox } from '../sandbox/index.js';
 import { RUNTIMES } from '../sandbox/runtimes.js';
 import { sandboxLimitsSchema } from '../sandbox/types.js';
+import { benchTasks, judgedRun, plainRun } from './helpers/testRuns.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: String(availableParallelism()) },
+    'test-runs': { type: 'string', default: '60' },
+    data: { type: 'string', default: join(import.meta.dirname, '../../shared/data') },
   },
 });
 const RUNS = Number(values.runs);
@@ -173,6 +183,43 @@ console.log(
     `→ on 2 idle cores about ${((2 * 1000) / cpu(warmKey)).toFixed(0)} sandboxed exec/s`,
 );
 report('layers alone, 1 at a time', await measure(layers, 1, Math.max(20, RUNS / 2)), 1);
+
+// Whole unit-test runs: judged (two sandboxes) against one plain subprocess.
+const TEST_RUNS = Number(values['test-runs']);
+for (const set of benchTasks(values.data!, 40)) {
+  let next = 0;
+  const task = () => set.tasks[next++ % set.tasks.length]!;
+  const plainTests = 'plain python3, solution + tests in one process';
+  const judgedWarm = 'judged, pre-started sandboxes (default)';
+  const judgedCold = 'judged, cold starts';
+  const testModes: Record<string, Exec> = {
+    [plainTests]: () => plainRun(task(), dir),
+    [judgedWarm]: () => judgedRun(task()),
+    [judgedCold]: () => judgedRun(task()),
+  };
+  before[judgedWarm] = before[warmKey]!;
+  before[judgedCold] = before[coldKey]!;
+  for (const [name, fn] of Object.entries(testModes)) {
+    before[name]?.();
+    await batch(fn, 10, CONCURRENCY);
+  }
+  console.log(`\nunit-test runs, ${set.name}: ${TEST_RUNS} runs × ${ROUNDS} rounds per mode`);
+  for (const c of [1, CONCURRENCY]) {
+    const rates = await measure(testModes, c, TEST_RUNS);
+    report(`${c} at a time`, rates, c);
+    for (const key of [judgedWarm, judgedCold])
+      console.log(
+        `  overhead ratio, ${key}: ${(rates[plainTests]! / rates[key]!).toFixed(2)}× (plain ÷ judged)`,
+      );
+  }
+  const tcpu = (k: string) => median(cpuPerRun[k]!);
+  console.log(
+    `  CPU ms per run: plain ${tcpu(plainTests).toFixed(1)}, judged pre-started ${tcpu(judgedWarm).toFixed(1)} ` +
+      `(${(tcpu(judgedWarm) / tcpu(plainTests)).toFixed(2)}×), judged cold ${tcpu(judgedCold).toFixed(1)} ` +
+      `(${(tcpu(judgedCold) / tcpu(plainTests)).toFixed(2)}×)`,
+  );
+  for (const k of [plainTests, judgedWarm, judgedCold]) delete cpuPerRun[k];
+}
 console.log(
   `\nload average after: ${loadavg()
     .map((l) => l.toFixed(1))

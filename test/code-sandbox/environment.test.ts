@@ -249,10 +249,16 @@ describe('code-sandbox data sets', () => {
     expect(new Set(s.map((t) => t.id)).size).toBe(n);
   });
 
-  it('passes MBPP reference solutions (a sample of 40) and fails broken ones, per assert', async () => {
+  it("passes MBPP reference solutions (a sample of 40 and the judge's special cases) and fails broken ones, per assert", async () => {
     const lines = readFileSync(dataPath('mbpp/mbpp.jsonl'), 'utf8').trim().split('\n');
     // The whole set: every 24th record; the excerpt (43 records): all of them up to 40.
-    const sample = lines.filter((_, i) => lines.length < 100 || i % 24 === 0).slice(0, 40);
+    const base = lines.filter((_, i) => lines.length < 100 || i % 24 === 0).slice(0, 40);
+    // Special cases of the judge, when the set has them: 126 names its function `sum`; 367 and 927
+    // build trees of the solution's class in setup code; 533 passes a type; 596 uses `sys` in its
+    // asserts; 601 constructs the solution's class in its asserts.
+    const special = new Set([126, 367, 533, 596, 601, 927]);
+    const extra = lines.filter((l) => special.has((JSON.parse(l) as { task_id: number }).task_id));
+    const sample = [...new Set([...base, ...extra])];
     const tasks = sample.map((l, i) => env.parseTask(JSON.parse(l), i));
     const results = await Promise.all(
       tasks.map((t) => scoreBoth(t, `\`\`\`python\n${(t.data as CodeTaskData).solution}\n\`\`\``)),
@@ -302,6 +308,35 @@ describe('code extraction', () => {
     const ex = extractProgram(text, he);
     expect(ex.method).toBe('full_function');
     expect(ex.program).toBe(`${he.codePrefix}\ndef f(x):\n    return math.sqrt(x)`);
+  });
+  it('takes the LAST Python block (self-correction); other languages and shell commands are not Python', () => {
+    const draft =
+      '```python\ndef f(x):\n    return 0\n```\nWait, that is wrong:\n```python\ndef f(x):\n    return x\n```';
+    expect(extractProgram(draft, he).program).toBe(`${he.codePrefix}\ndef f(x):\n    return x`);
+    const usage = '```python\ndef f(x):\n    return x\n```\nUse it:\n```python\nprint(f(2))\n```';
+    expect(extractProgram(usage, he).program).toBe(`${he.codePrefix}\ndef f(x):\n    return x`);
+    const mbpp: CodeTaskData = { ...he, format: 'mbpp', codePrefix: undefined };
+    for (const lang of ['bash', 'sh', 'shell', 'console', 'text', 'output', 'json']) {
+      const text = `\`\`\`python\ndef f(x):\n    return x\n\`\`\`\n\`\`\`${lang}\npip install numpy\n\`\`\``;
+      expect(extractProgram(text, mbpp).program, lang).toBe('def f(x):\n    return x');
+    }
+    // Untagged: a `pip install` block is an instruction, the code block the answer.
+    const untagged =
+      '```\npip install numpy\n```\n```\ndef f(x):\n    return x\n```\n```\n$ python main.py\n```';
+    expect(extractProgram(untagged, mbpp).program).toBe('def f(x):\n    return x');
+    // With a tagged Python block, an untagged block after it (sample output) is not the answer.
+    const output = '```python\nprint(sum(map(int, input().split())))\n```\nOutput:\n```\n3\n```';
+    expect(extractProgram(output, mbpp).program).toBe('print(sum(map(int, input().split())))');
+    const shellOnly = '```bash\npip install numpy\n```';
+    expect(extractProgram(shellOnly, mbpp, 'fenced')).toMatchObject({ program: '', codeChars: 0 });
+  });
+  it('grades the corrected block, not the draft, through the sandbox', async () => {
+    const task = allEasyTasks().find((t) => t.source === 'easy/add')!;
+    const block = (body: string) => `\`\`\`python\ndef add(a, b):\n    ${body}\n\`\`\``;
+    const fixed = await scoreBoth(asTask(task), `${block('return 0')}\nOops:\n${block('return a + b')}`);
+    expect(fixed.all.value).toBe(1);
+    const broken = await scoreBoth(asTask(task), `${block('return a + b')}\nActually:\n${block('return 0')}`);
+    expect(broken.all.value).toBe(0);
   });
   it('continues the prefix with a body and cuts what runs at import time', () => {
     const ex = extractProgram('    return x\n\nprint(f(2))\n', he);

@@ -52,7 +52,7 @@ def encode(value, handle=None, depth=0):
     without it they raise WireError. Subclasses of plain types go as their plain value (a namedtuple
     as a tuple, a Counter as a dict)."""
     if depth > MAX_DEPTH:
-        raise WireError("value nested deeper than %d levels" % MAX_DEPTH)
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
     t = type(value)
     if value is None or t is bool or t is int or t is float or t is str:
         return value
@@ -85,11 +85,11 @@ def encode(value, handle=None, depth=0):
         items = []
         for x in value:
             if len(items) >= MAX_ITEMS:
-                raise WireError("iterator longer than %d items" % MAX_ITEMS)
+                raise WireError(f"iterator longer than {MAX_ITEMS} items")
             items.append(encode(x, handle, d))
         return {"it": items}
     if handle is None:
-        raise WireError("a %s is not plain data" % t.__name__)
+        raise WireError(f"a {t.__name__} is not plain data")
     return {"fn" if callable(value) else "ref": handle(value)}
 
 
@@ -103,7 +103,7 @@ def decode(wire, resolve=None, depth=0):
     handle into an object ("fn"/"ref"); without it handles raise WireError.
     Raises WireError for anything malformed."""
     if depth > MAX_DEPTH:
-        raise WireError("value nested deeper than %d levels" % MAX_DEPTH)
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
     t = type(wire)
     if wire is None or t is bool or t is int or t is float or t is str:
         return wire
@@ -111,7 +111,7 @@ def decode(wire, resolve=None, depth=0):
     if t is list:
         return [decode(x, resolve, d) for x in wire]
     if t is not dict or len(wire) != 1:
-        raise WireError("not a wire value: %.80r" % (wire,))
+        raise WireError(f"not a wire value: {wire!r:.80}")
     ((tag, body),) = wire.items()
     try:
         if tag in ("t", "s", "fs", "it") and type(body) is list:
@@ -135,8 +135,8 @@ def decode(wire, resolve=None, depth=0):
         if tag in ("fn", "ref") and type(body) is int and resolve is not None:
             return resolve(tag, body)
     except (TypeError, ValueError) as exc:  # unhashable set items or keys, bad hex, zero range step
-        raise WireError("%s value: %s" % (tag, exc)) from None
-    raise WireError("not a wire value: %.80r" % (wire,))
+        raise WireError(f"{tag} value: {exc}") from None
+    raise WireError(f"not a wire value: {wire!r:.80}")
 
 
 def _numbers(body, n, kinds):

@@ -14,13 +14,11 @@ STATUS of a test: pass, fail (an assert failed), error, timeout, memory, exited 
 process ended during this test), not_run (it ended or stopped answering before it).
 """
 
-import ast
 import builtins
 import json
 import os
 import signal
 import time
-import traceback
 
 from link import (
     GRACE_S,
@@ -52,7 +50,8 @@ def report(**obj):
 def _text(exc, link):
     if exc is link.raised:
         return "the solution raised " + str(exc)
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-600:]
+    text = str(exc)
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[-600:]
 
 
 def _failure_status(reply):
@@ -65,22 +64,32 @@ def _failure_status(reply):
     return "error", message[-600:] if type(message) is str else "failed"
 
 
-def _free_names(source):
-    """Names a test reads (anywhere, functions included); parse errors surface when it runs."""
+def _compile(source, index):
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        return compile(source, f"test_{index}", "exec")
+    except SyntaxError as exc:
+        return exc
 
 
-def run_test(source, index, ns, link, seconds):
-    """Runs one test; returns (status, error text or None)."""
+def _global_names(code):
+    """Names a test's code may read as globals, nested functions included (attribute names too: a
+    superset, which costs only a lookup of names the solution does not have)."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _global_names(const)
+    return names
+
+
+def run_test(code, ns, link, seconds):
+    """Runs one compiled test; returns (status, error text or None)."""
+    if isinstance(code, SyntaxError):
+        return "error", f"SyntaxError: {code}"
     link.deadline = time.monotonic() + seconds
     link.raised = None
     signal.setitimer(signal.ITIMER_REAL, seconds + 2 * GRACE_S)  # the judge's own share of the time
     try:
-        exec(compile(source, "test_%d" % index, "exec"), ns)
+        exec(code, ns)
         return "pass", None
     except AssertionError as exc:
         return "fail", _text(exc, link)
@@ -124,23 +133,25 @@ def judge(spec, link):
             exec(compile(spec["setup"], "setup", "exec"), ns)
         except Exception:
             pass
-    wanted = set().union(*(_free_names(t) for t in spec["tests"])) - set(dir(builtins)) - set(ns)
+    tests = [_compile(source, i) for i, source in enumerate(spec["tests"])]
+    compiled = [code for code in tests if not isinstance(code, SyntaxError)]
+    wanted = set().union(*(_global_names(c) for c in compiled)) - set(dir(builtins)) - set(ns)
     if spec["entryPoint"]:
         wanted.add(spec["entryPoint"])  # the solution's, not the prompt's stub
-    tests = spec["tests"]
     try:
         ns.update(link.lookup(wanted, time.monotonic() + spec["testTimeoutS"]))
     except (Stuck, Gone) as exc:
+        first = "timeout" if isinstance(exc, Stuck) else "exited"
         for i in range(len(tests)):
-            report(test=i, status="exited" if i == 0 else "not_run", ms=0, error=str(exc))
+            report(test=i, status=first if i == 0 else "not_run", ms=0, error=str(exc))
         return None
-    for i, source in enumerate(tests):
+    for i, code in enumerate(tests):
         t0 = time.monotonic()
-        status, error = run_test(source, i, ns, link, spec["testTimeoutS"])
+        status, error = run_test(code, ns, link, spec["testTimeoutS"])
         entry = {"test": i, "status": status, "ms": round((time.monotonic() - t0) * 1000, 1)}
         report(**(entry if error is None else dict(entry, error=error)))
         if isinstance(link.state, (Stuck, Gone)):
-            why = "the solution's process stopped answering after test %d" % i
+            why = f"the solution's process stopped answering after test {i}"
             for j in range(i + 1, len(tests)):
                 report(test=j, status="not_run", ms=0, error=why)
             return None
@@ -165,6 +176,8 @@ def main():
     except Violation as exc:
         report(done=True, violation=str(exc))
     except BaseException:
+        import traceback
+
         report(done=True, judgeError=traceback.format_exc()[-2000:])
 
 

@@ -70,7 +70,7 @@ class Function:
         return self._link.call(self.handle, args, kwargs)
 
     def __repr__(self):
-        return "<solution function #%d>" % self.handle
+        return f"<solution function #{self.handle}>"
 
 
 class Remote:
@@ -82,7 +82,7 @@ class Remote:
         self.handle = handle
 
     def __repr__(self):
-        return "<solution object #%d>" % self.handle
+        return f"<solution object #{self.handle}>"
 
 
 def _is_stdlib(name):
@@ -117,7 +117,7 @@ class Link:
                 return line
             start = len(self._buf)
             if start > MAX_LINE:
-                raise Violation("a reply longer than %d bytes" % MAX_LINE)
+                raise Violation(f"a reply longer than {MAX_LINE} bytes")
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([0], [], [], left)[0]:
                 raise Stuck("no reply within the time limit")
@@ -150,9 +150,9 @@ class Link:
         try:
             reply = json.loads(line)
         except (ValueError, RecursionError):
-            raise Violation("a reply that is not JSON: %.80r" % line) from None
+            raise Violation(f"a reply that is not JSON: {line!r:.80}") from None
         if type(reply) is not dict or type(reply.get("id")) is not int or reply["id"] != expected:
-            raise Violation("reply %.80r where the reply to request %d was due" % (line, expected))
+            raise Violation(f"reply {line!r:.80} where the reply to request {expected} was due")
         return reply
 
     def _guard(self, fn, *args):
@@ -195,7 +195,7 @@ class Link:
         out = {}
         for name, wire in found.items():
             if name not in names:
-                raise self._violation("a name nobody asked for: %.80r" % name)
+                raise self._violation(f"a name nobody asked for: {name!r:.80}")
             if type(wire) is dict and list(wire) == ["m"] and type(wire["m"]) is str:
                 if _is_stdlib(wire["m"]):
                     out[name] = importlib.import_module(wire["m"])
@@ -209,7 +209,7 @@ class Link:
             wire_args = [codec.encode(a, self._handle) for a in args]
             wire_kwargs = [[k, codec.encode(v, self._handle)] for k, v in kwargs.items()]
         except codec.WireError as exc:
-            raise Unsupported("cannot pass this to the solution: %s" % exc) from None
+            raise Unsupported(f"cannot pass this to the solution: {exc}") from None
         timeout = max(self.deadline - time.monotonic(), 0.001)
         request = {"op": "call", "fn": handle, "args": wire_args, "kwargs": wire_kwargs, "timeout": timeout}
         reply = self.exchange(request, self.deadline)
@@ -231,7 +231,7 @@ class Link:
     def _handle(self, obj):
         if type(obj) is Function or type(obj) is Remote:
             return obj.handle
-        raise codec.WireError("a %s is not plain data" % type(obj).__name__)
+        raise codec.WireError(f"a {type(obj).__name__} is not plain data")
 
     def _resolve(self, tag, handle):
         key = (tag, handle)
@@ -243,7 +243,7 @@ class Link:
         try:
             return codec.decode(wire, self._resolve)
         except (codec.WireError, RecursionError) as exc:
-            raise self._violation("a value that is not plain data: %s" % exc) from None
+            raise self._violation(f"a value that is not plain data: {exc}") from None
 
     def _outcome(self, reply):
         keys = sorted(k for k in reply if k != "id")
@@ -263,4 +263,4 @@ class Link:
                     exc = SolutionError(message[-600:])
                 self.raised = exc
                 raise exc
-        raise self._violation("a malformed reply to a call: %.80r" % (reply,))
+        raise self._violation(f"a malformed reply to a call: {reply!r:.80}")
