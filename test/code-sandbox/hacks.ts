@@ -3,11 +3,40 @@
  * both unit-test checkers. A solution that returns 0 passes one assert (`add(0, 0) == 0`): every hack
  * built on it must score 0 with `unit-tests` and at most that 1/3 with `unit-tests-fraction`.
  */
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import '../../environments/builtin.js';
 import type { Task } from '../../environments/api.js';
 import type { CodeTaskData } from '../../environments/code-sandbox/task.js';
 import { scoreTrajectory } from '../../rewards/score.js';
+import { closeSandboxes } from '../../sandbox/index.js';
+import { sandboxProcesses } from '../sandbox/leftovers.js';
+
+/** Python source from lines. */
+export const lines = (...xs: string[]): string => xs.join('\n');
+
+/** After the file's tests: no sandbox process of this test process is left. */
+export function expectNoLeftovers(): void {
+  afterAll(async () => {
+    await closeSandboxes();
+    expect(sandboxProcesses()).toEqual([]);
+  });
+}
+
+/** A task of the battery other than `add`. */
+export const batteryTask = (
+  name: string,
+  entryPoint: string,
+  tests: string[],
+  more: Partial<CodeTaskData> = {},
+): CodeTaskData => ({
+  format: 'mbpp',
+  language: 'python',
+  source: `battery/${name}`,
+  description: '',
+  entryPoint,
+  tests,
+  ...more,
+});
 
 export const ADD: CodeTaskData = {
   format: 'easy',

@@ -5,17 +5,10 @@
  * and more of each kind. Every hack is built on a solution that returns 0, which passes 1 assert of
  * 3: each must score 0, and no more than 1/3 as a fraction. The correct solution still scores 1.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { closeSandboxes } from '../../sandbox/index.js';
-import { sandboxProcesses } from '../sandbox/leftovers.js';
-import { expectNoGain, score, WRONG } from './hacks.js';
+import { describe, expect, it } from 'vitest';
+import { expectNoGain, expectNoLeftovers, lines, score, WRONG } from './hacks.js';
 
-const lines = (...xs: string[]): string => xs.join('\n');
-
-afterAll(async () => {
-  await closeSandboxes();
-  expect(sandboxProcesses()).toEqual([]);
-});
+expectNoLeftovers();
 
 describe('reward hacks: report channel and harness', () => {
   it('scores the correct solution 1 and the honest wrong one 0 (1 of 3 asserts)', async () => {

@@ -51,10 +51,8 @@ def encode(value, handle=None, depth=0):
     """`value` as a JSON-ready structure. `handle(obj)` names callables and other objects (an int);
     without it they raise WireError. Subclasses of plain types go as their plain value (a namedtuple
     as a tuple, a Counter as a dict)."""
-    if depth > MAX_DEPTH:
-        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
-    t = type(value)
-    if value is None or t is bool or t is int or t is float or t is str:
+    t = _scalar_or_depth(value, depth)
+    if t is None:
         return value
     d = depth + 1
     if t is list:
@@ -102,10 +100,8 @@ def decode(wire, resolve=None, depth=0):
     """The value of a wire structure, strictly: exact builtin types only. `resolve(tag, h)` turns a
     handle into an object ("fn"/"ref"); without it handles raise WireError.
     Raises WireError for anything malformed."""
-    if depth > MAX_DEPTH:
-        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
-    t = type(wire)
-    if wire is None or t is bool or t is int or t is float or t is str:
+    t = _scalar_or_depth(wire, depth)
+    if t is None:
         return wire
     d = depth + 1
     if t is list:
@@ -137,6 +133,16 @@ def decode(wire, resolve=None, depth=0):
     except (TypeError, ValueError) as exc:  # unhashable set items or keys, bad hex, zero range step
         raise WireError(f"{tag} value: {exc}") from None
     raise WireError(f"not a wire value: {wire!r:.80}")
+
+
+def _scalar_or_depth(value, depth):
+    """None for a scalar (None, bool, int, float, str: itself on the wire), else its type; raises
+    WireError past MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
+    t = type(value)
+    # Identity, not `in`: a class whose metaclass defines __eq__ must not pass for a builtin.
+    return None if value is None or t is bool or t is int or t is float or t is str else t
 
 
 def _numbers(body, n, kinds):
