@@ -4,26 +4,59 @@
  * database is read back instead of sampled again, and finished groups are heartbeated, so a retry
  * after a crash resumes from the heartbeat details, re-does at most the groups in flight and never
  * writes a row twice.
+ *
+ * A checker failure is a status, never a reward: a rollout whose checker failed is written as
+ * `checker_error` (final) or `infra_error` (transient). When any rollout of the chunk is left in
+ * `infra_error` by its checkers, the activity fails retryably after writing everything; the retry
+ * re-scores those rollouts from the database without sampling again (`scoring.ts`). From attempt
+ * `infraAttempts` on it gives up and leaves them `infra_error`, out of the batch.
  */
+
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq } from 'drizzle-orm';
 import { rewards as rewardRows, rollouts, tasks } from '../db/schema.js';
-import type { Task, Trajectory } from '../environments/api.js';
+import type { Environment, Task, Trajectory } from '../environments/api.js';
 import { getEnvironment } from '../environments/registry.js';
 import { groupAdvantages } from '../policy/advantages.js';
-import type { RewardSpec } from '../rewards/api.js';
-import { scoreTrajectory } from '../rewards/score.js';
+import type { ScoreOutcome } from '../rewards/score.js';
 import type { Activities, GroupSummary, RolloutGroupsInput } from '../workflows/contracts.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, stableSeed } from './deps.js';
+import { rescoreInfraErrors, rewardSpecs, rewardValues, scoreOne } from './scoring.js';
+
+/** Default attempts of a chunk whose scoring met infrastructure errors (see `RolloutGroupsInput.infraAttempts`). */
+export const DEFAULT_INFRA_ATTEMPTS = 3;
+
+/** A group's summary, and how many of its rollouts still wait for a scoring retry. */
+interface GroupResult {
+  summary: GroupSummary;
+  pendingInfra: number;
+  /** One of the pending rollouts' errors, for the retry's failure message. */
+  infraError?: string;
+}
 
 /** Builds the `rolloutGroups` activity. */
 export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rolloutGroups'> {
   const policy = policyCache(deps);
   const concurrency = deps.groupConcurrency ?? 4;
 
-  async function existingGroup(input: RolloutGroupsInput, taskId: string): Promise<GroupSummary | undefined> {
+  async function storedTask(input: RolloutGroupsInput, taskId: string): Promise<Task> {
+    const [row] = await deps.db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.runId, input.runId), eq(tasks.env, input.env), eq(tasks.taskId, taskId)));
+    if (!row) throw new Error(`task ${input.env}/${taskId} of run ${input.runId} is not stored`);
+    return { id: taskId, data: row.data as Task['data'] };
+  }
+
+  /** A group already written: its summary, after re-scoring rollouts whose checkers met infrastructure errors. */
+  async function existingGroup(
+    input: RolloutGroupsInput,
+    env: Environment,
+    taskId: string,
+  ): Promise<GroupResult | undefined> {
     const rows = await deps.db
-      .select({ reward: rollouts.reward, status: rollouts.status })
+      .select({ id: rollouts.id, reward: rollouts.reward, status: rollouts.status, error: rollouts.error })
       .from(rollouts)
       .where(
         and(
@@ -36,28 +69,33 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       )
       .orderBy(asc(rollouts.sample));
     if (rows.length < input.groupSize) return undefined;
-    return summarize(
-      taskId,
-      rows.filter((r) => r.status === 'ok').map((r) => r.reward),
-      rows.length,
-    );
+    const infra = rows.filter((r) => r.status === 'infra_error').map((r) => r.id);
+    const rescored =
+      infra.length > 0
+        ? await rescoreInfraErrors(deps, input, env, await storedTask(input, taskId), infra, noNulJson)
+        : new Map<number, ScoreOutcome>();
+    const now = rows.map((r) => {
+      const o = rescored.get(r.id);
+      return o ? { ...r, status: o.status, reward: o.total, error: o.error ?? null } : r;
+    });
+    const pending = now.filter((r) => r.status === 'infra_error' && rescored.has(r.id));
+    return {
+      summary: summarize(taskId, now),
+      pendingInfra: pending.length,
+      infraError: pending[0]?.error ?? undefined,
+    };
   }
 
   async function runGroup(
     input: RolloutGroupsInput,
     taskId: string,
     budgeted: boolean,
-  ): Promise<GroupSummary> {
-    const done = await existingGroup(input, taskId);
-    if (done) return done;
+  ): Promise<GroupResult> {
     const env = getEnvironment(input.env);
+    const done = await existingGroup(input, env, taskId);
+    if (done) return done;
     const config = env.configSchema.parse(input.config);
-    const [row] = await deps.db
-      .select()
-      .from(tasks)
-      .where(and(eq(tasks.runId, input.runId), eq(tasks.env, input.env), eq(tasks.taskId, taskId)));
-    if (!row) throw new Error(`task ${input.env}/${taskId} of run ${input.runId} is not stored`);
-    const task: Task = { id: taskId, data: row.data as Task['data'] };
+    const task = await storedTask(input, taskId);
     const reasoning =
       budgeted && input.reasoning ? { budget_tokens: input.reasoning.budget_tokens } : undefined;
     const sampling = {
@@ -82,41 +120,12 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     } catch (err) {
       throw asActivityError(err, input);
     }
-    const specs: RewardSpec[] = [...((input.rewards as RewardSpec[] | undefined) ?? env.rewards)];
-    if (reasoning && input.reasoning) {
-      specs.push({
-        checker: 'budget',
-        weight: input.reasoning.brevity_weight,
-        // Completion tokens over the budget cost reward, the whole weight at twice the budget.
-        config: {
-          count: 'completion',
-          budgetTokens: input.reasoning.budget_tokens,
-          costPerToken: 1 / input.reasoning.budget_tokens,
-          maxCost: 1,
-        },
-      });
-    }
+    const specs = rewardSpecs(input, env, reasoning !== undefined);
     const scored = await Promise.all(
-      trajectories.map(async (t) => {
-        if (t.status !== 'ok') return { total: 0, components: [] };
-        const completionTokens = t.completionMask
-          ? t.completionMask.reduce<number>((a, m) => a + m, 0)
-          : t.completionTokenIds.length;
-        return scoreTrajectory(
-          specs,
-          {
-            completion: t.completion,
-            turns: t.turns,
-            completionTokens,
-            thinkingTokens: t.thinkingTokens,
-            finishReason: t.finishReason,
-            extra: t.extra,
-          },
-          { id: task.id, data: task.data },
-          env.checkerTimeoutMs,
-        );
-      }),
+      trajectories.map((t) => (t.status === 'ok' ? scoreOne(specs, t, task, env) : undefined)),
     );
+    const statusOf = (t: Trajectory, s: ScoreOutcome | undefined) => (s ? s.status : t.status);
+    const errorOf = (t: Trajectory, s: ScoreOutcome | undefined) => s?.error ?? t.error;
     // One multi-row insert per group and one for its rewards (row by row cost 2G round trips). Only
     // rollouts inserted now get reward rows: a conflicting (already written) rollout keeps its own.
     await writeGroup(deps, async (tx) => {
@@ -130,8 +139,8 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             env: input.env,
             taskId,
             sample,
-            status: t.status,
-            error: t.error ? noNul(t.error) : null,
+            status: statusOf(t, scored[sample]),
+            error: errorOf(t, scored[sample]) ? noNul(errorOf(t, scored[sample])!) : null,
             phase: input.phase,
             policyVersion: t.policyVersion,
             completion: noNul(t.completion),
@@ -145,28 +154,23 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             thinkingTokens: t.thinkingTokens,
             finishReason: t.finishReason,
             reasoningBudget: reasoning?.budget_tokens ?? null,
-            reward: scored[sample]!.total,
+            reward: scored[sample]?.total ?? null,
             extra: t.extra ? noNulJson(t.extra) : null,
           })),
         )
         .onConflictDoNothing()
         .returning({ id: rollouts.id, sample: rollouts.sample });
-      const rewardValues = inserted.flatMap(({ id, sample }) =>
-        scored[sample]!.components.map((c) => ({
-          rolloutId: id,
-          checker: c.checker,
-          weight: c.weight,
-          value: c.value,
-          details: noNulJson(c.details),
-        })),
+      const values = inserted.flatMap(({ id, sample }) =>
+        rewardValues(id, scored[sample]?.components ?? [], noNulJson),
       );
-      if (rewardValues.length > 0) await tx.insert(rewardRows).values(rewardValues).onConflictDoNothing();
+      if (values.length > 0) await tx.insert(rewardRows).values(values).onConflictDoNothing();
     });
-    return summarize(
-      taskId,
-      trajectories.flatMap((t, i) => (t.status === 'ok' ? [scored[i]!.total] : [])),
-      trajectories.length,
-    );
+    const rows = trajectories.map((t, i) => ({
+      status: statusOf(t, scored[i]),
+      reward: scored[i]?.total ?? null,
+    }));
+    const pending = scored.filter((s) => s?.status === 'infra_error');
+    return { summary: summarize(taskId, rows), pendingInfra: pending.length, infraError: pending[0]?.error };
   }
 
   return {
@@ -174,7 +178,8 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       await ensurePlugins(input.plugins);
       const ctx = Context.current();
       // Heartbeat details list the finished groups with their summaries; a retry starts from them and
-      // runs only the rest (groups written but not yet heartbeated are found in the database).
+      // runs only the rest (groups written but not yet heartbeated are found in the database). A group
+      // waiting for a scoring retry is not finished.
       const resumed = new Map(
         ((ctx.info.heartbeatDetails as { done?: GroupSummary[] } | undefined)?.done ?? []).map((g) => [
           g.taskId,
@@ -183,6 +188,8 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       );
       const results: GroupSummary[] = new Array(input.taskIds.length);
       const done: GroupSummary[] = [...resumed.values()];
+      let pendingInfra = 0;
+      let infraError: string | undefined;
       let next = 0;
       const workers = Array.from({ length: Math.min(concurrency, input.taskIds.length) }, async () => {
         while (next < input.taskIds.length) {
@@ -193,12 +200,26 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             results[i] = previous;
             continue;
           }
-          results[i] = await runGroup(input, taskId, i < input.reasoningCount);
-          done.push(results[i]);
+          const group = await runGroup(input, taskId, i < input.reasoningCount);
+          results[i] = group.summary;
+          if (group.pendingInfra > 0) {
+            pendingInfra += group.pendingInfra;
+            infraError ??= group.infraError;
+          } else {
+            done.push(group.summary);
+          }
           ctx.heartbeat({ done });
         }
       });
       await Promise.all(workers);
+      const attempts = input.infraAttempts ?? DEFAULT_INFRA_ATTEMPTS;
+      if (pendingInfra > 0 && ctx.info.attempt < attempts) {
+        // Everything is written; the retry re-scores the failed components only (Temporal's back-off).
+        throw ApplicationFailure.retryable(
+          `${pendingInfra} rollout(s) of ${input.env} met infrastructure errors while scoring (attempt ${ctx.info.attempt} of ${attempts}); first: ${infraError}`,
+          'CheckerInfraError',
+        );
+      }
       const rolloutsCount = results.reduce((a, g) => a + g.rewards.length + g.skipped, 0);
       return { groups: results, rollouts: rolloutsCount };
     },
@@ -224,11 +245,13 @@ async function writeGroup(deps: ActivityDeps, fn: (tx: Tx) => Promise<void>): Pr
   }
 }
 
-function summarize(taskId: string, rewardsOk: number[], total: number): GroupSummary {
+/** A group's summary from its rollouts' statuses and rewards: only `ok` rollouts carry a reward. */
+function summarize(taskId: string, rows: { status: string; reward: number | null }[]): GroupSummary {
+  const rewardsOk = rows.flatMap((r) => (r.status === 'ok' && r.reward !== null ? [r.reward] : []));
   return {
     taskId,
     rewards: rewardsOk,
-    skipped: total - rewardsOk.length,
-    zeroVariance: rewardsOk.length === 0 || groupAdvantages(rewardsOk).zeroVariance,
+    skipped: rows.length - rewardsOk.length,
+    zeroVariance: rewardsOk.length < 2 || groupAdvantages(rewardsOk).zeroVariance,
   };
 }

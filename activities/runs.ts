@@ -8,6 +8,7 @@ import { eq, sql } from 'drizzle-orm';
 import { events, policyVersions, runs } from '../db/schema.js';
 import { getEnvironment } from '../environments/registry.js';
 import { getReward } from '../rewards/registry.js';
+import { rewardNameIssues } from '../workflows/config.js';
 import type { Activities } from '../workflows/contracts.js';
 import { pruneCheckpoints } from './checkpoints.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache } from './deps.js';
@@ -37,6 +38,14 @@ export function runActivities(
         if (!parsed.success) {
           for (const issue of parsed.error.issues) {
             problems.push(`environments.${i}.config.${issue.path.join('.')}: ${issue.message}`);
+          }
+        }
+        // The environment's defaults pass the same name checks as a run's own list.
+        if (!spec.rewards) {
+          for (const issue of rewardNameIssues(env.rewards, spec.reasoning !== undefined)) {
+            problems.push(
+              `environments.${i}.rewards: the defaults of "${spec.name}" (component ${issue.path[0]}): ${issue.message}`,
+            );
           }
         }
         (spec.rewards ?? []).forEach((r, j) => {

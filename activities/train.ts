@@ -2,9 +2,14 @@
  * `trainStep`: builds the step's batch from the database (all environments together), computes
  * group-relative advantages, sends one `train_step` to the policy worker with the idempotency key
  * `<run>:<step>` (a retried activity never trains twice), and records metrics and the policy version.
+ *
+ * Only `ok` rollouts enter the batch. A group's advantages are computed over its ok rollouts alone
+ * (a checker or infrastructure failure removes a sample, it never lends it a reward of 0); a group
+ * left with fewer than 2 ok rollouts has no baseline and is left out (counted as `droppedGroups`).
+ * The per-environment metrics count the rollouts left out by status.
  */
 import { Context } from '@temporalio/activity';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, ne, sql } from 'drizzle-orm';
 import { policyVersions, rollouts, stepMetrics } from '../db/schema.js';
 import { groupAdvantages } from '../policy/advantages.js';
 import type { TrainSample } from '../policy/protocol.js';
@@ -27,7 +32,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
   const policy = policyCache(deps);
   return {
     async trainStep(input) {
-      const rows: BatchRow[] = await deps.db
+      const rows = (await deps.db
         .select({
           id: rollouts.id,
           env: rollouts.env,
@@ -45,9 +50,45 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
             eq(rollouts.phase, 'train'),
             eq(rollouts.step, input.step),
             eq(rollouts.status, 'ok'),
+            isNotNull(rollouts.reward),
           ),
         )
-        .orderBy(asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample));
+        .orderBy(asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample))) as BatchRow[];
+      const envs: Record<string, Required<EnvStepStats>> = {};
+      const statsOf = (env: string) => {
+        envs[env] ??= {
+          meanReward: 0,
+          passRate: 0,
+          rollouts: 0,
+          groups: 0,
+          zeroVarianceGroups: 0,
+          droppedGroups: 0,
+          checkerErrors: 0,
+          infraErrors: 0,
+          rejected: 0,
+        };
+        return envs[env];
+      };
+      // Rollouts left out, by environment and status: an environment whose checker always fails
+      // still shows up, with its errors counted.
+      const leftOut = await deps.db
+        .select({ env: rollouts.env, status: rollouts.status, n: sql<number>`count(*)::int` })
+        .from(rollouts)
+        .where(
+          and(
+            eq(rollouts.runId, input.runId),
+            eq(rollouts.phase, 'train'),
+            eq(rollouts.step, input.step),
+            ne(rollouts.status, 'ok'),
+          ),
+        )
+        .groupBy(rollouts.env, rollouts.status);
+      for (const { env, status, n } of leftOut) {
+        const stats = statsOf(env);
+        if (status === 'checker_error') stats.checkerErrors += Number(n);
+        else if (status === 'infra_error') stats.infraErrors += Number(n);
+        else stats.rejected += Number(n);
+      }
 
       const groups = new Map<string, BatchRow[]>();
       for (const r of rows) {
@@ -56,26 +97,31 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
         if (g) g.push(r);
         else groups.set(key, [r]);
       }
-      const envs: Record<string, EnvStepStats> = {};
       const ids: number[] = [];
       const advs: number[] = [];
       let batch: { row: BatchRow; advantage: number; zeroVariance: boolean }[] = [];
       for (const g of groups.values()) {
         const env = g[0]!.env;
+        const stats = statsOf(env);
+        stats.groups++;
+        for (const row of g) {
+          stats.rollouts++;
+          stats.meanReward += row.reward;
+          if (row.reward >= 1 - 1e-6) stats.passRate++;
+        }
+        if (g.length < 2) {
+          // One ok sample has no group baseline: its advantage would be 0 and only dilute the loss.
+          stats.droppedGroups++;
+          continue;
+        }
         const a = groupAdvantages(
           g.map((r) => r.reward),
           input.algorithm.advantage,
         );
         const weight = input.envWeights[env] ?? 1;
-        envs[env] ??= { meanReward: 0, passRate: 0, rollouts: 0, groups: 0, zeroVarianceGroups: 0 };
-        const stats = envs[env];
-        stats.groups++;
         if (a.zeroVariance) stats.zeroVarianceGroups++;
         g.forEach((row, i) => {
           const advantage = a.advantages[i]! * weight;
-          stats.rollouts++;
-          stats.meanReward += row.reward;
-          if (row.reward >= 1 - 1e-6) stats.passRate++;
           ids.push(row.id);
           advs.push(advantage);
           if (weight > 0 && row.completionTokenIds.length > 0)

@@ -57,6 +57,8 @@ async function rewardOf(task: Task, t: Trajectory) {
     { completion: t.completion, turns: t.turns, completionTokens: 0, extra: t.extra },
     task,
   );
+  // A checker failure is not a reward: the bench stops rather than count it as 0.
+  if (s.total === null) throw new Error(`scoring failed: ${s.error}`);
   return { total: s.total, answer: s.components.find((c) => c.checker === 'final-answer')?.value ?? 0 };
 }
 

@@ -130,9 +130,10 @@ program
     const { runScore, scoreSummaryText } = await import('./commands/score.js');
     const summary = await runScore(o);
     console.error(scoreSummaryText(summary));
-    if (summary.errors > 0 && !o.allowErrors) {
+    const unscored = summary.errors + summary.checkerErrors + summary.infraErrors;
+    if (unscored > 0 && !o.allowErrors) {
       console.error(
-        `multigym: ${summary.errors} of ${summary.lines} lines could not be scored; fix them, or pass --allow-errors`,
+        `multigym: ${unscored} of ${summary.lines} lines could not be scored (malformed, or a checker failed); fix them, or pass --allow-errors`,
       );
       process.exitCode = 1;
     }

@@ -9,9 +9,23 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { POLICY_UNREACHABLE } from '../activities/deps.js';
+import type { EnvStepStats } from '../workflows/contracts.js';
 import { type Progress, progressQuery } from '../workflows/messages.js';
 import type { RlRunResult } from '../workflows/rlRun.js';
 import { formatFailure } from './failure.js';
+
+/**
+ * One environment's step reward for progress lines: the mean over ok rollouts ("-" when none), then
+ * the rollouts left out by checker or infrastructure errors, so a failing checker never reads as 0.
+ */
+export function envRewardText(s: EnvStepStats, digits = 3): string {
+  const mean = s.rollouts > 0 ? s.meanReward.toFixed(digits) : '-';
+  const errors = [
+    s.checkerErrors ? `${s.checkerErrors} checker error${s.checkerErrors === 1 ? '' : 's'}` : '',
+    s.infraErrors ? `${s.infraErrors} infra error${s.infraErrors === 1 ? '' : 's'}` : '',
+  ].filter(Boolean);
+  return errors.length ? `${mean} (${errors.join(', ')})` : mean;
+}
 
 /** A run that ended in failure; `message` is the formatted cause chain with the UI link. */
 export class RunFailedError extends Error {
@@ -85,13 +99,13 @@ export async function watchRun(handle: WorkflowHandle, opts: WatchOptions): Prom
       const s = p.envs[env];
       if (s)
         bar?.update(Math.round(s.passRate * 100), {
-          text: `reward ${s.meanReward.toFixed(3)} · pass ${(s.passRate * 100).toFixed(0)}%`,
+          text: `reward ${envRewardText(s)} · pass ${(s.passRate * 100).toFixed(0)}%`,
         });
     }
     if (!tty && p.step > lastLogged && p.step > 0) {
       lastLogged = p.step;
       const envs = Object.entries(p.envs)
-        .map(([e, s]) => `${e} ${s.meanReward.toFixed(3)} (pass ${(s.passRate * 100).toFixed(0)}%)`)
+        .map(([e, s]) => `${e} ${envRewardText(s)} (pass ${(s.passRate * 100).toFixed(0)}%)`)
         .join(' · ');
       log(`${stepText(p)} · reward ${envs}`);
     }

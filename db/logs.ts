@@ -15,8 +15,16 @@ export interface StepEnvRow {
   /** Share of ok rollouts with total reward ≥ 1. */
   passRate: number;
   meanCompletionTokens: number;
-  /** Rollouts not scored (infra_error, rejected). */
+  /** Rollouts with a reward (`ok`); `meanReward` and `passRate` are over these (0 when there are none). */
+  scored: number;
+  /** Rollouts without a reward (checker_error + infra_error + rejected). */
   skipped: number;
+  /** Rollouts whose reward checker failed (threw, timed out, rejected its config). */
+  checkerErrors: number;
+  /** Rollouts lost to infrastructure failures (sampling, or scoring after its retries). */
+  infraErrors: number;
+  /** Rollouts the environment refused (e.g. a context over the model's window). */
+  rejected: number;
 }
 
 /** Per step and environment of a run's training rollouts, ordered by step then env. */
@@ -29,34 +37,72 @@ export async function rewardsByStep(db: Database, runId: string, phase = 'train'
       meanReward: sql<number>`coalesce(avg(${rollouts.reward}) filter (where ${rollouts.status} = 'ok'), 0)::float8`,
       passRate: sql<number>`coalesce(avg(case when ${rollouts.reward} >= 0.999999 then 1.0 else 0.0 end) filter (where ${rollouts.status} = 'ok'), 0)::float8`,
       meanCompletionTokens: sql<number>`coalesce(avg(${rollouts.completionTokens}), 0)::float8`,
+      scored: sql<number>`(count(*) filter (where ${rollouts.status} = 'ok'))::int`,
       skipped: sql<number>`(count(*) filter (where ${rollouts.status} <> 'ok'))::int`,
+      checkerErrors: sql<number>`(count(*) filter (where ${rollouts.status} = 'checker_error'))::int`,
+      infraErrors: sql<number>`(count(*) filter (where ${rollouts.status} = 'infra_error'))::int`,
+      rejected: sql<number>`(count(*) filter (where ${rollouts.status} = 'rejected'))::int`,
     })
     .from(rollouts)
     .where(and(eq(rollouts.runId, runId), eq(rollouts.phase, phase)))
     .groupBy(rollouts.step, rollouts.env)
     .orderBy(asc(rollouts.step), asc(rollouts.env));
-  return rows.map((r) => ({ ...r, rollouts: Number(r.rollouts), skipped: Number(r.skipped) }));
+  return rows.map((r) => ({
+    ...r,
+    rollouts: Number(r.rollouts),
+    scored: Number(r.scored),
+    skipped: Number(r.skipped),
+    checkerErrors: Number(r.checkerErrors),
+    infraErrors: Number(r.infraErrors),
+    rejected: Number(r.rejected),
+  }));
 }
 
-/** Mean value of each reward checker per step and environment. */
-export async function checkerMeans(
-  db: Database,
-  runId: string,
-): Promise<{ step: number; env: string; checker: string; mean: number; n: number }[]> {
+/** One reward component's statistics in one step and environment. */
+export interface CheckerStepRow {
+  step: number;
+  env: string;
+  /** The component's name (the checker's, or the reward spec's `name`). */
+  checker: string;
+  /** Mean value over the calls that answered (`ok` or `not_applicable`); null when none did. */
+  mean: number | null;
+  /** Calls that answered. */
+  n: number;
+  /** Calls that answered "not applicable" (value 0, counted in `n`). */
+  notApplicable: number;
+  /** Calls that failed: `checker_error` and `infra_error`. */
+  checkerErrors: number;
+  infraErrors: number;
+}
+
+/** Statistics of each reward component per step and environment. */
+export async function checkerMeans(db: Database, runId: string): Promise<CheckerStepRow[]> {
   const rows = await db
     .select({
       step: rollouts.step,
       env: rollouts.env,
       checker: rewards.checker,
-      mean: sql<number>`avg(${rewards.value})::float8`,
-      n: sql<number>`count(*)::int`,
+      mean: sql<
+        number | null
+      >`avg(${rewards.value}) filter (where ${rewards.status} in ('ok', 'not_applicable'))`,
+      n: sql<number>`(count(*) filter (where ${rewards.status} in ('ok', 'not_applicable')))::int`,
+      notApplicable: sql<number>`(count(*) filter (where ${rewards.status} = 'not_applicable'))::int`,
+      checkerErrors: sql<number>`(count(*) filter (where ${rewards.status} = 'checker_error'))::int`,
+      infraErrors: sql<number>`(count(*) filter (where ${rewards.status} = 'infra_error'))::int`,
     })
     .from(rewards)
     .innerJoin(rollouts, eq(rewards.rolloutId, rollouts.id))
     .where(and(eq(rollouts.runId, runId), eq(rollouts.phase, 'train')))
     .groupBy(rollouts.step, rollouts.env, rewards.checker)
     .orderBy(asc(rollouts.step), asc(rollouts.env), asc(rewards.checker));
-  return rows.map((r) => ({ ...r, n: Number(r.n) }));
+  return rows.map((r) => ({
+    ...r,
+    mean: r.mean === null ? null : Number(r.mean),
+    n: Number(r.n),
+    notApplicable: Number(r.notApplicable),
+    checkerErrors: Number(r.checkerErrors),
+    infraErrors: Number(r.infraErrors),
+  }));
 }
 
 /** Train metrics of every step of a run. */
@@ -100,6 +146,7 @@ export async function samplesOf(db: Database, runId: string, step: number, env?:
       reward: rollouts.reward,
       advantage: rollouts.advantage,
       status: rollouts.status,
+      error: rollouts.error,
       completion: rollouts.completion,
     })
     .from(rollouts)

@@ -63,8 +63,14 @@ export const rollouts = pgTable(
     taskId: text('task_id').notNull(),
     /** Index of the sample within its group, 0..G−1. */
     sample: integer('sample').notNull(),
-    /** `ok` | `infra_error` | `rejected`: only `ok` rollouts enter a batch. */
+    /**
+     * `ok` | `checker_error` | `infra_error` | `rejected`: only `ok` rollouts enter a batch.
+     * `checker_error`: a reward checker threw, timed out or was misconfigured; `infra_error`: sampling
+     * or scoring met an infrastructure failure (scoring is retried first); `rejected`: the environment
+     * refused the sample (e.g. a context over the model's window).
+     */
     status: text('status').notNull(),
+    /** Why a rollout is not `ok`; for a checker failure `<component>: <what failed>`. */
     error: text('error'),
     /** `train` or `eval:<step>`. */
     phase: text('phase').notNull().default('train'),
@@ -81,8 +87,8 @@ export const rollouts = pgTable(
     finishReason: text('finish_reason').notNull(),
     /** Reasoning budget the sample was drawn with, if any. */
     reasoningBudget: integer('reasoning_budget'),
-    /** Weighted sum of the reward components. */
-    reward: doublePrecision('reward').notNull(),
+    /** Weighted sum of the reward components; null unless `status` is `ok` (a failure is never a reward). */
+    reward: doublePrecision('reward'),
     /** Group-relative advantage, filled when the step's batch is built. */
     advantage: doublePrecision('advantage'),
     extra: jsonb('extra'),
@@ -94,7 +100,7 @@ export const rollouts = pgTable(
   ],
 );
 
-/** One reward component of one rollout (one row per checker). */
+/** One reward component of one rollout (one row per component of the environment's reward list). */
 export const rewards = pgTable(
   'rewards',
   {
@@ -102,9 +108,15 @@ export const rewards = pgTable(
     rolloutId: bigint('rollout_id', { mode: 'number' })
       .notNull()
       .references(() => rollouts.id, { onDelete: 'cascade' }),
+    /** The component's name: the checker's name, or the reward spec's `name` when it gives one. */
     checker: text('checker').notNull(),
     weight: doublePrecision('weight').notNull(),
-    value: doublePrecision('value').notNull(),
+    /** `ok` | `not_applicable` | `checker_error` | `infra_error` (see `rewards/outcome.ts`). */
+    status: text('status').notNull().default('ok'),
+    /** The checker's value; null when it failed. */
+    value: doublePrecision('value'),
+    /** What failed, for `checker_error` and `infra_error`. */
+    error: text('error'),
     details: jsonb('details').notNull(),
   },
   (t) => [uniqueIndex('rewards_business_key').on(t.rolloutId, t.checker)],

@@ -62,7 +62,7 @@ export async function loadPlugin(specifier: string, cwd = process.cwd()): Promis
       registerEnvironment(item as Environment);
       names.push((item as Environment).name);
     } else if (item && typeof item === 'object' && 'score' in item && 'name' in item) {
-      registerReward(item as Parameters<typeof registerReward>[0]);
+      registerReward(item as Parameters<typeof registerReward>[0], url);
       names.push((item as { name: string }).name);
     } else {
       throw new EnvironmentRegistryError(

@@ -41,6 +41,8 @@ export interface ScoredTask {
 /**
  * A checker's answer. `value` is the reward component (range documented per checker); `details`
  * says why. `applicable: false` means "not applicable" (TRL style): it counts as 0 and is logged so.
+ * A checker that cannot decide does not answer: it throws (see `RewardInfraError`), and the rollout
+ * gets an error status instead of a reward.
  */
 export interface RewardResult {
   value: number;
@@ -48,7 +50,23 @@ export interface RewardResult {
   applicable?: boolean;
 }
 
-/** A reward checker plugin. `score` may be sync or async; it must not throw on bad model output. */
+/**
+ * Where a checker's `score` runs (see `rewards/score.ts`):
+ * - `pool` (default): in a thread of the checker pool, where a time-out terminates it. Needed by any
+ *   checker that does synchronous work on the model's output (parsing, regular expressions, algebra):
+ *   in the calling thread such work cannot be stopped.
+ * - `caller`: in the calling thread. Only for checkers whose work is asynchronous I/O that enforces
+ *   its own limits (a sandboxed subprocess, a native inference session): a thread would only add a
+ *   copy of their state. Their time-out is still reported, but what they started runs on.
+ */
+export type CheckerPlacement = 'pool' | 'caller';
+
+/**
+ * A reward checker plugin. `score` may be sync or async; it must not throw on bad model output (that
+ * is a low reward), only when it cannot score at all: a bug or bad config (recorded as
+ * `checker_error`) or an infrastructure failure (`RewardInfraError` or any error with
+ * `retryable: true`, recorded as `infra_error` and retried).
+ */
 export interface RewardChecker<C extends z.ZodType = z.ZodType> {
   /** kebab-case, unique in the registry. */
   name: string;
@@ -56,6 +74,8 @@ export interface RewardChecker<C extends z.ZodType = z.ZodType> {
   description: string;
   /** Validated before the run starts; errors name the field. */
   configSchema: C;
+  /** Where `score` runs: `pool` (default) or `caller`. See `CheckerPlacement`. */
+  runsIn?: CheckerPlacement;
   score(
     trajectory: ScoredTrajectory,
     task: ScoredTask,
@@ -66,10 +86,30 @@ export interface RewardChecker<C extends z.ZodType = z.ZodType> {
 /** Identity helper that types a checker; a plugin module's default export is its result. */
 export const defineReward = <C extends z.ZodType>(r: RewardChecker<C>): RewardChecker<C> => r;
 
+/**
+ * Thrown by a checker when scoring failed for reasons that are not the model's (a sandbox cannot
+ * start, a reward-model server is down, the host ran out of resources). The rollout is recorded as
+ * `infra_error`, its scoring is retried without sampling again, and it never enters a batch as a
+ * reward. Any error with `retryable: true` (e.g. the sandbox's `SandboxInfraError`) is treated alike.
+ */
+export class RewardInfraError extends Error {
+  readonly type = 'RewardInfraError';
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RewardInfraError';
+  }
+}
+
 /** One weighted reward component of an environment or a run's override. */
 export interface RewardSpec {
   /** Checker name in the registry. */
   checker: string;
+  /**
+   * The component's name in reward rows and metrics; default the checker name. Needed only to list
+   * one checker twice (two `regex` patterns, say): names are unique within an environment.
+   */
+  name?: string;
   /** Weight in the total reward. */
   weight: number;
   /** Checker config; validated by the checker's `configSchema`. */

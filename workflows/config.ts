@@ -13,6 +13,14 @@ const kebab = z
 /** A weighted reward component overriding an environment's defaults. */
 export const RewardOverride = z.strictObject({
   checker: z.string().min(1).describe('Reward checker name, e.g. "math-equivalence".'),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]*([-_][a-z0-9]+)*$/, 'must be kebab-case, e.g. "boxed-format"')
+    .optional()
+    .describe(
+      'Name of this component in reward rows and metrics; default the checker name. Names are unique ' +
+        'within an environment: give one to list a checker twice (two regex patterns, say).',
+    ),
   weight: z.number().describe('Weight of this component in the total reward.'),
   config: z
     .record(z.string(), z.unknown())
@@ -42,40 +50,82 @@ export const ReasoningControl = z.strictObject({
     ),
 });
 
+/** Name of the component that reasoning-budget control adds to budgeted rollouts (`reasoning`). */
+export const BUDGET_COMPONENT = 'budget';
+
+/**
+ * Problems with the component names of one environment's reward list: two components with one name
+ * (one reward row would be dropped while the total counted both), or a component named like the
+ * `budget` component that `reasoning` adds. `path` is relative to the reward list.
+ */
+export function rewardNameIssues(
+  rewards: { checker: string; name?: string }[],
+  reasoning: boolean,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const seen = new Map<string, number>();
+  rewards.forEach((r, j) => {
+    const name = r.name ?? r.checker;
+    const field = r.name === undefined ? 'checker' : 'name';
+    const first = seen.get(name);
+    if (first !== undefined) {
+      issues.push({
+        path: [j, field],
+        message: `component "${name}" is listed twice (also at ${first}): give one a distinct "name"`,
+      });
+    } else if (reasoning && name === BUDGET_COMPONENT) {
+      issues.push({
+        path: [j, field],
+        message:
+          `"${BUDGET_COMPONENT}" is added automatically for the reasoning budget (its weight is ` +
+          'reasoning.brevity_weight): remove this component or give it another "name"',
+      });
+    }
+    seen.set(name, first ?? j);
+  });
+  return issues;
+}
+
 /** One environment of the mixture. */
-export const EnvSpec = z.strictObject({
-  name: kebab,
-  weight: z
-    .number()
-    .min(0)
-    .default(1)
-    .describe(
-      "Scales this environment's advantages in the shared batch; 0 collects rollouts without training.",
-    ),
-  prompts_per_step: z
-    .number()
-    .int()
-    .min(1)
-    .describe('Tasks (groups) sampled from this environment per step.'),
-  group_size: z
-    .number()
-    .int()
-    .min(2)
-    .max(256)
-    .describe('Samples per task (G); advantages are computed per group.'),
-  split: z.string().default('train').describe('Data split to sample from.'),
-  eval_split: z.string().default('test').describe('Held-out split for evalRun.'),
-  rewards: z
-    .array(RewardOverride)
-    .optional()
-    .describe("Overrides the environment's default reward checkers."),
-  sampling: SamplingConfig.default(SamplingConfig.parse({})).describe('Sampling parameters.'),
-  reasoning: ReasoningControl.optional().describe('Reasoning-budget control; off when absent.'),
-  config: z
-    .record(z.string(), z.unknown())
-    .default({})
-    .describe("The environment's own config (dataset, generator…), validated by its schema."),
-});
+export const EnvSpec = z
+  .strictObject({
+    name: kebab,
+    weight: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe(
+        "Scales this environment's advantages in the shared batch; 0 collects rollouts without training.",
+      ),
+    prompts_per_step: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Tasks (groups) sampled from this environment per step.'),
+    group_size: z
+      .number()
+      .int()
+      .min(2)
+      .max(256)
+      .describe('Samples per task (G); advantages are computed per group.'),
+    split: z.string().default('train').describe('Data split to sample from.'),
+    eval_split: z.string().default('test').describe('Held-out split for evalRun.'),
+    rewards: z
+      .array(RewardOverride)
+      .optional()
+      .describe("Overrides the environment's default reward checkers."),
+    sampling: SamplingConfig.default(SamplingConfig.parse({})).describe('Sampling parameters.'),
+    reasoning: ReasoningControl.optional().describe('Reasoning-budget control; off when absent.'),
+    config: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("The environment's own config (dataset, generator…), validated by its schema."),
+  })
+  .superRefine((spec, ctx) => {
+    for (const issue of rewardNameIssues(spec.rewards ?? [], spec.reasoning !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['rewards', ...issue.path], message: issue.message });
+    }
+  });
 export type EnvSpec = z.infer<typeof EnvSpec>;
 
 /** GRPO-family algorithm settings sent to the worker's train_step. */
@@ -131,6 +181,21 @@ export const TimeoutsConfig = z.strictObject({
 });
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
+/** How rollouts are scored. */
+export const ScoringConfig = z.strictObject({
+  infra_attempts: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe(
+      'Attempts of a rollout chunk while checkers meet infrastructure errors (a sandbox cannot start, ' +
+        'resources run out); each retry re-scores without sampling again. After the last, those ' +
+        'rollouts stay infra_error and out of the batch. Default 3.',
+    ),
+});
+export type ScoringConfig = z.infer<typeof ScoringConfig>;
+
 /** The whole run config. */
 export const RunConfig = z.strictObject({
   name: z.string().min(1).default('run').describe('Human-readable run name (shown in the UI list).'),
@@ -168,6 +233,9 @@ export const RunConfig = z.strictObject({
   plugins: z.array(z.string()).default([]).describe('Plugin modules to load (paths or npm packages).'),
   data_dir: z.string().optional().describe('Directory of real data sets; default MULTIGYM_DATA.'),
   timeouts: TimeoutsConfig.default(TimeoutsConfig.parse({})).describe('Activity timeouts (crash detection).'),
+  scoring: ScoringConfig.default(ScoringConfig.parse({})).describe(
+    'Scoring: retries of infrastructure errors.',
+  ),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

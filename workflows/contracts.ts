@@ -48,6 +48,11 @@ export interface RolloutGroupsInput {
   greedy?: boolean;
   /** How long a policy worker that does not answer is waited for before the run fails, seconds. */
   policyWaitSeconds?: number;
+  /**
+   * Attempts of this activity while rollouts' checkers meet infrastructure errors (default 3): each
+   * retry re-scores them without sampling again; after the last they stay `infra_error`.
+   */
+  infraAttempts?: number;
 }
 
 /** Summary of one group, enough for progress, dynamic sampling and pass@k. */
@@ -55,7 +60,7 @@ export interface GroupSummary {
   taskId: string;
   /** Rewards of the `ok` samples, in sample order. */
   rewards: number[];
-  /** Samples not scored (infra_error, rejected). */
+  /** Samples without a reward (checker_error, infra_error, rejected). */
   skipped: number;
   zeroVariance: boolean;
 }
@@ -79,12 +84,23 @@ export interface TrainStepInput {
 
 /** Per-environment statistics of one step. */
 export interface EnvStepStats {
+  /** Mean total reward of the ok rollouts (0 when there are none: read it with `rollouts`). */
   meanReward: number;
   /** Share of ok rollouts whose total reward is at least 1 (the pass rate for 0/1 rewards). */
   passRate: number;
+  /** Rollouts scored `ok` (the only ones with a reward). */
   rollouts: number;
+  /** Groups with at least one ok rollout. */
   groups: number;
   zeroVarianceGroups: number;
+  /** Groups left with fewer than 2 ok rollouts: no group baseline, so out of the batch. */
+  droppedGroups?: number;
+  /** Rollouts whose reward checker failed (threw, timed out, rejected its config): no reward, out of the batch. */
+  checkerErrors?: number;
+  /** Rollouts lost to infrastructure failures (sampling, or scoring after its retries): out of the batch. */
+  infraErrors?: number;
+  /** Rollouts the environment refused (e.g. a context over the model's window). */
+  rejected?: number;
 }
 
 export interface TrainStepOutput {

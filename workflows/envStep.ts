@@ -42,6 +42,8 @@ export interface EnvStepInput {
   heartbeatSeconds?: number;
   /** How long an unanswering policy worker is waited for, seconds (`timeouts.policy_unreachable_s`). */
   policyWaitSeconds?: number;
+  /** Attempts of a chunk whose checkers meet infrastructure errors (`scoring.infra_attempts`). */
+  infraAttempts?: number;
 }
 
 export interface EnvStepResult {
@@ -119,6 +121,7 @@ async function runChunks(
         plugins: input.plugins,
         greedy: input.greedy,
         policyWaitSeconds: input.policyWaitSeconds,
+        infraAttempts: input.infraAttempts,
       }),
     );
   }

@@ -72,6 +72,7 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
         greedy: n === 1,
         heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
         policyWaitSeconds: config.timeouts.policy_unreachable_s,
+        infraAttempts: config.scoring.infra_attempts,
       }),
     ),
   );

@@ -225,6 +225,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
               : 0,
             heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
             policyWaitSeconds: config.timeouts.policy_unreachable_s,
+            infraAttempts: config.scoring.infra_attempts,
           }),
         ),
       ),

@@ -8,9 +8,11 @@
  * length checkers read them); a `finish_reason` of `length` (cut at the token limit) scores as a
  * missing answer, and an absent one as a finished sample.
  * Output, one line per non-empty input line, in order: the input object plus
- * `{ "reward": total, "components": {checker: value}, "details": {checker: details} }`, or, for a
- * malformed line, plus `{ "reward": null, "error": "line N: <field>: <why>" }`; one bad line never
- * stops the others.
+ * `{ "reward": total, "status": "ok", "components": {name: value}, "details": {name: details} }`; when
+ * a checker failed, `"reward": null`, `"status": "checker_error"` or `"infra_error"`, the failed
+ * component's value null and `"error": "<name>: <what failed>"` (a failure is never a reward); for a
+ * malformed line, `{ "reward": null, "error": "line N: <field>: <why>" }`. One bad line never stops
+ * the others.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -35,10 +37,13 @@ export interface ScoreSummary {
   /** Non-empty input lines read. */
   lines: number;
   meanReward: number;
-  /** Lines that could not be scored (each has an `error` in its output line). */
+  /** Malformed lines (each has an `error` in its output line). */
   errors: number;
   /** The first few of their errors (`line N: field: why`), for the summary. */
   firstErrors: string[];
+  /** Lines whose checkers failed: no reward (status `checker_error` / `infra_error` in the output line). */
+  checkerErrors: number;
+  infraErrors: number;
 }
 
 /** How many first errors a summary keeps. */
@@ -49,11 +54,15 @@ const FIRST_ERRORS = 5;
  * and the malformed lines (the first few with their reasons).
  */
 export function scoreSummaryText(s: ScoreSummary): string {
-  const scored = s.lines - s.errors;
-  const head = `scored ${scored} of ${s.lines} lines; mean reward ${s.meanReward.toFixed(4)} over the ${scored} scored`;
-  if (s.errors === 0) return head;
+  const scored = s.lines - s.errors - s.checkerErrors - s.infraErrors;
+  let text = `scored ${scored} of ${s.lines} lines; mean reward ${s.meanReward.toFixed(4)} over the ${scored} scored`;
+  if (s.checkerErrors + s.infraErrors > 0) {
+    // Never silent: a failed checker gives no reward, and the output lines say why.
+    text += `; ${s.checkerErrors} line(s) with checker errors and ${s.infraErrors} with infrastructure errors have no reward ("status" and "error" in the output)`;
+  }
+  if (s.errors === 0) return text;
   const more = s.errors > s.firstErrors.length ? `\n  … and ${s.errors - s.firstErrors.length} more` : '';
-  return `${head}; ${s.errors} malformed line(s) not scored (reward null, "error" in the output):\n  ${s.firstErrors.join('\n  ')}${more}`;
+  return `${text}; ${s.errors} malformed line(s) not scored (reward null, "error" in the output):\n  ${s.firstErrors.join('\n  ')}${more}`;
 }
 
 /** A malformed input line; the message names the line number and the field. */
@@ -120,8 +129,10 @@ async function scoreLine(env: Environment, text: string, line: number): Promise<
   return {
     ...rec,
     reward: outcome.total,
-    components: Object.fromEntries(outcome.components.map((c) => [c.checker, c.value])),
-    details: Object.fromEntries(outcome.components.map((c) => [c.checker, c.details])),
+    status: outcome.status,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    components: Object.fromEntries(outcome.components.map((c) => [c.name, c.value])),
+    details: Object.fromEntries(outcome.components.map((c) => [c.name, c.details])),
   };
 }
 
@@ -143,6 +154,8 @@ export async function runScore(opts: ScoreOptions): Promise<ScoreSummary> {
   let errors = 0;
   const firstErrors: string[] = [];
   let sum = 0;
+  let scored = 0;
+  const failed = { checker_error: 0, infra_error: 0 };
   let lineNo = 0;
   try {
     for await (const text of input) {
@@ -152,7 +165,10 @@ export async function runScore(opts: ScoreOptions): Promise<ScoreSummary> {
       let result: Record<string, unknown>;
       try {
         result = await scoreLine(env, text, lineNo);
-        sum += result.reward as number;
+        if (result.status === 'ok') {
+          sum += result.reward as number;
+          scored++;
+        } else failed[result.status as keyof typeof failed]++;
       } catch (err) {
         if (!(err instanceof ScoreInputError)) throw err;
         errors++;
@@ -171,6 +187,12 @@ export async function runScore(opts: ScoreOptions): Promise<ScoreSummary> {
   } finally {
     if (opts.output) await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
   }
-  const scored = lines - errors;
-  return { lines, meanReward: scored > 0 ? sum / scored : 0, errors, firstErrors };
+  return {
+    lines,
+    meanReward: scored > 0 ? sum / scored : 0,
+    errors,
+    firstErrors,
+    checkerErrors: failed.checker_error,
+    infraErrors: failed.infra_error,
+  };
 }

@@ -1,5 +1,5 @@
 /** Registers the built-in reward checkers. Each checker lives in its own file in this folder. */
-import { registerReward } from '../registry.js';
+import { BUILTIN_SOURCE, registerReward } from '../registry.js';
 import { budget } from './budget.js';
 import { exactMatch } from './exact-match.js';
 import { finalAnswer } from './final-answer.js';
@@ -35,4 +35,4 @@ const builtins = [
   // one line per built-in checker: import it above and list it here
 ] as const;
 
-for (const checker of builtins) registerReward(checker);
+for (const checker of builtins) registerReward(checker, BUILTIN_SOURCE);

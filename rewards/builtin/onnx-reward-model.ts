@@ -14,7 +14,8 @@
  * `encoding` ("bytes": UTF-8 bytes as ids 0..255, the only one built in), `maxTokens` (default 512,
  * longer inputs keep their end: a verdict usually comes last), `inputIds` / `attentionMask` /
  * `output` (tensor names; defaults input_ids, attention_mask, the first output), `transform`
- * (default identity). Output range: that of the model after the transform.
+ * (default identity). Output range: that of the model after the transform. A model that cannot be
+ * loaded or has no such output throws: a checker error, never a score.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -115,6 +116,9 @@ export const onnxRewardModel = defineReward({
   description:
     'Score of an ONNX reward model on the completion (onnxruntime-node, CPU); range set by the model.',
   configSchema: config,
+  // Inference runs on onnxruntime's native threads without blocking JavaScript; in the caller, one
+  // session per model serves the process instead of one per pool thread (docs/BENCHMARKS.md).
+  runsIn: 'caller',
   async score(trajectory, _task, cfg) {
     let text = trajectory.completion;
     if (cfg.input === 'answer') {

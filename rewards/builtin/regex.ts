@@ -6,38 +6,23 @@
  * is never scored, and a completion without an answer (an unclosed `<think>`, a sample cut at the
  * token limit) gets `missValue`.
  *
- * Config: `pattern` (required, JavaScript syntax, checked at config time), `flags` (default ""),
+ * The pattern runs on RE2 (`user-regex.ts`): linear-time matching, so a pattern given in a config
+ * cannot hang scoring, whatever the model writes. Config: `pattern` (required, RE2 syntax — JavaScript's
+ * without lookarounds and backreferences — checked when the run starts), `flags` (default ""),
  * `target` ("completion", default, or "answer" = the extracted final answer), `fullMatch` (default
  * false: search anywhere), `matchValue` (default 1), `missValue` (default 0), `maxChars` (default
- * 100,000: longer text is cut first, which bounds the work of a pathological pattern, since a
- * synchronous regex cannot be interrupted by the checker time budget).
+ * 100,000: only the first maxChars characters are searched).
  */
 import { z } from 'zod';
 import { finalAnswerText } from '../answerText.js';
 import { defineReward } from '../api.js';
 import { extractAnswer } from './math/extract.js';
-
-const validRegex = (p: string, flags = '') => {
-  try {
-    new RegExp(p, flags);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { compileUserRegex, userRegex, userRegexFlags } from './user-regex.js';
 
 const config = z
   .object({
-    pattern: z
-      .string()
-      .min(1)
-      .refine((p) => validRegex(p), 'not a valid regular expression')
-      .describe('Regular expression (JavaScript syntax) to look for.'),
-    flags: z
-      .string()
-      .regex(/^[imsu]*$/)
-      .default('')
-      .describe('RegExp flags among i, m, s, u (default none).'),
+    pattern: userRegex('Regular expression (RE2 syntax: no lookarounds or backreferences) to look for.'),
+    flags: userRegexFlags,
     target: z
       .enum(['completion', 'answer'])
       .default('completion')
@@ -61,7 +46,7 @@ const config = z
 export const regex = defineReward({
   name: 'regex',
   description:
-    'matchValue (default 1) when a regular expression matches the completion or answer, else missValue (0).',
+    'matchValue (default 1) when an RE2 regular expression matches the completion or answer, else missValue (0).',
   configSchema: config,
   score(trajectory, _task, cfg) {
     const split = finalAnswerText(trajectory);
@@ -72,8 +57,9 @@ export const regex = defineReward({
       };
     }
     const text = cfg.target === 'answer' ? (extractAnswer(split.text).answer ?? '') : split.text;
-    const source = cfg.fullMatch ? `^(?:${cfg.pattern})$` : cfg.pattern;
-    const matched = new RegExp(source, cfg.flags).test(text.slice(0, cfg.maxChars));
+    const re = compileUserRegex(cfg.pattern, cfg.flags);
+    const target = text.slice(0, cfg.maxChars);
+    const matched = cfg.fullMatch ? re.testExact(target) : re.test(target);
     return { value: matched ? cfg.matchValue : cfg.missValue, details: { matched, target: cfg.target } };
   },
 });

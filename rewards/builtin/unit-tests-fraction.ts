@@ -12,5 +12,6 @@ export const unitTestsFraction = defineReward({
   name: 'unit-tests-fraction',
   description: 'Fraction of unit tests / stdin-stdout cases the program passes in the sandbox. Range [0, 1].',
   configSchema: unitTestsConfig,
+  runsIn: 'caller',
   score: (t, task, config) => scoreWith(t, task, config, (r) => r.passed / r.total),
 });

@@ -22,7 +22,13 @@ describe('multigym score (math)', () => {
     ].map((l) => JSON.stringify(l));
     writeFileSync(input, `${[...lines.slice(0, 3), '', '{not json', ...lines.slice(3)].join('\n')}\n`);
     const summary = await runScore({ env: 'math', input, output });
-    expect(summary).toMatchObject({ lines: 6, meanReward: 2 / 3, errors: 3 });
+    expect(summary).toMatchObject({
+      lines: 6,
+      meanReward: 2 / 3,
+      errors: 3,
+      checkerErrors: 0,
+      infraErrors: 0,
+    });
     expect(summary.firstErrors.map((e) => e.slice(0, 7))).toEqual(['line 5:', 'line 6:', 'line 7:']);
     const out = readFileSync(output, 'utf8')
       .trim()

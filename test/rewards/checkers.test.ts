@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import '../../rewards/builtin/index.js';
-import { defineReward, type ScoredTask, type ScoredTrajectory } from '../../rewards/api.js';
+import type { ScoredTask, ScoredTrajectory } from '../../rewards/api.js';
 import { getReward, rewardNames } from '../../rewards/registry.js';
 import { runChecker, scoreTrajectory } from '../../rewards/score.js';
 
@@ -95,8 +94,11 @@ describe('built-in reward checkers', () => {
     ).toBe(0);
     expect((await score('regex', traj('x'), task(), { pattern: 'y', missValue: -1 })).value).toBe(-1);
     const bad = await score('regex', traj('x'), task(), { pattern: '(' });
-    expect(bad.value).toBe(0);
-    expect(String(bad.details?.error)).toMatch(/pattern|regular expression/);
+    expect(bad).toMatchObject({ status: 'checker_error', kind: 'invalid_config' });
+    expect(bad.value).toBeUndefined();
+    expect(String((bad as { message?: string }).message)).toMatch(
+      /^pattern: not a valid RE2 regular expression/,
+    );
   });
 
   it('format checks think blocks and boxed answers', async () => {
@@ -115,9 +117,10 @@ describe('built-in reward checkers', () => {
     expect((await score('length-penalty', traj('', 80), task(), cfg)).value).toBe(0);
     expect((await score('length-penalty', traj('', 90), task(), cfg)).value).toBeCloseTo(-0.5);
     expect((await score('length-penalty', traj('', 101), task(), cfg)).value).toBe(-1);
-    expect(
-      (await score('length-penalty', traj('', 101), task(), { ...cfg, cacheTokens: 100 })).details,
-    ).toHaveProperty('error');
+    expect(await score('length-penalty', traj('', 101), task(), { ...cfg, cacheTokens: 100 })).toMatchObject({
+      status: 'checker_error',
+      kind: 'invalid_config',
+    });
   });
 
   it('budget charges tokens over the budget, capped; thinking count required', async () => {
@@ -129,28 +132,6 @@ describe('built-in reward checkers', () => {
       -0.3,
     );
     expect(await score('budget', traj('', 500), task(), cfg)).toMatchObject({ value: 0, applicable: false });
-  });
-
-  it('a checker that outlives its time budget scores 0 with the reason; one that throws too', async () => {
-    const slow = defineReward({
-      name: 'test-slow',
-      description: 'never answers in time',
-      configSchema: z.object({}),
-      score: () => new Promise((resolve) => setTimeout(() => resolve({ value: 1 }), 5_000)),
-    });
-    expect(await runChecker(slow, traj('x'), task(), {}, 20)).toEqual({
-      value: 0,
-      details: { error: 'timeout', timeout_ms: 20 },
-    });
-    const broken = defineReward({
-      name: 'test-broken',
-      description: 'throws',
-      configSchema: z.object({}),
-      score: () => {
-        throw new Error('boom');
-      },
-    });
-    expect(await runChecker(broken, traj('x'), task(), {})).toEqual({ value: 0, details: { error: 'boom' } });
   });
 
   it('scoreTrajectory weights the components', async () => {

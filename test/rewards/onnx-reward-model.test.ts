@@ -65,7 +65,7 @@ describe('onnx-reward-model', () => {
     expect(whole.value).toBeCloseTo(expected[text]!, 5);
   });
 
-  it('scores 0 with the reason when the model file is missing', async () => {
+  it('is a checker error with the reason, never a score, when the model file is missing', async () => {
     const r = await runChecker(
       checker,
       traj('hi'),
@@ -73,7 +73,8 @@ describe('onnx-reward-model', () => {
       { model: '/nonexistent/model.onnx', missValue: 0 },
       5000,
     );
-    expect(r.value).toBe(0);
-    expect(String(r.details?.error)).toMatch(/nonexistent|load|file/i);
+    expect(r).toMatchObject({ status: 'checker_error', kind: 'exception' });
+    expect(r.value).toBeUndefined();
+    expect(String((r as { message?: string }).message)).toMatch(/nonexistent|load|file/i);
   });
 });
