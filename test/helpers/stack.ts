@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ActivityDeps } from '../../activities/deps.js';
 import { installQuietRuntime, type RunningWorkers, startWorkers } from '../../cli/workers.js';
 import { multigymSearchAttributes } from '../../workflows/searchAttributes.js';
 import { temporalBin } from './paths.js';
@@ -35,8 +36,13 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Starts everything; `stop()` tears it down in reverse order. */
-export async function startStack(options: { envs?: string[] } = {}): Promise<Stack> {
+/**
+ * Starts everything; `stop()` tears it down in reverse order. `deps` adds to the activities'
+ * dependencies (e.g. a `policyFor` that counts calls).
+ */
+export async function startStack(
+  options: { envs?: string[]; deps?: Partial<Omit<ActivityDeps, 'db' | 'blobDir'>> } = {},
+): Promise<Stack> {
   const [temporal, database, policy] = await Promise.all([
     startTemporal(),
     createTestDatabase(),
@@ -45,7 +51,7 @@ export async function startStack(options: { envs?: string[] } = {}): Promise<Sta
   const blobDir = mkdtempSync(join(tmpdir(), 'multigym-blobs-'));
   const workers = await startWorkers({
     connection: temporal.nativeConnection,
-    deps: { db: database.db, blobDir },
+    deps: { ...options.deps, db: database.db, blobDir },
     envs: options.envs,
   });
   return {
