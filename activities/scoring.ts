@@ -47,7 +47,13 @@ export function rewardSpecs(input: RolloutGroupsInput, env: Environment, budgete
 export function scoredTrajectory(
   t: Pick<
     Trajectory,
-    'completion' | 'turns' | 'completionTokenIds' | 'completionMask' | 'thinkingTokens' | 'extra'
+    | 'completion'
+    | 'turns'
+    | 'completionTokenIds'
+    | 'completionMask'
+    | 'thinkingTokens'
+    | 'finishReason'
+    | 'extra'
   >,
 ): ScoredTrajectory {
   const completionTokens = t.completionMask
