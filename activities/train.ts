@@ -32,6 +32,11 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
   const policy = policyCache(deps);
   return {
     async trainStep(input) {
+      const ofStep = and(
+        eq(rollouts.runId, input.runId),
+        eq(rollouts.phase, 'train'),
+        eq(rollouts.step, input.step),
+      );
       const rows = (await deps.db
         .select({
           id: rollouts.id,
@@ -44,15 +49,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
           completionMask: rollouts.completionMask,
         })
         .from(rollouts)
-        .where(
-          and(
-            eq(rollouts.runId, input.runId),
-            eq(rollouts.phase, 'train'),
-            eq(rollouts.step, input.step),
-            eq(rollouts.status, 'ok'),
-            isNotNull(rollouts.reward),
-          ),
-        )
+        .where(and(ofStep, eq(rollouts.status, 'ok'), isNotNull(rollouts.reward)))
         .orderBy(asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample))) as BatchRow[];
       const envs: Record<string, Required<EnvStepStats>> = {};
       const statsOf = (env: string) => {
@@ -74,14 +71,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
       const leftOut = await deps.db
         .select({ env: rollouts.env, status: rollouts.status, n: sql<number>`count(*)::int` })
         .from(rollouts)
-        .where(
-          and(
-            eq(rollouts.runId, input.runId),
-            eq(rollouts.phase, 'train'),
-            eq(rollouts.step, input.step),
-            ne(rollouts.status, 'ok'),
-          ),
-        )
+        .where(and(ofStep, ne(rollouts.status, 'ok')))
         .groupBy(rollouts.env, rollouts.status);
       for (const { env, status, n } of leftOut) {
         const stats = statsOf(env);

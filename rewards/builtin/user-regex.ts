@@ -24,11 +24,25 @@ const FLAG_BITS: Record<string, number> = {
   u: 0,
 };
 
-/** Compiles a user regex on RE2. Throws RE2's syntax error (a `RE2JSException`) for a bad pattern. */
+/** Compiled patterns by flags and pattern: a run uses a few, each on every rollout. */
+const compiled = new Map<string, RE2JS>();
+const MAX_COMPILED = 256;
+
+/**
+ * Compiles a user regex on RE2 (cached: a compiled pattern is immutable). Throws RE2's syntax error
+ * (a `RE2JSException`) for a bad pattern.
+ */
 export function compileUserRegex(pattern: string, flags = ''): RE2JS {
-  let bits = 0;
-  for (const f of flags) bits |= FLAG_BITS[f] ?? 0;
-  return RE2JS.compile(pattern, bits);
+  const key = `${flags}/${pattern}`;
+  let re = compiled.get(key);
+  if (!re) {
+    let bits = 0;
+    for (const f of flags) bits |= FLAG_BITS[f] ?? 0;
+    re = RE2JS.compile(pattern, bits);
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, re);
+  }
+  return re;
 }
 
 /** Why RE2 refuses `pattern`, or undefined when it compiles. */

@@ -64,6 +64,17 @@ const base = (over: Partial<RunConfigInput>): RunConfigInput => ({
   ...over,
 });
 
+/** One environment of a test run: `prompts` groups of `group` samples of 8 tokens, scored by `rewards`. */
+const envSpec = (name: string, prompts: number, group: number, rewards: unknown[], extra = {}) =>
+  ({
+    name,
+    prompts_per_step: prompts,
+    group_size: group,
+    sampling: { max_tokens: 8 },
+    rewards,
+    ...extra,
+  }) as never;
+
 const rowsOf = (runId: string, env: string) =>
   stack.database.db
     .select()
@@ -94,29 +105,17 @@ describe('checker failures in a run', () => {
         {
           config: base({
             environments: [
-              {
-                name: 'echo',
-                prompts_per_step: 4,
-                group_size: 4,
-                sampling: { max_tokens: 8 },
-                rewards: [
-                  { checker: 'echo-match', weight: 1 },
-                  { checker: 'test-odd-throws', weight: 1 },
-                  // One checker twice, told apart by name; the first is the catastrophic-backtracking pattern.
-                  { checker: 'regex', name: 'all-a', weight: 0, config: { pattern: '^(a+)+$' } },
-                  { checker: 'regex', weight: 0, config: { pattern: 'beta' } },
-                ],
-              },
-              {
-                name: 'math',
-                prompts_per_step: 2,
-                group_size: 2,
-                sampling: { max_tokens: 8 },
-                rewards: [
-                  { checker: 'math-equivalence', weight: 1 },
-                  { checker: 'test-spin', weight: 0 },
-                ],
-              },
+              envSpec('echo', 4, 4, [
+                { checker: 'echo-match', weight: 1 },
+                { checker: 'test-odd-throws', weight: 1 },
+                // One checker twice, told apart by name; the first is the catastrophic-backtracking pattern.
+                { checker: 'regex', name: 'all-a', weight: 0, config: { pattern: '^(a+)+$' } },
+                { checker: 'regex', weight: 0, config: { pattern: 'beta' } },
+              ]),
+              envSpec('math', 2, 2, [
+                { checker: 'math-equivalence', weight: 1 },
+                { checker: 'test-spin', weight: 0 },
+              ]),
             ],
           }),
         },
@@ -236,30 +235,18 @@ describe('checker failures in a run', () => {
           config: base({
             scoring: { infra_attempts: 2 },
             environments: [
-              {
-                name: 'echo',
-                prompts_per_step: 2,
-                group_size: 2,
-                sampling: { max_tokens: 8 },
-                rewards: [
-                  { checker: 'echo-match', weight: 1 },
-                  {
-                    checker: 'test-flaky-infra',
-                    weight: 0,
-                    config: { marker: join(dir, 'marker'), calls: flakyCalls },
-                  },
-                ],
-              },
-              {
-                name: 'math',
-                prompts_per_step: 2,
-                group_size: 2,
-                sampling: { max_tokens: 8 },
-                rewards: [
-                  { checker: 'math-equivalence', weight: 1 },
-                  { checker: 'test-infra', weight: 0, config: { calls: infraCalls } },
-                ],
-              },
+              envSpec('echo', 2, 2, [
+                { checker: 'echo-match', weight: 1 },
+                {
+                  checker: 'test-flaky-infra',
+                  weight: 0,
+                  config: { marker: join(dir, 'marker'), calls: flakyCalls },
+                },
+              ]),
+              envSpec('math', 2, 2, [
+                { checker: 'math-equivalence', weight: 1 },
+                { checker: 'test-infra', weight: 0, config: { calls: infraCalls } },
+              ]),
             ],
           }),
         },
@@ -301,13 +288,8 @@ describe('checker failures in a run', () => {
   }, 600_000);
 
   it('refuses two components with one name, or one named like the automatic budget, naming the field', async () => {
-    const echo = (rewardList: unknown[], reasoning?: unknown) => ({
-      name: 'echo',
-      prompts_per_step: 1,
-      group_size: 2,
-      rewards: rewardList,
-      ...(reasoning ? { reasoning } : {}),
-    });
+    const echo = (rewardList: unknown[], reasoning?: unknown) =>
+      envSpec('echo', 1, 2, rewardList, reasoning ? { reasoning } : {});
     const cases: [string, RunConfigInput, RegExp][] = [
       [
         'dup-regex',
@@ -316,7 +298,7 @@ describe('checker failures in a run', () => {
             echo([
               { checker: 'regex', weight: 1, config: { pattern: 'a' } },
               { checker: 'regex', weight: 1, config: { pattern: 'b' } },
-            ]) as never,
+            ]),
           ],
         }),
         /environments\.0\.rewards\.1\.checker: component "regex" is listed twice/,
