@@ -133,7 +133,7 @@ program
     const unscored = summary.errors + summary.checkerErrors + summary.infraErrors;
     if (unscored > 0 && !o.allowErrors) {
       console.error(
-        `multigym: ${unscored} of ${summary.lines} lines could not be scored (malformed, or a checker failed); fix them, or pass --allow-errors`,
+        `multigym: ${unscored} of ${summary.lines} lines could not be scored; fix them, or pass --allow-errors`,
       );
       process.exitCode = 1;
     }

@@ -3,13 +3,15 @@
  * status (`checker_error` or `infra_error`) with the reason, never as a value; a synchronous checker
  * past its budget is stopped (it runs in the checker pool); user regular expressions run on RE2.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import '../../rewards/builtin/index.js';
-import { loadPlugin } from '../../environments/registry.js';
+import { runScore, scoreSummaryText } from '../../cli/commands/score.js';
+import { defineEnvironment } from '../../environments/api.js';
+import { loadPlugin, registerEnvironment } from '../../environments/registry.js';
 import { defineReward, type ScoredTask, type ScoredTrajectory } from '../../rewards/api.js';
 import { closeCheckerPool } from '../../rewards/pool/pool.js';
 import { getReward } from '../../rewards/registry.js';
@@ -131,6 +133,49 @@ describe('checker failures', () => {
       status: 'ok',
       value: 1,
     });
+  });
+});
+
+describe('multigym score', () => {
+  it('gives a line whose checker failed no reward, with its status and error, and counts it', async () => {
+    registerEnvironment(
+      defineEnvironment({
+        name: 'faulty-words',
+        description: 'scored by echo-like checkers, one of which throws',
+        configSchema: z.object({}),
+        async *tasks() {},
+        rollout: async () => [],
+        rewards: [
+          { checker: 'exact-match', weight: 1, config: { extract: false } },
+          { checker: 'test-odd-throws', weight: 1 },
+        ],
+        parseTask: (record, i) => ({ id: String(i), data: record as { answer: string } }),
+      }),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'mg-score-'));
+    const input = join(dir, 'in.jsonl');
+    const output = join(dir, 'out.jsonl');
+    const line = (completion: string) => JSON.stringify({ task: { answer: 'yes' }, completion });
+    writeFileSync(input, `${line('yes!')}\n${line('yes')}\n`);
+    const summary = await runScore({ env: 'faulty-words', input, output });
+    expect(summary).toMatchObject({ lines: 2, errors: 0, checkerErrors: 1, infraErrors: 0, meanReward: 0.5 });
+    const [even, odd] = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    // "yes!" (even length): exact-match 0 ("yes!" is not "yes"), (4 mod 3) / 2 = 0.5.
+    expect(even).toMatchObject({
+      reward: 0.5,
+      status: 'ok',
+      components: { 'exact-match': 0, 'test-odd-throws': 0.5 },
+    });
+    expect(odd).toMatchObject({
+      reward: null,
+      status: 'checker_error',
+      error: 'test-odd-throws: odd length 3',
+      components: { 'exact-match': 1, 'test-odd-throws': null },
+    });
+    expect(scoreSummaryText(summary)).toMatch(/scored 1 of 2 lines; .*1 line\(s\) with checker errors/);
   });
 });
 
