@@ -207,18 +207,35 @@ describe('checker failures in a run', () => {
     } finally {
       spy.mockRestore();
     }
-    const out = lines.join('\n');
-    expect(out).toMatch(/checker errors/);
-    const mathRow = out.split('\n').find((l) => /│ 1 +│ math +│/.test(l));
-    expect(mathRow?.split('│').map((c) => c.trim())).toEqual(expect.arrayContaining(['math', '4', '-', `4`]));
-    expect(mathRow?.split('│')[4]?.trim()).toBe('-');
-    const spinRow = out.split('\n').find((l) => l.includes('test-spin'));
-    expect(
-      spinRow
-        ?.split('│')
-        .map((c) => c.trim())
-        .slice(1, -1),
-    ).toEqual(['1', 'math', 'test-spin', '-', '0', '0', '4', '0']);
+    const rows = lines
+      .join('\n')
+      .split('\n')
+      .map((l) =>
+        l
+          .split('│')
+          .map((c) => c.trim())
+          .slice(1, -1),
+      );
+    expect(rows.find((c) => c[0] === 'step')).toEqual(
+      expect.arrayContaining(['reward', 'checker err', 'infra err', 'rejected']),
+    );
+    // step (only on a step's first row), env, rollouts, reward, pass, tokens, checker err, infra err, rejected
+    const mathRow = rows.find((c) => c[1] === 'math' && c.length === 11);
+    expect([mathRow?.[1], mathRow?.[2], mathRow?.[3], mathRow?.[4], ...(mathRow?.slice(6, 9) ?? [])]).toEqual(
+      ['math', '4', '-', '-', '4', '0', '0'],
+    );
+    const echoRow = rows.find((c) => c[1] === 'echo' && c.length === 11);
+    expect(echoRow?.slice(6, 9)).toEqual([String(16 - okCount), '0', '0']);
+    expect(rows.find((c) => c[2] === 'test-spin')).toEqual([
+      '1',
+      'math',
+      'test-spin',
+      '-',
+      '0',
+      '0',
+      '4',
+      '0',
+    ]);
   }, 600_000);
 
   it('retries infrastructure errors by re-scoring without sampling again, then gives up and leaves them out', async () => {
