@@ -91,7 +91,7 @@ describe('multigym run explains failures', () => {
     expect(logs.output).not.toContain(ESC);
     const lines = logs.output.trim().split('\n');
     expect(lines[1]).toMatch(
-      /^│ step │ env +│ rollouts │ reward +│ pass │ tokens │ skipped │ loss +│ kl +│$/,
+      /^│ step │ env +│ rollouts │ reward +│ pass │ tokens │ checker err │ infra err │ rejected │ loss +│ kl +│$/,
     );
     expect(lines.filter((l) => l.startsWith('├'))).toHaveLength(1); // under the header only
     // one row per step and environment; step, loss and KL on the step's first row only
@@ -105,11 +105,24 @@ describe('multigym run explains failures', () => {
       ['', 'tool-use'],
     ]);
     for (const [i, c] of rows.entries()) {
-      if (i % 2 === 0) expect(c[8]).toMatch(/^-?\d+\.\d{4}$/);
-      else expect([c[8], c[9]]).toEqual(['', '']);
+      if (i % 2 === 0) expect(c[10]).toMatch(/^-?\d+\.\d{4}$/);
+      else expect([c[10], c[11]]).toEqual(['', '']);
+      expect(c.slice(7, 10)).toEqual(['0', '0', '0']); // no checker or infrastructure errors, none rejected
     }
     const help = await runCli(['logs', '--help']);
-    for (const column of ['step', 'env', 'rollouts', 'reward', 'pass', 'tokens', 'skipped', 'loss', 'kl'])
+    for (const column of [
+      'step',
+      'env',
+      'rollouts',
+      'reward',
+      'pass',
+      'tokens',
+      'checker err',
+      'infra err',
+      'rejected',
+      'loss',
+      'kl',
+    ])
       expect(help.output).toMatch(new RegExp(`^  ${column} +\\S`, 'm'));
     const samples = await runCli(['logs', 'fail-ok', '--samples', '1', '--limit', '3'], { env });
     expect(samples.output).toContain(
