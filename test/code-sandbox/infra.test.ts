@@ -44,6 +44,7 @@ const {
 await import('../../environments/builtin.js');
 const { getEnvironment } = await import('../../environments/registry.js');
 const { getReward } = await import('../../rewards/registry.js');
+const { scoreTrajectory } = await import('../../rewards/score.js');
 const { allEasyTasks } = await import('../../environments/code-sandbox/easy.js');
 
 afterEach(async () => {
@@ -110,6 +111,20 @@ describe('sandbox infrastructure failures', () => {
         checker.configSchema.parse({ rerun: true }),
       ),
     ).rejects.toBeInstanceOf(SandboxInfraError);
+    // Through the scorer it is a status, never a value: infra_error, no total (issue 13 §5).
+    const outcome = await scoreTrajectory(
+      [{ checker: 'unit-tests', weight: 1, config: { rerun: true } }],
+      { completion: data.solution!, completionTokens: 1 },
+      task,
+      30_000,
+    );
+    expect(outcome).toMatchObject({ status: 'infra_error', total: null });
+    expect(outcome.components[0]).toMatchObject({
+      status: 'infra_error',
+      value: null,
+      details: { kind: 'infra', errorType: 'SandboxInfraError' },
+    });
+    expect(outcome.error).toMatch(/^unit-tests: SandboxInfraError: .*Can't fork/);
     // Once the host recovers, the same rollout is scored normally (nothing was memoised).
     failSpawns = false;
     const [ok] = await env.rollout(
