@@ -7,8 +7,10 @@
  * and a curriculum's first rung). Tasks follow a seeded shuffle per epoch of the data set, so
  * (seed, split, start) fixes the stream. A rollout samples the group, then runs every sample's tests
  * (through the sandbox pool) and stores the report in `extra.tests`, so the `unit-tests` and
- * `unit-tests-fraction` checkers need not run them again; a sample whose sandbox failed for
- * infrastructure reasons gets status `infra_error` and is left out of the batch, never scored 0.
+ * `unit-tests-fraction` checkers need not run them again. A sample whose sandbox failed for
+ * infrastructure reasons keeps its report (with `infraError`) and stays a sample: the checkers run its
+ * tests again, and while the sandbox still fails they report `infra_error`, which the rollout activity
+ * retries by scoring again without sampling again; it is never scored 0.
  */
 
 import { ensureSandbox } from '../../sandbox/index.js';
@@ -67,10 +69,8 @@ export const codeSandboxEnvironment = defineEnvironment({
         if (t.status !== 'ok') return t;
         const report = await runTests(dataOf(task), t.completion, options);
         ctx.heartbeat?.();
-        const extra = { ...t.extra, tests: report as unknown as Task['data'] };
-        if (report.infraError)
-          return { ...t, status: 'infra_error' as const, error: `sandbox: ${report.infraError}`, extra };
-        return { ...t, extra };
+        // A report with `infraError` is kept as is: the checkers run such tests again (see above).
+        return { ...t, extra: { ...t.extra, tests: report as unknown as Task['data'] } };
       }),
     );
   },

@@ -76,7 +76,8 @@ function codeTask(task: ScoredTask): CodeTaskData {
 }
 
 /**
- * The test report of a trajectory: the rollout's (`extra.tests`) unless `rerun`, else a fresh run.
+ * The test report of a trajectory: the rollout's (`extra.tests`) unless `rerun` or it met an infrastructure
+ * error, else a fresh run.
  * @throws SandboxInfraError when the sandbox failed for reasons that are not the program's.
  */
 export async function testReport(
@@ -85,8 +86,9 @@ export async function testReport(
   config: UnitTestsConfig,
 ): Promise<TestReport> {
   const stored = t.extra?.tests;
+  // A stored report that met an infrastructure error is run again: that is how a retry re-scores it.
   const report =
-    !config.rerun && isReport(stored)
+    !config.rerun && isReport(stored) && !stored.infraError
       ? stored
       : await runTests(codeTask(task), t.completion, {
           limits: { memoryMb: config.memoryMb },

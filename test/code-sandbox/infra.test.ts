@@ -1,8 +1,8 @@
 /**
  * An infrastructure failure is never a reward: when bwrap cannot start a program (simulated by making
- * the spawn report that bwrap never got to start it), the sandbox says `infra_error`, the rollout marks
- * the trajectory `infra_error` (left out of the batch) and the checkers throw a retryable error
- * instead of scoring 0.
+ * the spawn report that bwrap never got to start it), the sandbox says `infra_error`, the rollout keeps
+ * the sample with the failed report, and the checkers throw a retryable error — `infra_error` through
+ * the scorer, left out of the batch and retried — instead of scoring 0.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -68,7 +68,7 @@ describe('sandbox infrastructure failures', () => {
     });
   });
 
-  it('mark the rollout infra_error instead of scoring it, and make the checker throw', async () => {
+  it('keep the sample, make the checker fail with infra_error, and score the same sample once the host recovers', async () => {
     const env = getEnvironment('code-sandbox');
     const data = allEasyTasks()[0]!;
     const task = { id: 'easy/t/0', data: data as never };
@@ -101,8 +101,9 @@ describe('sandbox infrastructure failures', () => {
       { n: 1, sampling: { max_tokens: 16, temperature: 1, top_p: 1 }, blobDir: '/tmp' },
       config,
     );
-    expect(t!.status).toBe('infra_error');
-    expect(t!.error).toContain('sandbox');
+    // The sample is kept with its failed report: scoring decides, and can be retried without sampling.
+    expect(t!.status).toBe('ok');
+    expect((t!.extra!.tests as { infraError?: string }).infraError).toContain("Can't fork");
     const checker = getReward('unit-tests');
     await expect(
       checker.score(
@@ -112,12 +113,8 @@ describe('sandbox infrastructure failures', () => {
       ),
     ).rejects.toBeInstanceOf(SandboxInfraError);
     // Through the scorer it is a status, never a value: infra_error, no total (issue 13 §5).
-    const outcome = await scoreTrajectory(
-      [{ checker: 'unit-tests', weight: 1, config: { rerun: true } }],
-      { completion: data.solution!, completionTokens: 1 },
-      task,
-      30_000,
-    );
+    const scored = { completion: t!.completion, completionTokens: 1, extra: t!.extra };
+    const outcome = await scoreTrajectory([{ checker: 'unit-tests', weight: 1 }], scored, task, 30_000);
     expect(outcome).toMatchObject({ status: 'infra_error', total: null });
     expect(outcome.components[0]).toMatchObject({
       status: 'infra_error',
@@ -125,8 +122,15 @@ describe('sandbox infrastructure failures', () => {
       details: { kind: 'infra', errorType: 'SandboxInfraError' },
     });
     expect(outcome.error).toMatch(/^unit-tests: SandboxInfraError: .*Can't fork/);
-    // Once the host recovers, the same rollout is scored normally (nothing was memoised).
+    // Once the host recovers, the same sample is scored (its tests run again): what a retry does.
     failSpawns = false;
+    expect(await scoreTrajectory([{ checker: 'unit-tests', weight: 1 }], scored, task, 30_000)).toMatchObject(
+      {
+        status: 'ok',
+        total: 1,
+      },
+    );
+    // And a fresh rollout is scored normally (nothing was memoised).
     const [ok] = await env.rollout(
       task,
       policy as never,
