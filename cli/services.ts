@@ -157,6 +157,16 @@ export interface PolicyWorkerOptions {
   timeoutMs?: number;
   /** Data-parallel processes (torchrun, one per GPU); 1 (default) runs a single process. */
   nproc?: number;
+  /**
+   * Root every checkpoint path of `/v1/checkpoint` and `/v1/load` is confined to (`--checkpoint-dir`).
+   * Default: the worker's own (`MULTIGYM_CHECKPOINT_DIR`, `$MULTIGYM_HOME/checkpoints`, …).
+   */
+  checkpointDir?: string;
+  /**
+   * Bearer token the worker requires, passed in its environment (`MULTIGYM_POLICY_TOKEN`), never on
+   * its command line. Default: whatever this process's environment holds (none when unset).
+   */
+  token?: string;
 }
 
 /** Starts the Python policy worker; resolves with its URL once it prints `listening on`. */
@@ -174,6 +184,7 @@ export async function startPolicyWorkerProcess(
     '--seed',
     String(options.seed ?? 0),
     ...(nproc > 1 ? ['--distributed'] : []),
+    ...(options.checkpointDir ? ['--checkpoint-dir', options.checkpointDir] : []),
     ...(options.extraArgs ?? []),
   );
   const svc = await startService(
@@ -188,6 +199,7 @@ export async function startPolicyWorkerProcess(
         PYTHONUNBUFFERED: '1',
         OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2',
         MULTIGYM_EXIT_WITH_PARENT: '1',
+        ...(options.token ? { MULTIGYM_POLICY_TOKEN: options.token } : {}),
       },
       timeoutMs: options.timeoutMs,
     },

@@ -1,26 +1,31 @@
 /**
  * The TypeScript client of the policy worker: axios with timeouts, retries on connection errors only
- * (a 4xx is the caller's fault and is never retried; a 5xx is surfaced for Temporal to retry), and zod
- * validation of every response.
+ * (a 4xx is the caller's fault and is never retried; a 5xx is surfaced for Temporal to retry), zod
+ * validation of every request before it is sent and of every response, and the bearer token.
+ *
+ * The token is read from the process environment (`MULTIGYM_POLICY_TOKEN`, or the file named by
+ * `MULTIGYM_POLICY_TOKEN_FILE`) of whoever makes the client — the orchestrator's worker process —
+ * never from a run config: configs travel through Temporal payloads and histories, secrets must not.
  */
+import { readFileSync } from 'node:fs';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import type { z } from 'zod';
 import type { PolicySampler } from '../environments/api.js';
 import {
-  type CheckpointRequest,
+  CheckpointRequest,
   CheckpointResponse,
   ErrorResponse,
-  type GenerateRequest,
+  GenerateRequest,
   GenerateResponse,
   InfoResponse,
-  type LoadRequest,
-  type ResetRequest,
+  LoadRequest,
+  ResetRequest,
   ResetResponse,
-  type SftStepRequest,
+  SftStepRequest,
   SftStepResponse,
-  type TokenizeRequest,
+  TokenizeRequest,
   TokenizeResponse,
-  type TrainStepRequest,
+  TrainStepRequest,
   TrainStepResponse,
 } from './protocol.js';
 
@@ -53,6 +58,25 @@ export interface PolicyClientOptions {
   connectRetries?: number;
   /** First back-off between connection retries, ms; doubles each time. Default 200. */
   backoffMs?: number;
+  /**
+   * Bearer token of the worker. Default: `policyTokenFromEnv()` (`MULTIGYM_POLICY_TOKEN`, or the file
+   * named by `MULTIGYM_POLICY_TOKEN_FILE`); none when neither is set.
+   */
+  token?: string;
+}
+
+/**
+ * The policy worker's bearer token from this process's environment: `MULTIGYM_POLICY_TOKEN`, else
+ * the trimmed content of the file named by `MULTIGYM_POLICY_TOKEN_FILE`, else undefined.
+ * Throws when the named file cannot be read.
+ */
+export function policyTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.MULTIGYM_POLICY_TOKEN) return env.MULTIGYM_POLICY_TOKEN;
+  const file = env.MULTIGYM_POLICY_TOKEN_FILE;
+  if (!file) return undefined;
+  const token = readFileSync(file, 'utf8').trim();
+  if (!token) throw new Error(`MULTIGYM_POLICY_TOKEN_FILE: ${file} is empty`);
+  return token;
 }
 
 const CONNECTION_CODES = new Set([
@@ -71,7 +95,12 @@ export class PolicyClient implements PolicySampler {
   private readonly backoffMs: number;
 
   constructor(readonly options: PolicyClientOptions) {
-    this.http = axios.create({ baseURL: options.url, timeout: options.timeoutMs ?? 600_000 });
+    const token = options.token ?? policyTokenFromEnv();
+    this.http = axios.create({
+      baseURL: options.url,
+      timeout: options.timeoutMs ?? 600_000,
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
     this.retries = options.connectRetries ?? 3;
     this.backoffMs = options.backoffMs ?? 200;
   }
@@ -86,31 +115,63 @@ export class PolicyClient implements PolicySampler {
     }
   }
 
+  /** `GET /v1/info`: model, policy version, run id, last applied key, checkpoint root. */
   info(): Promise<z.infer<typeof InfoResponse>> {
     return this.call('get', '/v1/info', undefined, InfoResponse);
   }
-  generate(req: GenerateRequest): Promise<GenerateResponse> {
-    return this.call('post', '/v1/generate', req, GenerateResponse);
+  /**
+   * `POST /v1/generate`. Besides the response's shape, checks one result per prompt and `n` samples
+   * per result (a `protocol` error otherwise).
+   */
+  async generate(req: GenerateRequest): Promise<GenerateResponse> {
+    const sent = validRequest('/v1/generate', GenerateRequest, req);
+    const res = await this.call('post', '/v1/generate', sent, GenerateResponse);
+    const prompts = (sent.prompts ?? sent.messages ?? sent.prompt_token_ids ?? []).length;
+    const bad =
+      res.results.length !== prompts
+        ? `${res.results.length} results for ${prompts} prompts`
+        : res.results.findIndex((r) => r.samples.length !== sent.n);
+    if (typeof bad === 'string' || bad >= 0) {
+      const why =
+        typeof bad === 'string'
+          ? bad
+          : `results.${bad} has ${res.results[bad]!.samples.length} samples, n is ${sent.n}`;
+      throw new PolicyWorkerError(`policy worker /v1/generate answered ${why}`, 200, 'protocol', false);
+    }
+    return res;
   }
+  /** `POST /v1/train_step`; a `non_finite` error (422) means the step changed nothing. */
   trainStep(req: TrainStepRequest): Promise<TrainStepResponse> {
-    return this.call('post', '/v1/train_step', req, TrainStepResponse);
+    return this.post('/v1/train_step', TrainStepRequest, req, TrainStepResponse);
   }
   sftStep(req: SftStepRequest): Promise<SftStepResponse> {
-    return this.call('post', '/v1/sft_step', req, SftStepResponse);
+    return this.post('/v1/sft_step', SftStepRequest, req, SftStepResponse);
   }
   tokenize(req: TokenizeRequest): Promise<TokenizeResponse> {
-    return this.call('post', '/v1/tokenize', req, TokenizeResponse);
+    return this.post('/v1/tokenize', TokenizeRequest, req, TokenizeResponse);
   }
+  /** `POST /v1/checkpoint`: `path` relative to the worker's checkpoint root, or absolute inside it. */
   checkpoint(req: CheckpointRequest): Promise<CheckpointResponse> {
-    return this.call('post', '/v1/checkpoint', req, CheckpointResponse);
+    return this.post('/v1/checkpoint', CheckpointRequest, req, CheckpointResponse);
   }
-  /** `POST /v1/load`: restores a checkpoint; `run_id` claims its weights for a run. */
+  /** `POST /v1/load`: everything or nothing (a failed load leaves the worker as it was); `run_id`
+   * claims the loaded weights for a run. */
   load(req: LoadRequest): Promise<CheckpointResponse> {
-    return this.call('post', '/v1/load', req, CheckpointResponse);
+    return this.post('/v1/load', LoadRequest, req, CheckpointResponse);
   }
   /** `POST /v1/reset`: the worker's base model again, at policy version 0, claimed for `run_id`. */
   reset(req: ResetRequest): Promise<ResetResponse> {
-    return this.call('post', '/v1/reset', req, ResetResponse);
+    return this.post('/v1/reset', ResetRequest, req, ResetResponse);
+  }
+
+  /** Validates `req` by `request`, sends it to `path`, validates the answer by `response`. */
+  private async post<S extends z.ZodType>(
+    path: string,
+    request: z.ZodType,
+    req: unknown,
+    response: S,
+  ): Promise<z.output<S>> {
+    return this.call('post', path, validRequest(path, request, req), response);
   }
 
   private async call<S extends z.ZodType>(
@@ -166,4 +227,22 @@ export class PolicyClient implements PolicySampler {
       }
     }
   }
+}
+
+/**
+ * `req` parsed by its protocol schema (defaults applied); a non-retryable `validation` error naming
+ * the first offending field otherwise, before anything is sent.
+ */
+function validRequest<S extends z.ZodType>(path: string, schema: S, req: unknown): z.output<S> {
+  const parsed = schema.safeParse(req);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.');
+  throw new PolicyWorkerError(
+    `policy worker ${path}: invalid request: ${field || 'body'}: ${issue.message}`,
+    undefined,
+    'validation',
+    false,
+    field,
+  );
 }

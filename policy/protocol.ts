@@ -6,6 +6,15 @@
  * these shapes to `policy/worker/multigym_worker/protocol.schema.json`, which the worker validates
  * against, so both sides check the same shapes. Field names are snake_case because they are wire
  * names shared with Python.
+ *
+ * Checks that JSON Schema cannot express (equal lengths of a sample's token ids, log-probs and mask)
+ * are zod refinements here, used by the TS client on what it sends and receives, and repeated by the
+ * worker on what it receives. Every number is finite (JSON has no NaN; the worker refuses `NaN` and
+ * `Infinity` literals and never writes one).
+ *
+ * Access: when the worker has a token, every route but `GET /health` needs
+ * `Authorization: Bearer <token>` (the client reads `MULTIGYM_POLICY_TOKEN`), and every POST needs
+ * `Content-Type: application/json`.
  */
 import { z } from 'zod';
 
@@ -20,6 +29,9 @@ export const ChatMessage = z
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
 const tokenIds = z.array(z.number().int().nonnegative());
+
+/** A log-probability: finite and ≤ 0. */
+const logprob = z.number().max(0).describe('A log-probability (finite, ≤ 0).');
 
 /** Reasoning-budget control (Nemotron 3 style): the worker closes `<think>` after this many tokens. */
 export const ReasoningBudget = z
@@ -74,20 +86,30 @@ export type GenerateRequest = z.input<typeof GenerateRequest>;
 
 export const FinishReason = z.enum(['stop', 'length', 'eos']).describe('Why a sample ended.');
 
-export const Sample = z.object({
-  text: z.string().describe('Decoded completion text (stop string excluded).'),
-  token_ids: tokenIds.describe('Sampled token ids, length T.'),
-  logprobs: z
-    .array(z.number())
-    .describe('Log-probability of each sampled token under the sampling policy, length T.'),
-  finish_reason: FinishReason,
-  thinking_tokens: z.number().int().nonnegative().describe('Tokens inside the <think> block.'),
-  answer_tokens: z
-    .number()
-    .int()
-    .nonnegative()
-    .describe('Tokens after the <think> block (or all, without one).'),
-});
+export const Sample = z
+  .object({
+    text: z.string().describe('Decoded completion text (stop string excluded).'),
+    token_ids: tokenIds.describe('Sampled token ids, length T.'),
+    logprobs: z
+      .array(logprob)
+      .describe('Log-probability of each sampled token under the sampling policy, length T.'),
+    finish_reason: FinishReason,
+    thinking_tokens: z.number().int().nonnegative().describe('Tokens inside the <think> block.'),
+    answer_tokens: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('Tokens after the <think> block (or all, without one).'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.logprobs.length !== s.token_ids.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['logprobs'],
+        message: `has ${s.logprobs.length} entries for ${s.token_ids.length} token ids`,
+      });
+    }
+  });
 export type Sample = z.infer<typeof Sample>;
 
 export const GenerateResponse = z.object({
@@ -104,16 +126,30 @@ export const GenerateResponse = z.object({
 export type GenerateResponse = z.infer<typeof GenerateResponse>;
 
 /** One training sample: a completion of a prompt with its group-relative advantage. */
-export const TrainSample = z.object({
-  prompt_token_ids: tokenIds.min(1),
-  completion_token_ids: tokenIds.min(1),
-  old_logprobs: z.array(z.number()).describe('Sampling policy log-probs, one per completion token.'),
-  advantage: z.number().describe('Group-relative advantage of this sample (same for all its tokens).'),
-  completion_mask: z
-    .array(z.union([z.literal(0), z.literal(1)]))
-    .optional()
-    .describe('1 for tokens the model wrote, 0 for inserted tokens (tool results); default all 1.'),
-});
+export const TrainSample = z
+  .object({
+    prompt_token_ids: tokenIds.min(1),
+    completion_token_ids: tokenIds.min(1),
+    old_logprobs: z.array(logprob).describe('Sampling policy log-probs, one per completion token.'),
+    advantage: z.number().describe('Group-relative advantage of this sample (same for all its tokens).'),
+    completion_mask: z
+      .array(z.union([z.literal(0), z.literal(1)]))
+      .optional()
+      .describe('1 for tokens the model wrote, 0 for inserted tokens (tool results); default all 1.'),
+  })
+  .superRefine((s, ctx) => {
+    const n = s.completion_token_ids.length;
+    for (const field of ['old_logprobs', 'completion_mask'] as const) {
+      const len = s[field]?.length;
+      if (len !== undefined && len !== n) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `has ${len} entries for ${n} completion tokens`,
+        });
+      }
+    }
+  });
 export type TrainSample = z.infer<typeof TrainSample>;
 
 export const LossAggregation = z
@@ -202,7 +238,7 @@ export const InfoResponse = z.object({
   tokenizer: z.string(),
   device: z.string(),
   dtype: z.string(),
-  policy_version: z.number().int(),
+  policy_version: z.number().int().describe('Train/sft steps the weights contain (0: fresh model).'),
   run_id: z
     .string()
     .nullable()
@@ -210,6 +246,20 @@ export const InfoResponse = z.object({
   max_context: z.number().int().describe('Longest prompt + completion the model accepts, tokens.'),
   vocab_size: z.number().int(),
   parameters: z.number().int(),
+  base_model: z
+    .string()
+    .describe(
+      'Identity of the weights the lineage started from: `builtin:<name>@seed=<seed>` or a model directory; kept through checkpoints.',
+    ),
+  last_idempotency_key: z
+    .string()
+    .nullable()
+    .describe('Key of the last applied (not replayed) train step in these weights; null: none.'),
+  checkpoint_dir: z.string().describe('The root every checkpoint path is confined to (absolute).'),
+  loaded_from: z
+    .string()
+    .nullable()
+    .describe('Checkpoint the current state was loaded from; null once a step changed it, or never loaded.'),
 });
 export type InfoResponse = z.infer<typeof InfoResponse>;
 
@@ -225,21 +275,29 @@ export const TokenizeResponse = z.object({
 export type TokenizeResponse = z.infer<typeof TokenizeResponse>;
 
 /** `POST /v1/checkpoint`: writes weights, optimizer state, policy version, run id and idempotency records. */
+const checkpointPath = z
+  .string()
+  .min(1)
+  .describe(
+    "Checkpoint directory: relative to the worker's checkpoint root, or absolute inside it (400 path_outside_root otherwise).",
+  );
+
 export const CheckpointRequest = z.object({
-  path: z.string().min(1).describe('Directory to write or read.'),
+  path: checkpointPath,
   expect: PolicyExpectation.optional().describe('Refuse to write a checkpoint of other weights.'),
 });
 export type CheckpointRequest = z.input<typeof CheckpointRequest>;
 export const CheckpointResponse = z.object({
-  path: z.string(),
+  path: z.string().describe('The directory written or read, absolute (symlinks resolved).'),
   policy_version: z.number().int(),
   run_id: z.string().nullable().describe('Run whose weights these are (null when none).'),
+  last_idempotency_key: z.string().nullable().describe('Key of the last train step the weights contain.'),
 });
 export type CheckpointResponse = z.infer<typeof CheckpointResponse>;
 
 /** `POST /v1/load`: restores a checkpoint; `run_id` claims the loaded weights for a run. */
 export const LoadRequest = z.object({
-  path: z.string().min(1).describe('Checkpoint directory to read.'),
+  path: checkpointPath,
   run_id: z
     .string()
     .min(1)
@@ -264,16 +322,50 @@ export const ResetResponse = z.object({
 });
 export type ResetResponse = z.infer<typeof ResetResponse>;
 
+/**
+ * Stable `error.type` values and their HTTP status. 4xx are the request's fault or a state the
+ * caller must resolve (never retried as is); 5xx may pass on retry.
+ */
+export const ErrorTypes = {
+  /** 400: malformed JSON, a wrong shape or an inconsistent request. */
+  validation: 400,
+  /** 400: prompt (+ completion) longer than the model's context (`tokens`, `max_context`). */
+  context_too_long: 400,
+  /** 400: a token id ≥ the vocabulary size. */
+  token_out_of_range: 400,
+  /** 400: a checkpoint that cannot be written or read (incl. pickle files, another architecture). */
+  checkpoint: 400,
+  /** 400: a checkpoint path outside the worker's `--checkpoint-dir`. */
+  path_outside_root: 400,
+  /** 401: a bearer token is required and missing or wrong. */
+  unauthorized: 401,
+  /** 409: `expect` names other weights than the worker holds (`worker`: what it holds). */
+  policy_mismatch: 409,
+  /** 415: a POST body not sent as `Content-Type: application/json`. */
+  unsupported_media_type: 415,
+  /** 422: the step's loss or gradient norm is NaN/∞; nothing changed (weights, optimizer, version). */
+  non_finite: 422,
+  /** 500: an answer would hold NaN/∞ (broken weights); load a checkpoint. */
+  non_finite_output: 500,
+  /** 500: a bug in the worker. */
+  internal: 500,
+  /** 503: CUDA ran out of memory; the request was dropped and the worker keeps serving. */
+  cuda_oom: 503,
+} as const;
+export type ErrorType = keyof typeof ErrorTypes;
+
 /** Error body of every non-2xx answer. */
 export const ErrorResponse = z.object({
   error: z.object({
-    type: z.string().describe('Stable error type, e.g. `validation`, `context_too_long`, `cuda_oom`.'),
+    type: z.string().describe('Stable error type (`ErrorTypes`), e.g. `validation`, `non_finite`.'),
     message: z.string(),
     field: z.string().optional().describe('Dotted path of the offending field.'),
     worker: z
       .object({ run_id: z.string().nullable(), policy_version: z.number().int() })
       .optional()
       .describe('`policy_mismatch` only: what the worker holds.'),
+    tokens: z.number().int().optional().describe('context_too_long: tokens of the prompt (+ completion).'),
+    max_context: z.number().int().optional().describe("context_too_long: the model's context."),
   }),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;

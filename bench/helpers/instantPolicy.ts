@@ -67,6 +67,10 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
         max_context: 4096,
         vocab_size: 256,
         parameters: 0,
+        base_model: 'instant-stub',
+        last_idempotency_key: null,
+        checkpoint_dir: '/nonexistent',
+        loaded_from: null,
       };
     },
     async trainStep(req: TrainStepRequest): Promise<TrainStepResponse> {
@@ -98,7 +102,7 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
       return { policy_version: version, loss: 0, tokens: 0, seconds: 0, replayed: false };
     },
     async checkpoint(req: { path: string }): Promise<CheckpointResponse> {
-      return { path: req.path, policy_version: version, run_id: null };
+      return { path: req.path, policy_version: version, run_id: null, last_idempotency_key: null };
     },
   } as Policy & { calls: Record<string, number> };
 }

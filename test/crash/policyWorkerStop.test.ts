@@ -38,7 +38,7 @@ beforeAll(async () => {
   [temporal, database, first] = await Promise.all([
     startTemporal(),
     createTestDatabase(),
-    startPolicyWorker(),
+    startPolicyWorker({ checkpointDir: join(dir, 'checkpoints') }),
   ]);
   policies.push(first);
   workers = await startWorkers({
@@ -86,7 +86,7 @@ describe('policy worker stopped for a while', () => {
     expect((await stepState(db, runId, 2)).trained).toBe(false);
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
-    const restarted = await startPolicyWorker({ port });
+    const restarted = await startPolicyWorker({ port, checkpointDir: join(dir, 'checkpoints') });
     policies.push(restarted);
     expect(restarted.url).toBe(url);
     const res = (await db.execute(

@@ -48,6 +48,10 @@ function scriptedPolicy(
         max_context: maxContext,
         vocab_size: 1 << 20,
         parameters: 0,
+        base_model: 'script',
+        last_idempotency_key: null,
+        checkpoint_dir: '/nonexistent',
+        loaded_from: null,
       };
     },
     async tokenize(req) {

@@ -6,14 +6,21 @@ Example::
 
 Prints `multigym-worker listening on http://HOST:PORT` once it accepts requests (with `--port 0`, the
 port the system picked).
+
+Access: binds 127.0.0.1 by default. With a token (`MULTIGYM_POLICY_TOKEN`, `--auth-token-file`),
+every route but /health needs `Authorization: Bearer <token>`; binding another address without a
+token is refused unless `--allow-unauthenticated` is given. Checkpoints are confined to
+`--checkpoint-dir`. See policy/worker/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,9 +28,12 @@ from pathlib import Path
 import torch
 from aiohttp import web
 
+from .auth import TokenConfigError, resolve_token
 from .engine import Engine, EngineOptions, seed_all
+from .errors import WorkerError
 from .models import BUILTINS, load_model
 from .optim import Schedule
+from .paths import default_checkpoint_dir
 from .server import build_app
 from .trainer import OptimConfig
 
@@ -59,7 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--dtype", default=None, choices=sorted(DTYPES), help="default bf16 on CUDA, fp32 on CPU")
     p.add_argument("--seed", type=int, default=0, help="seeds weight init and the global RNGs")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind; another than loopback needs a token")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
     p.add_argument(
         "--max-context", type=int, default=None, help="override the model's context length, tokens"
@@ -82,6 +92,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--adam-beta1", type=float, default=0.9)
     p.add_argument("--adam-beta2", type=float, default=0.999)
     p.add_argument("--adam-eps", type=float, default=1e-8)
+    p.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="root of every /v1/checkpoint and /v1/load path (default MULTIGYM_CHECKPOINT_DIR, else "
+        "$MULTIGYM_HOME/checkpoints, else ./.multigym/checkpoints)",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="PATH",
+        help="start from this checkpoint under --checkpoint-dir (weights, optimizer, policy version, "
+        "idempotency records, run id), as POST /v1/load would",
+    )
+    p.add_argument(
+        "--auth-token-file",
+        default=None,
+        help="file holding the bearer token (or MULTIGYM_POLICY_TOKEN_FILE / MULTIGYM_POLICY_TOKEN)",
+    )
+    p.add_argument(
+        "--auth-token",
+        default=None,
+        help="bearer token; visible in the process list, prefer MULTIGYM_POLICY_TOKEN or a file",
+    )
+    p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback --host without a token (anyone who reaches the port controls training)",
+    )
     p.add_argument(
         "--distributed",
         action="store_true",
@@ -120,21 +158,64 @@ def build_engine(args: argparse.Namespace) -> Engine:
         schedule=Schedule(args.warmup_steps, args.lr_schedule, args.total_steps, args.min_lr_ratio),
         # an installed model's name is resolved to its directory, which /v1/reset reads again
         model_source=args.model if args.model in BUILTINS else name,
+        checkpoint_dir=args.checkpoint_dir or str(default_checkpoint_dir()),
+        base_model=f"{name}@seed={args.seed}" if args.model in BUILTINS else name,
     )
     return Engine(model, tok, opts)
 
 
+def resume(engine: Engine, args: argparse.Namespace) -> None:
+    """`--resume PATH`: loads the checkpoint (confined to the root) into `engine`.
+
+    Raises:
+        WorkerError: the path is outside the root or the checkpoint does not load.
+    """
+    if args.resume:
+        engine.load_path(engine.root.resolve(args.resume, "--resume"))
+
+
+def access_token(args: argparse.Namespace) -> str | None:
+    """The bearer token to require; exits with a message when the setup would be open to the network."""
+    try:
+        token = resolve_token(args.auth_token, args.auth_token_file)
+    except TokenConfigError as e:
+        sys.exit(f"multigym-worker: {e}")
+    if token is None and not _loopback(args.host) and not args.allow_unauthenticated:
+        sys.exit(
+            f"multigym-worker: refusing to serve {args.host} without a token: anyone who reaches the port "
+            "could train, overwrite or read the policy. Set MULTIGYM_POLICY_TOKEN (or --auth-token-file), "
+            "or pass --allow-unauthenticated on a trusted network."
+        )
+    return token
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Runs the server until cancelled."""
+    token = access_token(args)
     engine = build_engine(args)
-    runner = web.AppRunner(build_app(engine, coalesce=args.coalesce_generate), access_log=None)
+    try:
+        resume(engine, args)
+    except WorkerError as e:
+        sys.exit(f"multigym-worker: --resume: {e.message}")
+    runner = web.AppRunner(build_app(engine, token=token, coalesce=args.coalesce_generate), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the bound port for --port 0
     print(
         f"multigym-worker listening on http://{args.host}:{port} "
-        f"(model {engine.opts.model_name}, {engine.opts.device}, {engine.opts.dtype})",
+        f"(model {engine.opts.model_name}, {engine.opts.device}, {engine.opts.dtype}, "
+        f"policy version {engine.policy_version}, checkpoints under {engine.root.root}"
+        f"{', bearer token required' if token else ''})",
         flush=True,
     )
     try:

@@ -186,12 +186,12 @@ class DistributedTrainer(Trainer):
         self._sync = contextlib.ExitStack()
         self._empty = False
 
-    def optimizer(self) -> MasterAdamW:
-        """The shared AdamW (`ShardedMasterAdamW` with `shard_optimizer`), created on first use."""
-        if self.opt is None and self.shard_optimizer:
+    def new_optimizer(self) -> MasterAdamW:
+        """A fresh AdamW (`ShardedMasterAdamW` with `shard_optimizer`)."""
+        if self.shard_optimizer:
             c = self.optim_cfg
-            self.opt = ShardedMasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
-        return super().optimizer()
+            return ShardedMasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
+        return super().new_optimizer()
 
     def before_checkpoint(self) -> None:
         """Collective, on every rank before rank 0 writes a checkpoint: consolidates a sharded

@@ -7,6 +7,13 @@ The weights a worker holds are named by (run id, policy version): `/v1/reset` an
 run, every train or SFT step adds one to the version, checkpoints keep both. A request carrying
 `expect` runs only when the worker holds exactly those weights (`check_expected`), so a run notices
 a restarted worker (run None, version 0) or another run's weights instead of training on them.
+
+Lineage: with the weights the engine keeps what they are — version, run, the idempotency records of
+the steps they contain, the last applied train-step key and the base model they started from — and a
+checkpoint stores and restores all of it together. So a worker restarted from the run's newest
+checkpoint replays exactly the keys that checkpoint contains, and a step applied after it (lost with
+the old worker's weights) is a key it cannot know: sent with `expect`, it is refused (409) instead of
+being applied to weights it was not computed for.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import copy
 import json
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +39,7 @@ from .errors import (
 from .model import CausalLM
 from .models import count_parameters, reset_weights
 from .optim import Schedule
+from .paths import CheckpointRoot, default_checkpoint_dir
 from .sampling import Sampler, SamplingParams
 from .tokenizer import PolicyTokenizer
 from .trainer import OptimConfig, Trainer, TrainSeq
@@ -51,6 +60,11 @@ class EngineOptions:
     schedule: Schedule | None = None
     #: The `--model` argument (built-in name or directory): what `/v1/reset` restores; None: no reset.
     model_source: str | None = None
+    #: Directory every checkpoint path is confined to (default `paths.default_checkpoint_dir()`).
+    checkpoint_dir: str | None = None
+    #: Identity of the initial weights (default: the model name; `builtin:<name>@seed=<seed>` from
+    #: the command line).
+    base_model: str | None = None
 
 
 def coalesce_key(body: dict[str, Any]) -> str:
@@ -84,6 +98,12 @@ class Engine:
         self.records: dict[str, dict[str, Any]] = {}
         #: The run these weights belong to (`/v1/reset`, `/v1/load`); None for weights no run claimed.
         self.run_id: str | None = None
+        #: Idempotency key of the last applied (not replayed) train_step.
+        self.last_idempotency_key: str | None = None
+        self.base_model = opts.base_model or opts.model_name
+        #: Checkpoint the current state was loaded from (None: built at start, reset, or trained since).
+        self.loaded_from: Path | None = None
+        self.root = CheckpointRoot(opts.checkpoint_dir or default_checkpoint_dir())
         self.vocab_size = model.config.vocab_size
         self.max_context = model.config.max_position_embeddings
 
@@ -119,6 +139,31 @@ class Engine:
         if expected["run_id"] != self.run_id or expected["policy_version"] != self.policy_version:
             raise PolicyMismatchError(expected, self.run_id, self.policy_version)
 
+    def _applied(self) -> None:
+        """Bookkeeping of a step that changed the weights."""
+        self.policy_version += 1
+        self.loaded_from = None
+
+    def lineage(self) -> dict[str, Any]:
+        """What the weights are: policy version, records, run id, last key, base model (the part of
+        `state.json` that `/v1/load` restores)."""
+        return {
+            "policy_version": self.policy_version,
+            "records": self.records,
+            "run_id": self.run_id,
+            "last_idempotency_key": self.last_idempotency_key,
+            "base_model": self.base_model,
+        }
+
+    def set_lineage(self, lineage: dict[str, Any], loaded_from: Path | None) -> None:
+        """Installs `lineage` (checked by `checkpoint.parse_lineage`)."""
+        self.policy_version = lineage["policy_version"]
+        self.records = lineage["records"]
+        self.run_id = lineage["run_id"]
+        self.last_idempotency_key = lineage["last_idempotency_key"]
+        self.base_model = lineage["base_model"]
+        self.loaded_from = loaded_from
+
     # ---- routes ----------------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
@@ -133,6 +178,10 @@ class Engine:
             "max_context": self.max_context,
             "vocab_size": self.vocab_size,
             "parameters": count_parameters(self.model),
+            "base_model": self.base_model,
+            "last_idempotency_key": self.last_idempotency_key,
+            "checkpoint_dir": str(self.root.root),
+            "loaded_from": None if self.loaded_from is None else str(self.loaded_from),
         }
 
     def prompts_of(self, body: dict[str, Any]) -> tuple[list[list[int]], str]:
@@ -252,7 +301,8 @@ class Engine:
                 )
             )
         metrics = self.trainer.train_step(seqs, body["hyper"])
-        self.policy_version += 1
+        self._applied()
+        self.last_idempotency_key = key
         out = {"policy_version": self.policy_version, "metrics": metrics, "replayed": False}
         self._record("train_step", key, out)
         return out
@@ -277,7 +327,7 @@ class Engine:
                 raise ContextTooLongError(f"examples.{i}", total, self.max_context, "prompt + completion")
             seqs.append(TrainSeq(prompt, completion))
         res = self.trainer.sft_step(seqs, float(body["learning_rate"]), int(body["micro_batch_size"]))
-        self.policy_version += 1
+        self._applied()
         out = {"policy_version": self.policy_version, **res, "replayed": False}
         self._record("sft_step", key, out)
         return out
@@ -290,17 +340,31 @@ class Engine:
             out["token_ids"] = ids
         return out
 
+    def _checkpoint_response(self, path: Path) -> dict[str, Any]:
+        return {
+            "path": str(path),
+            "policy_version": self.policy_version,
+            "run_id": self.run_id,
+            "last_idempotency_key": self.last_idempotency_key,
+        }
+
     def save(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /v1/checkpoint`."""
-        checkpoint.save(self, body["path"])
-        return {"path": body["path"], "policy_version": self.policy_version, "run_id": self.run_id}
+        """`POST /v1/checkpoint`: writes the directory `path` (under the checkpoint root) atomically."""
+        path = self.root.resolve(body["path"])
+        checkpoint.save(self, path)
+        return self._checkpoint_response(path)
 
     def load(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /v1/load`: the checkpoint's weights and records; `run_id`, when given, claims them."""
-        checkpoint.load(self, body["path"])
+        """`POST /v1/load`: the checkpoint's weights, optimizer, records and run (under the root), or
+        nothing when any part fails; `run_id`, when given, claims them."""
+        self.load_path(self.root.resolve(body["path"]))
         if body.get("run_id") is not None:
             self.run_id = body["run_id"]
-        return {"path": body["path"], "policy_version": self.policy_version, "run_id": self.run_id}
+        return self._checkpoint_response(self.loaded_from or self.root.root)
+
+    def load_path(self, path: Path) -> None:
+        """Loads a checkpoint directory already confined to the root (also `--resume` at start)."""
+        checkpoint.commit(self, checkpoint.read(self, path))
 
     def reset(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /v1/reset`: the base model's weights again (as at start), no optimizer state,
@@ -317,6 +381,9 @@ class Engine:
         self.records = {}
         self.policy_version = 0
         self.run_id = body.get("run_id")
+        self.last_idempotency_key = None
+        self.base_model = self.opts.base_model or self.opts.model_name
+        self.loaded_from = None
         seed_all(self.opts.seed)
         return {"policy_version": 0, "run_id": self.run_id}
 

@@ -91,3 +91,43 @@ class PolicyMismatchError(WorkerError):
         out = super().body()
         out["error"]["worker"] = self.worker
         return out
+
+
+class PathOutsideRootError(WorkerError):
+    """A checkpoint path that resolves outside the worker's checkpoint root, through `..`, an absolute
+    path or a symlink (400 `path_outside_root`)."""
+
+    status = 400
+    type = "path_outside_root"
+
+
+class UnauthorizedError(WorkerError):
+    """The worker requires a bearer token and the request has none or a wrong one (401
+    `unauthorized`)."""
+
+    status = 401
+    type = "unauthorized"
+
+
+class UnsupportedMediaTypeError(WorkerError):
+    """A request body that is not declared `Content-Type: application/json` (415
+    `unsupported_media_type`)."""
+
+    status = 415
+    type = "unsupported_media_type"
+
+
+class NonFiniteError(WorkerError):
+    """A training step whose loss, gradient norm or statistics are not finite (422 `non_finite`).
+    Nothing changed: no weight, no optimizer state, no policy version, no idempotency record."""
+
+    status = 422
+    type = "non_finite"
+
+
+class NonFiniteOutputError(WorkerError):
+    """A response that would carry NaN or ±Infinity (invalid JSON); the model's state is broken
+    (500 `non_finite_output`)."""
+
+    status = 500
+    type = "non_finite_output"

@@ -20,6 +20,13 @@ Aggregation over the batch's tokens (mask m_{i,t} = 1 for model-written tokens):
 
 The loss of a micro-batch is computed against batch-wide normalisers (`BatchNorm`), so summing the
 micro-batch losses gives exactly the full-batch loss and gradient accumulation equals one big batch.
+
+Numerical guards. Masks are applied by selection (`torch.where`), never by multiplication: 0 × inf
+is NaN, and one huge value on a masked token would otherwise poison the whole sum and every weight.
+Masked-out positions get old log-prob := log π_θ (ratio 1) before any arithmetic, so not even their
+gradient can be NaN. The log-ratios inside `exp` are clamped to ±`LOG_RATIO_CLAMP` (as verl's
+`compute_policy_loss` and `kl_penalty` do): a token whose ratio would overflow gets ρ = e^20, which
+the clip treats as any other far-off-policy token, and the clamp passes it no gradient.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ import torch
 from torch import Tensor
 
 AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "dr-grpo")
+
+#: Bound of log π_θ − log π_old (and of log π_ref − log π_θ) before `exp` (verl uses 20 too).
+LOG_RATIO_CLAMP = 20.0
 
 
 @dataclass
@@ -83,8 +93,9 @@ class LossParts:
 
 
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
-    """k3 estimator of KL(π_θ ‖ π_ref) per token: r − log r − 1 with r = π_ref/π_θ (Schulman 2020)."""
-    log_r = ref_logp - logp
+    """k3 estimator of KL(π_θ ‖ π_ref) per token: r − log r − 1 with r = π_ref/π_θ (Schulman 2020);
+    log r is clamped to ±`LOG_RATIO_CLAMP` so `exp` cannot overflow."""
+    log_r = (ref_logp - logp).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
     return torch.exp(log_r) - log_r - 1
 
 
@@ -107,7 +118,8 @@ def grpo_loss(
         logp: [B, T] log π_θ of the completion tokens (with gradient).
         old_logp: [B, T] log π_old from the sampler.
         advantages: [B] group-relative advantage per completion.
-        mask: [B, T] 1.0 for tokens in the loss, 0.0 for padding and inserted tokens.
+        mask: [B, T] true (or 1) for tokens in the loss, false (0) for padding and inserted tokens;
+            values at masked positions of every other input are never used.
         norm: batch-wide normalisers.
         aggregation: one of `AGGREGATIONS`.
         kl_coef: β; with β > 0, `ref_logp` [B, T] must be given.
@@ -117,29 +129,33 @@ def grpo_loss(
     """
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"unknown loss aggregation {aggregation!r}")
+    keep = mask.bool()
     adv = advantages[:, None]
-    ratio = torch.exp(logp - old_logp)
+    # masked positions: old := current (ratio 1), ref := current (KL 0), before any arithmetic
+    old_logp = torch.where(keep, old_logp, logp.detach())
+    log_ratio = (logp - old_logp).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
+    ratio = torch.exp(log_ratio)
     clipped = torch.clamp(ratio, 1 - clip_low, 1 + clip_high)
     per_token = -torch.minimum(ratio * adv, clipped * adv)
     kl = torch.zeros_like(logp)
-    if kl_coef > 0:
-        if ref_logp is None:
-            raise ValueError("kl_coef > 0 needs reference log-probs")
-        kl = k3_kl(logp, ref_logp)
-        per_token = per_token + kl_coef * kl
-    elif ref_logp is not None:
-        kl = k3_kl(logp, ref_logp)
+    if kl_coef > 0 and ref_logp is None:
+        raise ValueError("kl_coef > 0 needs reference log-probs")
+    if ref_logp is not None:
+        kl = k3_kl(logp, torch.where(keep, ref_logp, logp.detach()))
+        if kl_coef > 0:
+            per_token = per_token + kl_coef * kl
+    kept = torch.where(keep, per_token, torch.zeros_like(per_token))
     if aggregation == "token-mean":
-        loss = (per_token * mask).sum() / norm.tokens
+        loss = kept.sum() / norm.tokens
     elif aggregation == "seq-mean-token-mean":
-        loss = ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1)).sum() / norm.sequences
+        loss = (kept.sum(-1) / keep.sum(-1).clamp(min=1)).sum() / norm.sequences
     else:
-        loss = (per_token * mask).sum() / (norm.sequences * norm.constant)
+        loss = kept.sum() / (norm.sequences * norm.constant)
     with torch.no_grad():
-        low = ((ratio < 1 - clip_low) & (adv < 0)).float() * mask
-        high = ((ratio > 1 + clip_high) & (adv > 0)).float() * mask
-        ent = (entropy * mask).sum() if entropy is not None else torch.zeros((), device=mask.device)
-        stats = torch.stack(
-            [loss.detach(), (kl.detach() * mask).sum(), low.sum(), high.sum(), ent, mask.sum()]
-        )
+        low = (ratio < 1 - clip_low) & (adv < 0) & keep
+        high = (ratio > 1 + clip_high) & (adv > 0) & keep
+        zero = torch.zeros((), device=logp.device)
+        ent = torch.where(keep, entropy, zero).sum() if entropy is not None else zero
+        kl_sum = torch.where(keep, kl.detach(), zero).sum()
+        stats = torch.stack([loss.detach(), kl_sum, low.sum(), high.sum(), ent, keep.sum()])
         return LossParts(loss=loss, stats=stats.float())

@@ -142,9 +142,11 @@ def follow(engine: Engine, ctx: DistContext) -> None:
         exchange(ctx, (outcome, engine.policy_version))
 
 
-async def serve_rank0(args: argparse.Namespace, engine: Engine, coord: Coordinator) -> None:
+async def serve_rank0(
+    args: argparse.Namespace, engine: Engine, coord: Coordinator, token: str | None
+) -> None:
     """Rank 0's HTTP server; runs until cancelled, then stops the followers."""
-    runner = web.AppRunner(build_app(engine, coord.dispatch), access_log=None)
+    runner = web.AppRunner(build_app(engine, coord.dispatch, token), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
@@ -164,15 +166,17 @@ async def serve_rank0(args: argparse.Namespace, engine: Engine, coord: Coordinat
 
 def main_distributed(args: argparse.Namespace) -> None:
     """Entry point of `--distributed` (under torchrun)."""
-    from .__main__ import build_engine  # the single-process loader, flags and seeding
+    from .__main__ import access_token, build_engine, resume  # the single-process flags and loader
 
+    token = access_token(args)
     ctx = init_distributed(args.device)
     args.device = str(ctx.device)
     try:
         engine = build_engine(args)
         make_distributed(engine, ctx, args.shard_optimizer)
+        resume(engine, args)  # every rank: after the data-parallel trainer exists
         if ctx.rank == 0:
-            asyncio.run(serve_rank0(args, engine, Coordinator(engine, ctx)))
+            asyncio.run(serve_rank0(args, engine, Coordinator(engine, ctx), token))
         else:
             follow(engine, ctx)
     except KeyboardInterrupt:

@@ -121,8 +121,13 @@ def load_state_dir(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
-    """Copies `state` into `model`; every parameter must be present (a tied head may be absent)."""
+def check_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
+    """Checks, without copying, that `state` holds every parameter of `model` (a tied head may be
+    absent) with its shape and only finite values.
+
+    Raises:
+        ModelLoadError: naming the first missing, misshapen or non-finite tensor.
+    """
     own = model.state_dict()
     missing = [
         k for k in own if k not in state and not (k == "lm_head.weight" and model.config.tie_word_embeddings)
@@ -131,13 +136,20 @@ def load_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
         raise ModelLoadError(
             f"weights missing from the checkpoint: {missing[:5]}{' …' if len(missing) > 5 else ''}"
         )
+    for k, t in own.items():
+        if k not in state:
+            continue
+        if state[k].shape != t.shape:
+            raise ModelLoadError(f"{k}: checkpoint shape {tuple(state[k].shape)} != model {tuple(t.shape)}")
+        if state[k].is_floating_point() and not bool(torch.isfinite(state[k]).all()):
+            raise ModelLoadError(f"{k}: the checkpoint holds NaN or infinite weights")
+
+
+def copy_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
+    """Copies `state` (checked by `check_weights`) into `model`'s parameters in place."""
     with torch.no_grad():
-        for k, t in own.items():
+        for k, t in model.state_dict().items():
             if k in state:
-                if state[k].shape != t.shape:
-                    raise ModelLoadError(
-                        f"{k}: checkpoint shape {tuple(state[k].shape)} != model {tuple(t.shape)}"
-                    )
                 t.copy_(state[k].to(t.dtype))
 
 
@@ -166,6 +178,12 @@ def resolve_model_dir(name: str, models_dir: Path | None = None) -> Path:
         f"{name!r} is neither a built-in model ({', '.join(BUILTINS)}), a directory with config.json, "
         f"nor an installed model in {models} (fetchable: {', '.join(CATALOG)})"
     )
+
+
+def load_weights(model: CausalLM, state: dict[str, torch.Tensor]) -> None:
+    """Checks `state` against `model`, then copies it (nothing is copied when a check fails)."""
+    check_weights(model, state)
+    copy_weights(model, state)
 
 
 def load_model(

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
+
+from .errors import NonFiniteError
 
 
 @dataclass
@@ -35,11 +38,62 @@ class Schedule:
         return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def trainable_params(model: nn.Module) -> list[nn.Parameter]:
+    """The distinct parameters that take gradients (a tied head once), in the optimizer's order."""
+    return [p for p in {id(p): p for p in model.parameters()}.values() if p.requires_grad]
+
+
+#: Keys every AdamW parameter group has (torch's own defaults), so a loaded group can step.
+_GROUP_KEYS = frozenset(torch.optim.AdamW([torch.zeros(1, requires_grad=True)]).param_groups[0])
+
+
+def check_state_dict(state: Any, model: nn.Module) -> None:
+    """Checks that `state` (`MasterAdamW.state_dict()` output, possibly from a file) fits `model`
+    without building an optimizer: one entry per parameter, every moment of its parameter's shape.
+
+    Raises:
+        ValueError: naming the first mismatch.
+    """
+    shapes = [p.shape for p in trainable_params(model)]
+    if not isinstance(state, dict) or not isinstance(state.get("opt"), dict):
+        raise ValueError("optimizer state: expected {'opt': ..., 'masters': ...}")
+    opt = state["opt"]
+    groups, per_param = opt.get("param_groups"), opt.get("state")
+    if not isinstance(groups, list) or not isinstance(per_param, dict):
+        raise ValueError("optimizer state: 'param_groups' must be a list and 'state' a dict")
+    ids: list[Any] = []
+    for i, g in enumerate(groups):
+        missing = _GROUP_KEYS - set(g) if isinstance(g, dict) else _GROUP_KEYS
+        if missing or not isinstance(g.get("params"), list):
+            raise ValueError(f"optimizer state: param_groups.{i} lacks {sorted(missing) or ['params']}")
+        ids += g["params"]
+    if sorted(ids) != list(range(len(shapes))):
+        raise ValueError(f"optimizer state: covers {len(ids)} parameters, the model has {len(shapes)}")
+    for idx, entry in per_param.items():
+        if not isinstance(idx, int) or not 0 <= idx < len(shapes) or not isinstance(entry, dict):
+            raise ValueError(f"optimizer state: malformed entry for parameter {idx!r}")
+        for name, t in entry.items():
+            if not isinstance(t, torch.Tensor):
+                raise ValueError(f"optimizer state: state.{idx}.{name} is not a tensor")
+            if t.dim() > 0 and t.shape != shapes[idx]:
+                raise ValueError(
+                    f"optimizer state: state.{idx}.{name} has shape {tuple(t.shape)}, "
+                    f"the parameter {tuple(shapes[idx])}"
+                )
+    masters = state.get("masters")
+    if masters is not None:
+        if not isinstance(masters, list) or len(masters) != len(shapes):
+            raise ValueError(f"optimizer state: masters must list {len(shapes)} tensors")
+        for i, (m, shape) in enumerate(zip(masters, shapes, strict=True)):
+            if not isinstance(m, torch.Tensor) or m.shape != shape:
+                raise ValueError(f"optimizer state: masters.{i} does not match its parameter")
+
+
 class MasterAdamW:
     """AdamW over fp32 masters of `model`'s parameters (the parameters themselves when fp32)."""
 
     def __init__(self, model: nn.Module, weight_decay: float, betas: tuple[float, float], eps: float) -> None:
-        self.params = [p for p in {id(p): p for p in model.parameters()}.values() if p.requires_grad]
+        self.params = trainable_params(model)
         self.mixed = any(p.dtype != torch.float32 for p in self.params)
         if self.mixed:
             self.masters = [p.detach().float().clone() for p in self.params]
@@ -55,11 +109,21 @@ class MasterAdamW:
 
         Returns:
             The global gradient norm before clipping.
+        Raises:
+            NonFiniteError: the norm is NaN or infinite; the gradients are dropped and neither the
+                weights nor AdamW's state change.
         """
         if self.mixed:
             for m, p in zip(self.masters, self.params, strict=True):
                 m.grad = None if p.grad is None else p.grad.float()
-        norm = torch.nn.utils.clip_grad_norm_(self.masters, max_grad_norm)
+        norm = float(torch.nn.utils.clip_grad_norm_(self.masters, max_grad_norm))
+        if not math.isfinite(norm):
+            self.opt.zero_grad(set_to_none=True)
+            self.zero_grad()
+            raise NonFiniteError(
+                f"the gradient norm is {norm}: the step was refused and changed nothing "
+                "(no weight, no optimizer state); check the batch's old_logprobs and advantages"
+            )
         for group in self.opt.param_groups:
             group["lr"] = lr
         self.opt.step()
@@ -69,7 +133,7 @@ class MasterAdamW:
                 for m, p in zip(self.masters, self.params, strict=True):
                     p.copy_(m)
                     p.grad = None
-        return float(norm)
+        return norm
 
     def zero_grad(self) -> None:
         """Drops the model's gradients."""
@@ -84,9 +148,11 @@ class MasterAdamW:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restores `state_dict()` output."""
+        """Restores `state_dict()` output (check it first with `check_state_dict`). Without saved
+        masters, the masters are taken from the parameters as they are now."""
         self.opt.load_state_dict(state["opt"])
-        if self.mixed and state.get("masters") is not None:
+        if self.mixed:
             with torch.no_grad():
-                for m, s in zip(self.masters, state["masters"], strict=True):
-                    m.copy_(s)
+                saved = state.get("masters")
+                for i, (m, p) in enumerate(zip(self.masters, self.params, strict=True)):
+                    m.copy_(saved[i] if saved is not None else p)

@@ -193,7 +193,8 @@ class Sampler:
                 in_think = (in_think | opened) & ~closed
             nxt = torch.where(active, nxt, torch.full_like(nxt, tok.pad_id))
             out_tok[:, step] = nxt
-            out_lp[:, step] = logits.gather(-1, nxt[:, None]).squeeze(-1) - lse
+            # ≤ 0 in exact arithmetic; the clamp keeps a rounding error from breaking the protocol
+            out_lp[:, step] = (logits.gather(-1, nxt[:, None]).squeeze(-1) - lse).clamp(max=0.0)
             n_new += active
             hit_eos = active & torch.isin(nxt, eos)
             reason = torch.where(hit_eos, torch.full_like(reason, 1), reason)

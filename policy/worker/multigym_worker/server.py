@@ -5,12 +5,15 @@ are serialized while the event loop keeps answering `/health` and `/v1/info`. Wi
 (`--coalesce-generate`), generate requests that wait for the lock together and share their sampling
 settings are decoded as one batch (`GenerateQueue`): many small groups in flight at once (one per
 task, as the rollout activities send them) then fill the GPU instead of queueing one by one.
+
+JSON is strict both ways (`jsonio`): a request with NaN or Infinity is a 400, and an answer that would
+carry one becomes a 500 `non_finite_output` error instead of invalid JSON. Access control is the
+`auth.guard` middleware (bearer token, `Content-Type: application/json`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +22,10 @@ from typing import Any
 import torch
 from aiohttp import web
 
+from . import jsonio
+from .auth import guard
 from .engine import Engine, coalesce_key
-from .errors import CudaOomError, RequestValidationError, WorkerError
+from .errors import CudaOomError, NonFiniteOutputError, RequestValidationError, WorkerError
 from .validation import RequestValidator
 
 log = logging.getLogger("multigym_worker")
@@ -44,7 +49,21 @@ def run_here(_route: str, _body: dict[str, Any], call: Callable[[], dict[str, An
 
 def error_response(err: WorkerError) -> web.Response:
     """JSON error body with the error's status."""
-    return web.json_response(err.body(), status=err.status)
+    return web.json_response(err.body(), status=err.status, dumps=jsonio.dumps)
+
+
+def json_answer(route: str, out: dict[str, Any]) -> web.Response:
+    """A 200 answer in strict JSON, or a 500 `non_finite_output` error when `out` holds NaN/±inf."""
+    try:
+        return web.json_response(text=jsonio.dumps(out))
+    except ValueError:
+        log.error("%s produced a non-finite number; answered 500 instead of invalid JSON", route)
+        return error_response(
+            NonFiniteOutputError(
+                f"{route}: the answer holds NaN or Infinity (the model's weights may be broken); load a "
+                "checkpoint (POST /v1/load) or restart the worker"
+            )
+        )
 
 
 def _is_oom(e: BaseException) -> bool:
@@ -119,8 +138,8 @@ def model_route(
         app = request.app
         try:
             try:
-                raw = await request.json(loads=json.loads)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raw = jsonio.loads(await request.read())
+            except (ValueError, UnicodeDecodeError) as e:
                 raise RequestValidationError(f"the body is not valid JSON: {e}") from e
             body = app[VALIDATOR].validate(route, raw)
             engine, dispatch = app[ENGINE], app[DISPATCH]
@@ -135,7 +154,7 @@ def model_route(
                 out = await queue.submit(app, body)
             else:
                 out = await run_model(app, call)
-            return web.json_response(out)
+            return json_answer(route, out)
         except WorkerError as e:
             return error_response(e)
         except Exception as e:  # a bug: answer 500 with the reason and keep serving
@@ -149,20 +168,23 @@ def model_route(
 
 async def health(_request: web.Request) -> web.Response:
     """`GET /health`: liveness."""
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok"}, dumps=jsonio.dumps)
 
 
 async def info(request: web.Request) -> web.Response:
-    """`GET /v1/info`: model, tokenizer, device, dtype, policy version, context and vocabulary sizes."""
-    return web.json_response(request.app[ENGINE].info())
+    """`GET /v1/info`: model, device, dtype, policy version, run id, last applied key, sizes."""
+    return json_answer("/v1/info", request.app[ENGINE].info())
 
 
-def build_app(engine: Engine, dispatch: Dispatch | None = None, coalesce: bool = False) -> web.Application:
+def build_app(
+    engine: Engine, dispatch: Dispatch | None = None, coalesce: bool = False, token: str | None = None
+) -> web.Application:
     """The aiohttp application serving `engine`; `dispatch` (default `run_here`) runs model requests.
-    `coalesce` batches concurrent generate requests (single process only: not with a `dispatch`)."""
+    `coalesce` batches concurrent generate requests (single process only: not with a `dispatch`);
+    with `token`, every route but `/health` requires `Authorization: Bearer <token>`."""
     if coalesce and dispatch is not None:
         raise ValueError("coalescing generate requests is not supported with a data-parallel dispatch")
-    app = web.Application(client_max_size=1024**3)
+    app = web.Application(client_max_size=1024**3, middlewares=[guard(token, error_response)])
     if coalesce:
         app[GENERATE_QUEUE] = GenerateQueue()
     app[ENGINE] = engine

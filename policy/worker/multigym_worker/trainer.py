@@ -3,10 +3,14 @@
 A step splits its samples into micro-batches of `micro_batch_size`, back-propagates each
 micro-batch's share of the batch loss (see `grpo.BatchNorm`), then clips the global gradient norm and
 applies one AdamW update, so k micro-batches give the same update as one batch.
+
+A step whose loss, statistics or gradient norm is not finite is refused before the optimizer runs
+(`NonFiniteError`): no weight, no AdamW moment, no schedule step and no reference policy changes.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .errors import NonFiniteError
 from .grpo import BatchNorm, grpo_loss
 from .model import CausalLM
 from .optim import MasterAdamW, Schedule
@@ -116,9 +121,13 @@ class Trainer:
         policy keeps its moment estimates, so the first GRPO step is not a fresh Adam's sign-like
         step of size lr on every weight."""
         if self.opt is None:
-            c = self.optim_cfg
-            self.opt = MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
+            self.opt = self.new_optimizer()
         return self.opt
+
+    def new_optimizer(self) -> MasterAdamW:
+        """A fresh AdamW over the model's parameters (not installed)."""
+        c = self.optim_cfg
+        return MasterAdamW(self.model, c.weight_decay, (c.beta1, c.beta2), c.eps)
 
     def reference(self) -> CausalLM:
         """The frozen reference model, built from `ref_state` on first use."""
@@ -163,14 +172,29 @@ class Trainer:
     # ---- steps ------------------------------------------------------------------------------------
 
     def train_step(self, seqs: list[TrainSeq], hyper: dict) -> dict:
-        """One GRPO update (see `grpo.grpo_loss`); returns `TrainMetrics` without `seconds`."""
+        """One GRPO update (see `grpo.grpo_loss`); returns `TrainMetrics`.
+
+        Raises:
+            NonFiniteError: the loss, a statistic or the gradient norm is not finite; nothing changed.
+        """
         t0 = time.perf_counter()
-        if self.ref_state is None:
-            self.ref_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        first = self.ref_state is None
+        if first:  # π_ref is the policy of the first GRPO step; kept only if that step succeeds
+            self.set_reference(
+                {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            )
+        try:
+            return self._train_step(seqs, hyper, t0)
+        except BaseException:
+            if first:
+                self.set_reference(None)
+            raise
+
+    def _train_step(self, seqs: list[TrainSeq], hyper: dict, t0: float) -> dict:
         opt = self.optimizer()
         kl_coef = float(hyper["kl_coef"])
         masks = [
-            torch.tensor(s.mask if s.mask is not None else [1] * len(s.completion), dtype=torch.float32)
+            torch.tensor(s.mask if s.mask is not None else [1] * len(s.completion), dtype=torch.bool)
             for s in seqs
         ]
         norm = self.reduce_norm(
@@ -192,7 +216,7 @@ class Trainer:
             # per-token inputs are built on the host and copied without blocking the host
             tc = max(len(s.completion) for s in chunk)
             old_h = torch.zeros((len(chunk), tc))
-            mask_h = torch.zeros((len(chunk), tc))
+            mask_h = torch.zeros((len(chunk), tc), dtype=torch.bool)
             for r, s in enumerate(chunk):
                 n = len(s.completion)
                 old_h[r, :n] = torch.tensor(s.old_logprobs, dtype=torch.float32)
@@ -200,7 +224,7 @@ class Trainer:
             adv_h = torch.tensor([s.advantage for s in chunk], dtype=torch.float32)
             old, mask, adv = (to_device(t, device) for t in (old_h, mask_h, adv_h))
             logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, True, self.forward)
-            mask = mask * valid
+            mask = mask & valid
             ref_logp = None
             if kl_coef > 0:
                 with torch.no_grad():
@@ -224,10 +248,13 @@ class Trainer:
             totals += parts.stats
         sums = self.reduce_sums(totals.tolist())
         loss_sum, kl_sum, low, high, ent, tokens = sums
+        self._refuse_non_finite(opt, loss=loss_sum, kl=kl_sum, entropy=ent)
         lr = float(hyper["learning_rate"]) * self.schedule.factor(self.rl_steps)
-        grad_norm = opt.clip_and_step(lr, float(hyper["max_grad_norm"]))
+        try:
+            grad_norm = opt.clip_and_step(lr, float(hyper["max_grad_norm"]))
+        finally:
+            self.model.eval()
         self.rl_steps += 1
-        self.model.eval()
         denom = max(tokens, 1.0)
         return {
             "loss": loss_sum,
@@ -241,8 +268,24 @@ class Trainer:
             "learning_rate": lr,
         }
 
+    def _refuse_non_finite(self, opt: MasterAdamW, **values: float) -> None:
+        """Drops the gradients and raises `NonFiniteError` when a value is NaN or infinite."""
+        bad = {k: v for k, v in values.items() if not math.isfinite(v)}
+        if bad:
+            opt.zero_grad()
+            self.model.eval()
+            raise NonFiniteError(
+                f"the step's {', '.join(f'{k} is {v}' for k, v in bad.items())}: the step was refused and "
+                "changed nothing (no weight, no optimizer state); check the batch's old_logprobs and "
+                "advantages"
+            )
+
     def sft_step(self, seqs: list[TrainSeq], learning_rate: float, micro_batch_size: int) -> dict:
-        """One supervised update: mean cross-entropy per completion token over the whole batch."""
+        """One supervised update: mean cross-entropy per completion token over the whole batch.
+
+        Raises:
+            NonFiniteError: the loss or the gradient norm is not finite; nothing changed.
+        """
         t0 = time.perf_counter()
         opt = self.optimizer()
         (total,) = self.reduce_sums([float(sum(len(s.completion) for s in seqs))])
@@ -253,10 +296,13 @@ class Trainer:
             chunk = seqs[i : i + micro_batch_size]
             self.begin_micro_batch(last=i + micro_batch_size >= len(seqs))
             logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, False, self.forward)
-            loss = -(logp * valid).sum() / total
+            loss = -torch.where(valid, logp, torch.zeros_like(logp)).sum() / total
             self.backward(loss)
             loss_total += loss.detach()
         (loss_sum,) = self.reduce_sums([float(loss_total)])
-        opt.clip_and_step(learning_rate, self.optim_cfg.sft_max_grad_norm)
-        self.model.eval()
+        self._refuse_non_finite(opt, loss=loss_sum)
+        try:
+            opt.clip_and_step(learning_rate, self.optim_cfg.sft_max_grad_norm)
+        finally:
+            self.model.eval()
         return {"loss": loss_sum, "tokens": int(total), "seconds": time.perf_counter() - t0}

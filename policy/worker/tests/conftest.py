@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -14,7 +16,7 @@ import pytest
 import torch
 from aiohttp import web
 
-from multigym_worker.__main__ import build_engine, parse_args
+from multigym_worker.__main__ import build_engine, parse_args, resume
 from multigym_worker.engine import Engine
 from multigym_worker.server import build_app
 
@@ -22,12 +24,13 @@ torch.set_num_threads(2)
 
 
 class Worker:
-    """A running worker: `post`/`get` return (status, JSON body)."""
+    """A running worker: `post`/`get` return (status, JSON body); `token` is sent when set."""
 
-    def __init__(self, engine: Engine, coalesce: bool = False) -> None:
+    def __init__(self, engine: Engine, token: str | None = None, coalesce: bool = False) -> None:
         self.engine = engine
+        self.token = token
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(build_app(engine, coalesce=coalesce))
+        self.runner = web.AppRunner(build_app(engine, coalesce=coalesce, token=token))
         started = threading.Event()
 
         def run() -> None:
@@ -44,22 +47,33 @@ class Worker:
         started.wait(30)
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        sent = {"Content-Type": "application/json"}
+        if self.token:
+            sent["Authorization"] = f"Bearer {self.token}"
+        sent.update(headers or {})
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=sent)
         try:
             with urllib.request.urlopen(req, timeout=600) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
-    def post(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-        return self.request("POST", path, body, raw)
+    def post(
+        self, path: str, body: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        return self.request("POST", path, body, raw, headers)
 
-    def get(self, path: str) -> tuple[int, Any]:
-        return self.request("GET", path)
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        return self.request("GET", path, headers=headers)
 
     def ok(self, path: str, body: Any) -> Any:
         status, out = self.post(path, body)
@@ -70,12 +84,23 @@ class Worker:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        if self.own_root:
+            shutil.rmtree(self.own_root, ignore_errors=True)
+
+    own_root: str | None = None
 
 
-def start_worker(*flags: str) -> Worker:
-    """A fresh worker started with command-line `flags` (default: tiny on CPU, seed 0)."""
-    args = parse_args(["--model", "tiny", "--device", "cpu", "--seed", "0", *flags])
-    return Worker(build_engine(args), coalesce=args.coalesce_generate)
+def start_worker(*flags: str, token: str | None = None) -> Worker:
+    """A fresh worker started with command-line `flags` (default: tiny on CPU, seed 0, a checkpoint
+    root of its own that `stop()` removes, unless `--checkpoint-dir` is among the flags)."""
+    own_root = None if "--checkpoint-dir" in flags else tempfile.mkdtemp(prefix="mg-ckroot-")
+    root = ["--checkpoint-dir", own_root] if own_root else []
+    args = parse_args(["--model", "tiny", "--device", "cpu", "--seed", "0", *root, *flags])
+    engine = build_engine(args)
+    resume(engine, args)
+    w = Worker(engine, token, coalesce=args.coalesce_generate)
+    w.own_root = own_root
+    return w
 
 
 @pytest.fixture

@@ -30,11 +30,21 @@ class Launched:
     """`torchrun --standalone --nproc-per-node 2 -m multigym_worker --distributed` (tiny, CPU,
     `--shard-optimizer`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
         env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
         cmd += ["-m", "multigym_worker", "--model", "tiny", "--device", "cpu", "--distributed"]
-        cmd += ["--port", "0", "--threads", "1", "--seed", "3", "--shard-optimizer"]
+        cmd += [
+            "--port",
+            "0",
+            "--threads",
+            "1",
+            "--seed",
+            "3",
+            "--shard-optimizer",
+            "--checkpoint-dir",
+            str(root),
+        ]
         self.proc = subprocess.Popen(
             cmd, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
@@ -77,8 +87,8 @@ class Launched:
 
 
 @pytest.fixture
-def launched() -> Any:
-    w = Launched()
+def launched(tmp_path: Path) -> Any:
+    w = Launched(tmp_path)
     yield w
     w.stop()
 

@@ -54,9 +54,9 @@ def test_requests_expecting_other_weights_are_refused_and_change_nothing(
         assert body["error"]["worker"] == {"run_id": "run-a", "policy_version": 0}
         status, body = worker.post("/v1/generate", {"prompts": ["1+1="], "max_tokens": 2, "expect": expect})
         assert status == 409 and body["error"]["type"] == "policy_mismatch"
-        status, body = worker.post("/v1/checkpoint", {"path": str(tmp_path / "ck"), "expect": expect})
+        status, body = worker.post("/v1/checkpoint", {"path": "ck", "expect": expect})
         assert status == 409 and body["error"]["type"] == "policy_mismatch"
-    assert not (tmp_path / "ck").exists()
+    assert not (worker.engine.root.root / "ck").exists()
     assert same(params(worker), w0)
     assert worker.get("/v1/info")[1]["policy_version"] == 0
 
@@ -74,18 +74,19 @@ def test_requests_expecting_other_weights_are_refused_and_change_nothing(
 
 
 def test_checkpoints_keep_the_run_and_load_can_claim_them(tmp_path: Path) -> None:
-    a = start_worker()
+    a = start_worker("--checkpoint-dir", str(tmp_path))
     try:
         a.ok("/v1/reset", {"run_id": "run-a"})
         a.ok("/v1/train_step", {"idempotency_key": "run-a:1", "samples": batch(a, seed=4), "hyper": HYPER})
         ck = str(tmp_path / "ck")
         saved = a.ok("/v1/checkpoint", {"path": ck, "expect": {"run_id": "run-a", "policy_version": 1}})
-        assert saved == {"path": ck, "policy_version": 1, "run_id": "run-a"}
+        lineage = {"path": ck, "policy_version": 1, "run_id": "run-a", "last_idempotency_key": "run-a:1"}
+        assert saved == lineage
     finally:
         a.stop()
-    b = start_worker()
+    b = start_worker("--checkpoint-dir", str(tmp_path))
     try:
-        assert b.ok("/v1/load", {"path": ck}) == {"path": ck, "policy_version": 1, "run_id": "run-a"}
+        assert b.ok("/v1/load", {"path": ck}) == lineage
         assert b.get("/v1/info")[1]["run_id"] == "run-a"
         assert b.ok("/v1/load", {"path": ck, "run_id": "run-c"})["run_id"] == "run-c"
         assert b.get("/v1/info")[1] == {**b.get("/v1/info")[1], "run_id": "run-c", "policy_version": 1}
@@ -94,7 +95,7 @@ def test_checkpoints_keep_the_run_and_load_can_claim_them(tmp_path: Path) -> Non
 
 
 def test_reset_of_a_directory_model_reads_its_weights_again(tmp_path: Path) -> None:
-    a = start_worker()
+    a = start_worker("--checkpoint-dir", str(tmp_path))
     try:
         a.ok("/v1/train_step", {"idempotency_key": "k", "samples": batch(a, seed=5), "hyper": HYPER})
         a.ok("/v1/checkpoint", {"path": str(tmp_path / "base")})

@@ -124,7 +124,7 @@ def test_learning_rate_in_metrics_follows_the_cli_schedule() -> None:
 def test_checkpoint_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     flags = ("--warmup-steps", "2", "--lr-schedule", "cosine", "--total-steps", "6")
     hyper = {"learning_rate": 2e-3, "kl_coef": 0.02, "micro_batch_size": 4, "clip_high": 0.28}
-    a = start_worker(*flags)
+    a = start_worker("--checkpoint-dir", str(tmp_path), *flags)
     try:
         a.ok(
             "/v1/sft_step", {"examples": [{"prompt": "1+1=", "completion": "2"}], "idempotency_key": "sft-0"}
@@ -137,9 +137,10 @@ def test_checkpoint_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
         expected = params(a)
     finally:
         a.stop()
-    b = start_worker("--seed", "7", *flags)  # different initial weights: the load must replace them
+    # different initial weights: the load must replace them; a relative path is taken from the root
+    b = start_worker("--seed", "7", "--checkpoint-dir", str(tmp_path), *flags)
     try:
-        assert b.ok("/v1/load", {"path": str(tmp_path / "ck")})["policy_version"] == 3
+        assert b.ok("/v1/load", {"path": "ck"})["policy_version"] == 3
         replay = b.ok("/v1/train_step", {"idempotency_key": "run:1", "samples": batches[1], "hyper": hyper})
         assert replay["replayed"] is True and replay["policy_version"] == 3
         resumed = b.ok("/v1/train_step", {"idempotency_key": "run:2", "samples": batches[2], "hyper": hyper})
@@ -153,10 +154,11 @@ def test_checkpoint_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
         b.stop()
 
 
-def test_checkpoint_directory_is_a_loadable_model(tmp_path: Path, worker: Worker) -> None:
+def test_checkpoint_directory_is_a_loadable_model(worker: Worker) -> None:
     worker.ok("/v1/sft_step", {"examples": [{"prompt": "a", "completion": "b"}]})
-    worker.ok("/v1/checkpoint", {"path": str(tmp_path / "m")})
-    w = start_worker("--model", str(tmp_path / "m"))
+    saved = worker.ok("/v1/checkpoint", {"path": "m"})["path"]
+    assert saved == str(worker.engine.root.root / "m")
+    w = start_worker("--model", saved)
     try:
         assert all(
             torch.equal(v, worker.engine.model.state_dict()[k])
@@ -166,5 +168,5 @@ def test_checkpoint_directory_is_a_loadable_model(tmp_path: Path, worker: Worker
         assert w.ok("/v1/generate", body)["results"] == worker.ok("/v1/generate", body)["results"]
     finally:
         w.stop()
-    status, out = worker.post("/v1/load", {"path": str(tmp_path / "missing")})
+    status, out = worker.post("/v1/load", {"path": "missing"})
     assert status == 400 and out["error"]["type"] == "checkpoint" and out["error"]["field"] == "path"
