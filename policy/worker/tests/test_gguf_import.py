@@ -196,7 +196,7 @@ def test_tied_embedding_gradient_is_the_sum_of_both_uses(tmp_path: Path, gguf_fi
 
 def test_tied_model_trains_checkpoints_and_loads_through_the_worker(tmp_path: Path, gguf_file: Path) -> None:
     import_gguf(gguf_file, tmp_path, "t", log=lambda _: None)
-    w = start_worker("--model", "t", "--models-dir", str(tmp_path))
+    w = start_worker("--model", "t", "--models-dir", str(tmp_path), "--checkpoint-dir", str(tmp_path))
     try:
         m = w.engine.model
         params_before = w.get("/v1/info")[1]["parameters"]
