@@ -19,7 +19,7 @@ import { RE2JS } from 're2js';
 import '../rewards/builtin/index.js';
 import { loadPlugin } from '../environments/registry.js';
 import type { RewardChecker, ScoredTask, ScoredTrajectory } from '../rewards/api.js';
-import { closeCheckerPool, runInPool } from '../rewards/pool/pool.js';
+import { checkerPool, closeCheckerPool, runInPool } from '../rewards/pool/pool.js';
 import { BUILTIN_SOURCE, getReward } from '../rewards/registry.js';
 import { runChecker } from '../rewards/score.js';
 
@@ -94,7 +94,8 @@ const rssBefore = mb();
 let t = performance.now();
 await inPool(cases[0]!);
 const firstCallMs = performance.now() - t;
-const rssOneThread = mb();
+const rssStarted = mb();
+const threadsStarted = checkerPool().threads.length;
 
 console.log(`checker pool: first call ${firstCallMs.toFixed(0)} ms (thread start-up, tsx, built-ins)`);
 console.log(`calls ${CALLS} × ${ROUNDS} rounds, concurrency ${CONCURRENCY}; medians of the rounds\n`);
@@ -133,7 +134,7 @@ console.log(
   `\ntime-out: a looping checker with a 200 ms budget came back as "${stopped.status}" after ${stopMs.toFixed(0)} ms; 8 calls right after took ${afterMs.toFixed(0)} ms (a new thread starts)`,
 );
 console.log(
-  `memory: RSS ${rssBefore.toFixed(0)} MiB before the pool, ${rssOneThread.toFixed(0)} MiB with 1 thread, ${rssAll.toFixed(0)} MiB with the pool at full size`,
+  `memory: RSS ${rssBefore.toFixed(0)} MiB before the pool, ${rssStarted.toFixed(0)} MiB after its first call (${threadsStarted} threads starting), ${rssAll.toFixed(0)} MiB after the runs`,
 );
 
 // onnx-reward-model: in the caller (one session per process, its placement) vs in the pool.
@@ -142,7 +143,7 @@ const onnx: Case = {
   checker: 'onnx-reward-model',
   trajectory: traj('a fine answer. '.repeat(20)),
   task: { id: 'e', data: {} },
-  config: { model },
+  config: { model, missValue: 0 },
 };
 const onnxPool = async () => {
   const o = await runInPool(
