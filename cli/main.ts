@@ -1,7 +1,7 @@
 /**
  * The `multigym` command line. Each sub-command lives in `cli/commands/`.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
@@ -44,7 +44,11 @@ program
     'tiny',
   )
   .option('--no-policy', 'do not start a policy worker (use your own, e.g. on a GPU host)')
-  .action(async (o) => runDev(o));
+  .option(
+    '--checkpoint-dir <dir>',
+    "root of the policy worker's checkpoints; a run's checkpoint_dir must lie under it (default <home>/checkpoints)",
+  )
+  .action(async (o) => runDev({ ...o, checkpointDir: o.checkpointDir && resolve(o.checkpointDir) }));
 
 program
   .command('worker')
@@ -53,6 +57,14 @@ program
   .option('--no-main', 'do not serve the main queue (workflows, training)')
   .action(async (o: { env?: string[]; main: boolean }) => {
     for (const e of o.env ?? []) getEnvironment(e);
+    // the token `multigym dev` wrote for its policy worker, unless the environment names one
+    const tokenFile = resolve(homeDir(), 'policy.token');
+    if (
+      !process.env.MULTIGYM_POLICY_TOKEN &&
+      !process.env.MULTIGYM_POLICY_TOKEN_FILE &&
+      existsSync(tokenFile)
+    )
+      process.env.MULTIGYM_POLICY_TOKEN_FILE = tokenFile;
     const lock = process.env.DATABASE_URL ? undefined : acquirePgliteLock();
     const database = await openProjectDatabase();
     const workers = await startWorkers({

@@ -1,7 +1,13 @@
 /**
  * `multigym dev`: the local stack in one command — the Temporal dev server with its web UI, the
  * policy worker on CPU and the orchestrator workers — all stopped on Ctrl-C.
+ *
+ * The policy worker gets a fresh bearer token per start (or `MULTIGYM_POLICY_TOKEN` when set), in its
+ * environment; this process (whose orchestrator workers call the policy worker) gets it in
+ * `process.env.MULTIGYM_POLICY_TOKEN`, and other processes can read `<home>/policy.token` (mode 0600).
  */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DatabaseHandle } from '../../db/client.js';
 import { homeDir, openProjectDatabase } from '../context.js';
@@ -17,6 +23,8 @@ export interface DevOptions {
   policy: boolean;
   /** Leave the web UI's address out of the start-up lines (the quickstart prints the run's link instead). */
   quietUi?: boolean;
+  /** Root of the policy worker's checkpoints (default `<home>/checkpoints`). */
+  checkpointDir?: string;
   /** Called once the policy worker and the database are up, before the orchestrator workers start (quickstart loads a checkpoint here). */
   beforeWorkers?: (policyUrl: string | undefined) => Promise<void>;
 }
@@ -26,6 +34,8 @@ export interface DevStack {
   temporalAddress: string;
   uiUrl: string;
   policyUrl?: string;
+  /** Bearer token of the policy worker this stack started. */
+  policyToken?: string;
   /** The open database (the embedded PGlite one serves only this process). */
   database: DatabaseHandle;
   stop(): Promise<void>;
@@ -49,10 +59,21 @@ export async function startDevStack(
     started.push(temporal);
     log(`Temporal dev server on ${temporal.address}${opts.quietUi ? '' : `; web UI: ${temporal.uiUrl}`}`);
     let policy: (Service & { url: string }) | undefined;
+    let policyToken: string | undefined;
     if (opts.policy) {
-      policy = await startPolicyWorkerProcess({ model: opts.model, port: opts.policyPort });
+      policyToken = shareToken(process.env.MULTIGYM_POLICY_TOKEN || randomBytes(32).toString('base64url'));
+      const checkpointDir = opts.checkpointDir ?? resolve(homeDir(), 'checkpoints');
+      policy = await startPolicyWorkerProcess({
+        model: opts.model,
+        port: opts.policyPort,
+        token: policyToken,
+        checkpointDir,
+      });
       started.push(policy);
-      log(`policy worker (${opts.model}, cpu) on ${policy.url}`);
+      log(`policy worker (${opts.model}, cpu) on ${policy.url}; checkpoints under ${checkpointDir}`);
+      log(
+        `policy worker token in ${tokenFile()} (for other processes: MULTIGYM_POLICY_TOKEN_FILE=${tokenFile()})`,
+      );
     }
     if (!process.env.DATABASE_URL) started.push(acquirePgliteLock());
     const database = await openProjectDatabase();
@@ -69,6 +90,7 @@ export async function startDevStack(
       temporalAddress: temporal.address,
       uiUrl: temporal.uiUrl,
       policyUrl: policy?.url,
+      policyToken,
       database,
       stop,
     };
@@ -76,6 +98,20 @@ export async function startDevStack(
     await stop();
     throw err;
   }
+}
+
+const tokenFile = () => resolve(homeDir(), 'policy.token');
+
+/**
+ * Makes `token` the one this process's policy clients send (`MULTIGYM_POLICY_TOKEN`) and writes it to
+ * `<home>/policy.token` (0600) for other orchestrator processes; returns it.
+ */
+function shareToken(token: string): string {
+  process.env.MULTIGYM_POLICY_TOKEN = token;
+  mkdirSync(homeDir(), { recursive: true });
+  writeFileSync(tokenFile(), `${token}\n`, { mode: 0o600 });
+  chmodSync(tokenFile(), 0o600);
+  return token;
 }
 
 /** Runs the stack until Ctrl-C (SIGINT) or SIGTERM, then stops every process it started. */

@@ -100,6 +100,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     model: resume ? previous!.model : o.model,
     policy: true,
     quietUi: true,
+    checkpointDir,
     beforeWorkers: async (policyUrl) => {
       if (!previous) return;
       const client = await temporalClient(temporalAddress);

@@ -154,6 +154,17 @@ describe('multigym quickstart (shortened)', () => {
     const policy = processesWith(`--port ${policyPort} `);
     expect(temporal.length, run.output()).toBeGreaterThan(0);
     expect(policy.length, run.output()).toBeGreaterThan(0);
+    // the policy worker needs this start's token (file 0600, never on a command line) and keeps its
+    // checkpoints under the quickstart's directory
+    const tokenFile = join(home, 'policy.token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token.length).toBeGreaterThanOrEqual(40);
+    expect(processesWith(token)).toEqual([]);
+    expect(processesWith(`--checkpoint-dir ${join(home, 'quickstart/checkpoints')}`)).toEqual(policy);
+    const info = `http://127.0.0.1:${policyPort}/v1/info`;
+    expect((await fetch(info)).status).toBe(401);
+    expect((await fetch(info, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
     run.child.kill('SIGINT');
     const code = await run.exit;
     expect(code).toBe(130);
