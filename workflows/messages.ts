@@ -23,7 +23,7 @@ export interface Progress {
   zeroVarianceGroups: Record<string, number>;
   rollouts: number;
   rolloutsPerSecond: number;
-  /** Mean reward over all environments in the last step. */
+  /** Mean of the environments' mean rewards in the last step, over those with scored (ok) rollouts. */
   meanReward: number;
 }
 

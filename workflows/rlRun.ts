@@ -126,7 +126,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   let finished: 'completed' | 'stopped' | undefined;
 
   const progress = (): Progress => {
-    const envs = Object.values(state.lastEnvs);
+    const scored = Object.values(state.lastEnvs).filter((e) => e.rollouts > 0);
     const elapsed = Math.max(1, Date.now() - state.startedAtMs) / 1000;
     return {
       runId,
@@ -139,7 +139,8 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       zeroVarianceGroups: state.zeroVarianceGroups,
       rollouts: state.rollouts,
       rolloutsPerSecond: state.rollouts / elapsed,
-      meanReward: envs.length ? envs.reduce((a, e) => a + e.meanReward, 0) / envs.length : 0,
+      // Over the environments that scored something: one whose checker always fails has no mean.
+      meanReward: scored.length ? scored.reduce((a, e) => a + e.meanReward, 0) / scored.length : 0,
     };
   };
   setHandler(progressQuery, progress);

@@ -198,6 +198,8 @@ describe('checker failures in a run', () => {
     expect(result.envs).toMatchObject(expected);
     const progress = await handle.query(progressQuery);
     expect(progress.envs).toMatchObject(expected);
+    // The run's mean is over the environments that scored something: math (all errors) has none.
+    expect(progress.meanReward).toBeCloseTo(progress.envs.echo!.meanReward, 12);
 
     // `multigym logs` counts them; math's mean is "-", not 0.000.
     const lines: string[] = [];
