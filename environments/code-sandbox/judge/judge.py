@@ -15,11 +15,11 @@ process ended during this test), not_run (it ended or stopped answering before i
 """
 
 import builtins
-import json
 import os
-import signal
 import time
 
+import codec
+from codec import signal
 from link import (
     GRACE_S,
     Gone,
@@ -42,7 +42,7 @@ def _alarm(signum, frame):
 
 
 def report(**obj):
-    data = (json.dumps(obj) + "\n").encode()
+    data = (codec.dumps(obj) + "\n").encode()
     while data:
         data = data[os.write(_report_fd, data) :]
 
@@ -164,7 +164,7 @@ def judge(spec, link):
 
 def main():
     with open("spec.json") as f:
-        spec = json.load(f)
+        spec = codec.loads(f.read())
     # Requests to the solution go to the real stdout; what test code prints goes to stderr.
     out = os.dup(1)
     os.dup2(2, 1)

@@ -11,8 +11,6 @@ own `Function` / `Remote` handles: comparing it never runs code the solution wro
 """
 
 import builtins
-import importlib
-import json
 import os
 import select
 import sys
@@ -148,8 +146,8 @@ class Link:
 
     def _parse(self, line, expected):
         try:
-            reply = json.loads(line)
-        except (ValueError, RecursionError):
+            reply = codec.loads(line.decode())
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise Violation(f"a reply that is not JSON: {line!r:.80}") from None
         if type(reply) is not dict or type(reply.get("id")) is not int or reply["id"] != expected:
             raise Violation(f"reply {line!r:.80} where the reply to request {expected} was due")
@@ -198,7 +196,8 @@ class Link:
                 raise self._violation(f"a name nobody asked for: {name!r:.80}")
             if type(wire) is dict and list(wire) == ["m"] and type(wire["m"]) is str:
                 if _is_stdlib(wire["m"]):
-                    out[name] = importlib.import_module(wire["m"])
+                    __import__(wire["m"])
+                    out[name] = sys.modules[wire["m"]]
                 continue
             out[name] = self._decode(wire)
         return out

@@ -7,12 +7,11 @@ and no expected value, so nothing the solution does here can pass a test: the ju
 sandbox, decides. Everything this file does the solution could do too; the judge trusts none of it.
 """
 
-import json
 import os
-import signal
 import types
 
 import codec
+from codec import signal
 
 _requests = os.fdopen(os.dup(0), "rb")
 _null = os.open(os.devnull, os.O_RDONLY)
@@ -32,7 +31,7 @@ def _alarm(signum, frame):
 
 
 def _send(obj):
-    data = (codec.dumps(obj) + "\n").encode("utf-8", "surrogatepass")
+    data = (codec.dumps(obj) + "\n").encode()
     view = memoryview(data)
     while view:
         view = view[os.write(3, view) :]
@@ -110,7 +109,7 @@ def _answer(ns, request):
 def _main():
     signal.signal(signal.SIGALRM, _alarm)
     with open("limits.json") as f:
-        limits = json.load(f)
+        limits = codec.loads(f.read())
     ns = {"__name__": "solution", "__builtins__": __builtins__}
     for phase, path in (("solution", "solution.py"), ("setup", "setup.py")):
         if not os.path.exists(path):
@@ -122,7 +121,7 @@ def _main():
             return
     _send({"id": 0, "ready": True})
     for line in _requests:
-        request = json.loads(line)
+        request = codec.loads(line.decode())
         try:
             reply = _answer(ns, request)
         except BaseException as exc:

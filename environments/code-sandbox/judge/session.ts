@@ -77,7 +77,7 @@ export async function runJudged(
   const verdicts = new Writable({
     write(chunk: Buffer, _encoding, done) {
       reports += chunk.toString('utf8');
-      if (reports.includes('{"done": true')) stop.abort();
+      if (reports.includes('{"done":true')) stop.abort();
       done();
     },
     final(done) {
