@@ -101,6 +101,19 @@ export class RewardInfraError extends Error {
   }
 }
 
+/**
+ * Thrown by a checker that stops its own work at an internal time budget (e.g. `math-equivalence`'s
+ * `budgetMs`) without deciding: recorded as a `checker_error` of kind `timeout`, like a call stopped
+ * by the checker pool, never as a value of 0.
+ */
+export class RewardTimeoutError extends Error {
+  readonly type = 'RewardTimeoutError';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RewardTimeoutError';
+  }
+}
+
 /** One weighted reward component of an environment or a run's override. */
 export interface RewardSpec {
   /** Checker name in the registry. */

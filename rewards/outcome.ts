@@ -71,7 +71,12 @@ export function failureOf(err: unknown): CheckerFailure {
   if (e?.retryable === true) {
     return { status: CheckerStatus.infraError, kind: 'infra', message, ...(errorType ? { errorType } : {}) };
   }
-  const kind: CheckerFailureKind = e?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'exception';
+  const kind: CheckerFailureKind =
+    e?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      ? 'memory'
+      : e?.type === 'RewardTimeoutError'
+        ? 'timeout'
+        : 'exception';
   return { status: CheckerStatus.checkerError, kind, message, ...(errorType ? { errorType } : {}) };
 }
 

@@ -8,14 +8,15 @@
  * Config: `answerField` (default "answer"), `rules` (extraction rules, default all), `relTol`
  * (default 1e-6; applies when either side is a decimal or an evaluated irrational value, integers and
  * fractions compare exactly), `absTol` (default 1e-12: how far from an exact 0 a value may be and
- * still count as 0; never between two non-zero values), `budgetMs` (default 500: a comparison past it scores 0 with
- * `details.error = "timeout"`, below the 1 s budget of `runChecker`). Details: `extracted`, `rule` (which extraction rule
+ * still count as 0; never between two non-zero values), `budgetMs` (default 500, below the 1 s budget
+ * of `runChecker`: a comparison past it throws `RewardTimeoutError`, a checker error of kind timeout,
+ * never a reward of 0). Details: `extracted`, `rule` (which extraction rule
  * matched), `reference`, `method` (which equivalence step decided, see `math/equivalence.ts`) and the
  * normalised forms. No reference answer in the task: not applicable (value 0).
  */
 import { z } from 'zod';
 import { finalAnswerText } from '../answerText.js';
-import { defineReward } from '../api.js';
+import { defineReward, RewardTimeoutError } from '../api.js';
 import { answerField, extractRules, missingAnswerDetails, referenceAnswer } from './common.js';
 import { DEFAULT_EQUIVALENCE_BUDGET_MS, isEquivalent } from './math/equivalence.js';
 import { extractAnswer } from './math/extract.js';
@@ -44,7 +45,7 @@ const config = z
       .min(0)
       .default(DEFAULT_EQUIVALENCE_BUDGET_MS)
       .describe(
-        'Time budget of the comparison in ms; past it the reward is 0 with error "timeout" (default 500).',
+        'Time budget of the comparison in ms; past it the call is a checker error (timeout), never a reward (default 500).',
       ),
   })
   .describe('math-equivalence checker config.');
@@ -70,10 +71,15 @@ export const mathEquivalence = defineReward({
       absTol: cfg.absTol,
       budgetMs: cfg.budgetMs,
     });
+    if (verdict.method === 'timeout') {
+      // Undecided is not "not equivalent": a checker error, never a reward of 0.
+      throw new RewardTimeoutError(
+        `comparing "${answer.slice(0, 200)}" with the reference exceeded the ${cfg.budgetMs} ms budget (budgetMs)`,
+      );
+    }
     return {
       value: verdict.equal ? 1 : 0,
       details: {
-        ...(verdict.method === 'timeout' ? { error: 'timeout', timeout_ms: cfg.budgetMs } : {}),
         rule,
         extracted: answer,
         reference,

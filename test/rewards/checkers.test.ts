@@ -53,10 +53,13 @@ describe('built-in reward checkers', () => {
     expect(onlyBoxed.value).toBe(0);
   });
 
-  it('math-equivalence past its time budget scores 0 with the reason', async () => {
+  it('math-equivalence past its time budget is a checker timeout, not a score of 0', async () => {
     const r = await score('math-equivalence', traj('\\boxed{x^2+2x+1}'), task('(x+1)^2'), { budgetMs: 0 });
-    expect(r.value).toBe(0);
-    expect(r.details).toMatchObject({ error: 'timeout' });
+    expect(r).toMatchObject({ status: 'checker_error', kind: 'timeout', errorType: 'RewardTimeoutError' });
+    expect(r.value).toBeUndefined();
+    expect((r as { message: string }).message).toBe(
+      'comparing "x^2+2x+1" with the reference exceeded the 0 ms budget (budgetMs)',
+    );
   });
 
   it('exact-match compares normalised strings, optionally the whole completion', async () => {
