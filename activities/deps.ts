@@ -9,8 +9,9 @@ import type { PolicySampler } from '../environments/api.js';
 import { loadPlugin } from '../environments/registry.js';
 import { PolicyClient, PolicyWorkerError } from '../policy/client.js';
 
-/** A policy worker as the activities use it: sampling plus training and checkpoints. */
-export type Policy = PolicySampler & Pick<PolicyClient, 'trainStep' | 'checkpoint' | 'sftStep'>;
+/** A policy worker as the activities use it: sampling, training, checkpoints, load and reset. */
+export type Policy = PolicySampler &
+  Pick<PolicyClient, 'trainStep' | 'checkpoint' | 'sftStep' | 'load' | 'reset'>;
 
 export interface ActivityDeps {
   db: Database;
@@ -22,6 +23,35 @@ export interface ActivityDeps {
   policyFor?: (url: string) => Policy;
   /** Concurrent groups inside one rollout activity (default 4). */
   groupConcurrency?: number;
+  /**
+   * Whether a run (workflow id) is still going, to decide if a worker holding its weights may be
+   * claimed by another run; default: the workflow's status on the activity's own Temporal client.
+   */
+  isRunActive?: (runId: string) => Promise<boolean>;
+}
+
+/**
+ * Runs `work` while heartbeating every 5 s: a long call (a train step, a restore that trains several
+ * steps again) is alive as long as this process is, and the heartbeat timeout still detects a dead one.
+ */
+export async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 5000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** A sampler whose every generate expects the worker to hold `runId` at `policyVersion`. */
+export function pinnedSampler(inner: PolicySampler, runId: string, policyVersion: number): PolicySampler {
+  const expect = { run_id: runId, policy_version: policyVersion };
+  return {
+    generate: (req) => inner.generate({ ...req, expect }),
+    tokenize: (req) => inner.tokenize(req),
+    info: () => inner.info(),
+  };
 }
 
 /** Returns a cached policy client per URL. */

@@ -21,7 +21,14 @@ import { getEnvironment } from '../environments/registry.js';
 import { groupAdvantages } from '../policy/advantages.js';
 import type { ScoreOutcome } from '../rewards/score.js';
 import type { Activities, GroupSummary, RolloutGroupsInput } from '../workflows/contracts.js';
-import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, stableSeed } from './deps.js';
+import {
+  type ActivityDeps,
+  asActivityError,
+  ensurePlugins,
+  pinnedSampler,
+  policyCache,
+  stableSeed,
+} from './deps.js';
 import { rescoreInfraErrors, rewardSpecs, rewardValues, scoreOne } from './scoring.js';
 
 /** Default attempts of a chunk whose scoring met infrastructure errors (see `RolloutGroupsInput.infraAttempts`). */
@@ -106,9 +113,12 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     };
     let trajectories: Trajectory[];
     try {
+      const sampler = policy(input.policyUrl);
       trajectories = await env.rollout(
         task,
-        policy(input.policyUrl),
+        input.policyVersion === undefined
+          ? sampler
+          : pinnedSampler(sampler, input.runId, input.policyVersion),
         {
           n: input.groupSize,
           sampling,

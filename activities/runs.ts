@@ -1,23 +1,31 @@
 /**
- * Run bookkeeping activities: validation before anything is written, the run row, events and
- * checkpoints.
+ * Run bookkeeping activities: validation before anything is written, starting or resuming a run (its
+ * config identity and its weights in the policy worker), events and checkpoints.
  */
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq, sql } from 'drizzle-orm';
-import { events, policyVersions, runs } from '../db/schema.js';
+import { events, policyVersions, runs, stepMetrics } from '../db/schema.js';
 import { getEnvironment } from '../environments/registry.js';
 import { getReward } from '../rewards/registry.js';
-import { rewardNameIssues } from '../workflows/config.js';
-import type { Activities } from '../workflows/contracts.js';
+import { type RunConfig, rewardNameIssues } from '../workflows/config.js';
+import { configChanges, configMismatchMessage } from '../workflows/configIdentity.js';
+import type { Activities, RunState } from '../workflows/contracts.js';
 import { pruneCheckpoints } from './checkpoints.js';
-import { type ActivityDeps, asActivityError, ensurePlugins, policyCache } from './deps.js';
+import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, withHeartbeat } from './deps.js';
+import { claimPolicy, type RestoreContext, restoreRunPolicy, runningOn } from './policySync.js';
 
 /** Builds the run bookkeeping activities. */
 export function runActivities(
   deps: ActivityDeps,
-): Pick<Activities, 'validateRun' | 'startRun' | 'finishRun' | 'recordEvent' | 'checkpoint'> {
+): Pick<Activities, 'validateRun' | 'startRun' | 'syncPolicy' | 'finishRun' | 'recordEvent' | 'checkpoint'> {
   const policy = policyCache(deps);
+  const restoreContext = (url: string): RestoreContext => ({
+    db: deps.db,
+    policy: policy(url),
+    isRunActive: deps.isRunActive ?? ((id) => runningOn(Context.current().client)(id)),
+  });
   return {
     async validateRun({ config }) {
       const problems: string[] = [];
@@ -77,12 +85,100 @@ export function runActivities(
     },
 
     async startRun({ runId, config }) {
-      const inserted = await deps.db
-        .insert(runs)
-        .values({ id: runId, name: config.name, config, status: 'running' })
-        .onConflictDoNothing()
-        .returning({ id: runs.id });
-      return { created: inserted.length > 0 };
+      const [existing] = await deps.db
+        .select({ config: runs.config, state: runs.state })
+        .from(runs)
+        .where(eq(runs.id, runId));
+      if (existing) {
+        // Checked before anything is written: another config under this id is another run.
+        const changes = configChanges(existing.config as RunConfig, config);
+        if (changes.length) {
+          throw ApplicationFailure.nonRetryable(configMismatchMessage(runId, changes), 'RunConfigMismatch');
+        }
+      }
+      const state = existing?.state as RunState | null | undefined;
+      if (existing && !state) {
+        const [trained] = await deps.db
+          .select({ step: stepMetrics.step })
+          .from(stepMetrics)
+          .where(eq(stepMetrics.runId, runId))
+          .limit(1);
+        if (trained) {
+          throw ApplicationFailure.nonRetryable(
+            `run ${runId} was trained by an older multigym that did not store its state: it cannot be ` +
+              'resumed; start it under another id',
+            'RunNotResumable',
+          );
+        }
+      }
+      const ctx = restoreContext(config.policy.url);
+      try {
+        if (state) {
+          // Resumed past step 0: the worker must hold this run's weights at its last trained step.
+          await deps.db
+            .update(runs)
+            .set({ config, name: config.name, status: 'running', updatedAt: sql`now()` })
+            .where(eq(runs.id, runId));
+          await withHeartbeat(() =>
+            restoreRunPolicy(ctx, {
+              runId,
+              step: state.step,
+              policyVersion: state.policyVersion,
+              reason: `run ${runId} resumed at step ${state.step}`,
+            }),
+          );
+          return { created: false, state, policyVersion: state.policyVersion };
+        }
+        const claim = await withHeartbeat(() => claimPolicy(ctx, runId, config));
+        const inserted = await deps.db
+          .insert(runs)
+          .values({ id: runId, name: config.name, config, status: 'running' })
+          .onConflictDoUpdate({ target: runs.id, set: { config, status: 'running', updatedAt: sql`now()` } })
+          .returning({ created: sql<boolean>`(xmax = 0)` });
+        if (config.policy.init !== 'base') {
+          // The init checkpoint is the run's first restore point.
+          await deps.db
+            .insert(policyVersions)
+            .values({
+              runId,
+              version: claim.policyVersion,
+              step: 0,
+              checkpointPath: config.policy.init.checkpoint,
+            })
+            .onConflictDoNothing();
+        }
+        await deps.db
+          .insert(events)
+          .values({
+            runId,
+            step: 0,
+            kind: 'policy_claim',
+            key: 'policy_claim',
+            data: {
+              init: config.policy.init,
+              policy_version: claim.policyVersion,
+              worker_before: {
+                run_id: claim.before.run_id,
+                policy_version: claim.before.policy_version,
+                model: claim.before.model,
+              },
+            },
+          })
+          .onConflictDoNothing();
+        return { created: Boolean(inserted[0]?.created), policyVersion: claim.policyVersion };
+      } catch (err) {
+        throw asActivityError(err, { policyWaitSeconds: config.timeouts.policy_unreachable_s });
+      }
+    },
+
+    async syncPolicy({ runId, policyUrl, step, policyVersion, reason, policyWaitSeconds }) {
+      try {
+        return await withHeartbeat(() =>
+          restoreRunPolicy(restoreContext(policyUrl), { runId, step, policyVersion, reason }),
+        );
+      } catch (err) {
+        throw asActivityError(err, { policyWaitSeconds });
+      }
     },
 
     async finishRun({ runId, status }) {
@@ -93,10 +189,12 @@ export function runActivities(
       await deps.db.insert(events).values({ runId, step, kind, key, data }).onConflictDoNothing();
     },
 
-    async checkpoint({ runId, step, policyUrl, dir, policyWaitSeconds, keep }) {
+    async checkpoint({ runId, step, policyUrl, dir, policyVersion, policyWaitSeconds, keep }) {
       const path = join(dir, runId, `step-${step}`);
       try {
-        const res = await policy(policyUrl).checkpoint({ path });
+        const expect =
+          policyVersion === undefined ? {} : { expect: { run_id: runId, policy_version: policyVersion } };
+        const res = await policy(policyUrl).checkpoint({ path, ...expect });
         await deps.db
           .insert(policyVersions)
           .values({ runId, version: res.policy_version, step, checkpointPath: res.path })

@@ -31,6 +31,12 @@ export const runs = pgTable('runs', {
   status: text('status').notNull().default('running'),
   /** The validated run config. */
   config: jsonb('config').notNull(),
+  /**
+   * The workflow's carried state after the last trained step (`RunState` of workflows/rlRun.ts:
+   * step, policy version, task cursors, mixture), written with that step's metrics: a run started
+   * again under the same id and config resumes from it. Null before the first step.
+   */
+  state: jsonb('state'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -135,6 +141,11 @@ export const stepMetrics = pgTable(
     train: jsonb('train').notNull(),
     /** Per environment: mean reward, pass rate, rollouts, zero-variance groups. */
     envs: jsonb('envs').notNull(),
+    /**
+     * How the step's batch was built (`TrainRecipe`: algorithm, environment weights, dynamic
+     * sampling), so a policy worker that lost the step can be given exactly the same update again.
+     */
+    recipe: jsonb('recipe'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.step] })],

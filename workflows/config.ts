@@ -196,6 +196,15 @@ export const ScoringConfig = z.strictObject({
 });
 export type ScoringConfig = z.infer<typeof ScoringConfig>;
 
+/** Where a run's weights start: the worker's base model, or a checkpoint directory. */
+export const PolicyInit = z.union([
+  z.literal('base'),
+  z.strictObject({
+    checkpoint: z.string().min(1).describe('A /v1/checkpoint directory, as the worker sees it.'),
+  }),
+]);
+export type PolicyInit = z.infer<typeof PolicyInit>;
+
 /** The whole run config. */
 export const RunConfig = z.strictObject({
   name: z.string().min(1).default('run').describe('Human-readable run name (shown in the UI list).'),
@@ -203,6 +212,19 @@ export const RunConfig = z.strictObject({
   steps: z.number().int().min(1).describe('Training steps (one train_step each).'),
   policy: z.strictObject({
     url: z.string().url().describe('Policy worker base URL, e.g. http://127.0.0.1:8765.'),
+    init: PolicyInit.default('base').describe(
+      'Weights the run starts from: "base" (the worker\'s --model, reset: fresh weights, no optimizer ' +
+        'state) or {"checkpoint": DIR} (a /v1/checkpoint directory on the worker host, e.g. a supervised ' +
+        'warm start). Never the weights another run left in the worker.',
+    ),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The model the worker must serve, as its /v1/info names it (e.g. "builtin:tiny" or a directory); ' +
+          'the run refuses a worker serving another. Unchecked when absent.',
+      ),
   }),
   environments: z.array(EnvSpec).min(1).describe('The environment mixture, trained simultaneously.'),
   algorithm: AlgorithmConfig.default(AlgorithmConfig.parse({})),
@@ -218,7 +240,11 @@ export const RunConfig = z.strictObject({
     .int()
     .min(0)
     .default(0)
-    .describe('Checkpoint the policy every K steps; 0 disables.'),
+    .describe(
+      "Checkpoint the policy every K steps; 0 disables. A worker that loses the run's weights (a " +
+        'restart) gets back the newest checkpoint and the steps after it are trained again; with no ' +
+        'checkpoint the run fails instead.',
+    ),
   checkpoint_dir: z.string().optional().describe('Directory for checkpoints (on the worker host).'),
   checkpoint_keep: z
     .number()

@@ -43,6 +43,8 @@ export interface RolloutGroupsInput {
   rewards?: EnvSpec['rewards'];
   config: Record<string, unknown>;
   policyUrl: string;
+  /** The run's policy version: every generate expects the worker to hold this run at it. */
+  policyVersion?: number;
   plugins: string[];
   /** Greedy decoding (evaluation). */
   greedy?: boolean;
@@ -69,10 +71,8 @@ export interface RolloutGroupsOutput {
   rollouts: number;
 }
 
-export interface TrainStepInput {
-  runId: string;
-  step: number;
-  policyUrl: string;
+/** How a step's batch is built from its rollouts; stored with the step (`step_metrics.recipe`). */
+export interface TrainRecipe {
   algorithm: AlgorithmConfig;
   /** Advantage weight per environment name. */
   envWeights: Record<string, number>;
@@ -80,6 +80,34 @@ export interface TrainStepInput {
   dropZeroVariance: boolean;
   /** How long a policy worker that does not answer is waited for before the run fails, seconds. */
   policyWaitSeconds?: number;
+}
+
+/** State carried across continue-as-new, and stored after every step (`runs.state`) for a resume. */
+export interface RunState {
+  step: number;
+  policyVersion: number;
+  /** Next seeded task index per environment. */
+  cursors: Record<string, number>;
+  mixture: EnvSpec[];
+  paused: boolean;
+  rollouts: number;
+  /** Workflow-clock ms when the run started, for rollouts/s. */
+  startedAtMs: number;
+  zeroVarianceGroups: Record<string, number>;
+  lastEnvs: Record<string, EnvStepStats>;
+}
+
+export interface TrainStepInput extends TrainRecipe {
+  runId: string;
+  step: number;
+  policyUrl: string;
+  /**
+   * The run's policy version before this step: the worker must hold this run at this version (or
+   * have recorded this step already). Absent in activities scheduled by older workflow code.
+   */
+  policyVersion?: number;
+  /** The run state after this step, less what training decides (step, policy version, stats). */
+  carry?: Omit<RunState, 'step' | 'policyVersion' | 'lastEnvs' | 'paused'>;
 }
 
 /** Per-environment statistics of one step. */
@@ -120,11 +148,44 @@ export interface StartRunInput {
   config: RunConfig;
 }
 
+export interface StartRunOutput {
+  /** True when this call inserted the run row (a new run); false when the run is resumed. */
+  created: boolean;
+  /** The stored state after the run's last trained step, when it is resumed past step 0. */
+  state?: RunState;
+  /** The policy version the worker holds for the run now (its initial one for a new run). */
+  policyVersion?: number;
+}
+
+export interface SyncPolicyInput {
+  runId: string;
+  policyUrl: string;
+  /** The run's last trained step and its policy version: what the worker must hold. */
+  step: number;
+  policyVersion: number;
+  /** Why the check runs (recorded with a restore), e.g. `policy_mismatch during step 4`. */
+  reason: string;
+  /** How long a policy worker that does not answer is waited for before the run fails, seconds. */
+  policyWaitSeconds?: number;
+}
+
+export interface SyncPolicyOutput {
+  /** True when the worker held other weights and the run's were put back. */
+  restored: boolean;
+  policyVersion: number;
+}
+
 export interface Activities {
   /** Checks env names, env configs, reward checkers and plugins; non-retryable failure listing issues. */
   validateRun(input: { config: RunConfig }): Promise<{ envs: string[] }>;
-  /** Inserts (or finds) the run row. */
-  startRun(input: StartRunInput): Promise<{ created: boolean }>;
+  /**
+   * Starts or resumes a run: refuses a stored run of another config under the same id
+   * (`RunConfigMismatch`), claims the policy worker for the run (its initial weights, or the run's
+   * own when resuming; `PolicyWorkerBusy` while another run uses it) and inserts the run row.
+   */
+  startRun(input: StartRunInput): Promise<StartRunOutput>;
+  /** Makes the worker hold the run's weights at its policy version (restore + replay when lost). */
+  syncPolicy(input: SyncPolicyInput): Promise<SyncPolicyOutput>;
   finishRun(input: { runId: string; status: 'completed' | 'stopped' | 'failed' }): Promise<void>;
   sampleTasks(input: SampleTasksInput): Promise<SampleTasksOutput>;
   rolloutGroups(input: RolloutGroupsInput): Promise<RolloutGroupsOutput>;
@@ -137,6 +198,8 @@ export interface Activities {
     policyWaitSeconds?: number;
     /** Retention: newest checkpoints kept besides the best (`checkpoint_keep`; 0 or absent keeps all). */
     keep?: number;
+    /** The run's policy version: a checkpoint is only written of the run's own weights. */
+    policyVersion?: number;
   }): Promise<{ path: string }>;
   recordEvent(input: {
     runId: string;

@@ -6,6 +6,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { EnvSpec } from './config.js';
 import type { Activities, GroupSummary, RolloutGroupsOutput } from './contracts.js';
+import { settleAll } from './policyGuard.js';
 import { envQueue } from './queues.js';
 
 /** Rollouts per activity at most: keeps pending activities and history small (DESIGN: chunked fan-out). */
@@ -33,6 +34,8 @@ export interface EnvStepInput {
   count: number;
   groupSize: number;
   policyUrl: string;
+  /** The run's policy version: the worker must hold this run at it for every generate. */
+  policyVersion?: number;
   plugins: string[];
   dataDir?: string;
   /** Resampling rounds for zero-variance groups (0: none). */
@@ -118,6 +121,7 @@ async function runChunks(
         rewards: input.spec.rewards,
         config: input.spec.config,
         policyUrl: input.policyUrl,
+        policyVersion: input.policyVersion,
         plugins: input.plugins,
         greedy: input.greedy,
         policyWaitSeconds: input.policyWaitSeconds,
@@ -125,7 +129,7 @@ async function runChunks(
       }),
     );
   }
-  const outs = await Promise.all(chunks);
+  const outs = await settleAll(chunks);
   return {
     groups: outs.flatMap((o) => o.groups),
     rollouts: outs.reduce((a, o) => a + o.rollouts, 0),

@@ -8,6 +8,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import { formatIssues, RunConfig, type RunConfigInput } from './config.js';
 import type { Activities } from './contracts.js';
 import { runEnvStep } from './envStep.js';
+import { settleAll } from './policyGuard.js';
 import { MAIN_QUEUE } from './queues.js';
 
 export interface EvalRunInput {
@@ -15,6 +16,8 @@ export interface EvalRunInput {
   /** Training step this evaluation follows. */
   step: number;
   config: RunConfigInput;
+  /** The run's policy version after that step: every generate expects the worker to hold it. */
+  policyVersion?: number;
 }
 
 export interface EnvEval {
@@ -50,7 +53,7 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
   }
   const config = parsed.data;
   const n = config.eval.n;
-  const results = await Promise.all(
+  const results = await settleAll(
     config.environments.map((spec) =>
       runEnvStep({
         runId: input.runId,
@@ -66,6 +69,7 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunResult> {
         count: config.eval.prompts,
         groupSize: n,
         policyUrl: config.policy.url,
+        policyVersion: input.policyVersion,
         plugins: config.plugins,
         dataDir: config.data_dir,
         resampleRounds: 0,

@@ -3,7 +3,12 @@
  *
  * Each step fans rollouts out to every environment at once (per-environment task queues), then one
  * `trainStep` trains on the samples of all environments together. The state carried across
- * continue-as-new is a few hundred bytes: step, policy version, task cursors and the mixture.
+ * continue-as-new is a few hundred bytes: step, policy version, task cursors and the mixture; it is
+ * also stored with every step, so the run started again under the same id and config resumes there.
+ *
+ * The policy worker must hold the run's own weights: `startRun` claims it (the config's initial
+ * weights) or restores them (resume), and every generate, train step and checkpoint expects the run's
+ * policy version; a refusal restores the weights (`syncPolicy`) and redoes the work (policyGuard.ts).
  */
 import {
   ActivityFailure,
@@ -23,7 +28,7 @@ import {
 } from '@temporalio/workflow';
 import { z } from 'zod';
 import { EnvSpec, formatIssues, RunConfig, type RunConfigInput } from './config.js';
-import type { Activities, EnvStepStats } from './contracts.js';
+import type { Activities, EnvStepStats, RunState } from './contracts.js';
 import { runEnvStep } from './envStep.js';
 import type { EvalRunInput } from './evalRun.js';
 import {
@@ -34,23 +39,11 @@ import {
   setMixtureUpdate,
   stopUpdate,
 } from './messages.js';
+import { settleAll, withRunWeights } from './policyGuard.js';
 import { MAIN_QUEUE } from './queues.js';
 import { MEAN_REWARD, RUN_NAME, STEP } from './searchAttributes.js';
 
-/** State carried across continue-as-new. */
-export interface RunState {
-  step: number;
-  policyVersion: number;
-  /** Next seeded task index per environment. */
-  cursors: Record<string, number>;
-  mixture: EnvSpec[];
-  paused: boolean;
-  rollouts: number;
-  /** Workflow-clock ms when the run started, for rollouts/s. */
-  startedAtMs: number;
-  zeroVarianceGroups: Record<string, number>;
-  lastEnvs: Record<string, EnvStepStats>;
-}
+export type { RunState } from './contracts.js';
 
 /** Input of `rlRun`: one JSON object. `state` is set only by continue-as-new. */
 export interface RlRunInput {
@@ -109,10 +102,10 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     state = input.state;
   } else {
     await main.validateRun({ config }).catch(rethrowInvalidConfig);
-    await main.startRun({ runId, config });
-    state = {
+    const started = await main.startRun({ runId, config });
+    state = started.state ?? {
       step: 0,
-      policyVersion: 0,
+      policyVersion: started.policyVersion ?? 0,
       cursors: {},
       mixture: config.environments,
       paused: false,
@@ -122,6 +115,28 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       lastEnvs: {},
     };
   }
+  const sync = (reason: string) =>
+    main.syncPolicy({
+      runId,
+      policyUrl: config.policy.url,
+      step: state.step,
+      policyVersion: state.policyVersion,
+      reason,
+      policyWaitSeconds: config.timeouts.policy_unreachable_s,
+    });
+  /** Checkpoints the run's weights after the current step (never another run's: `expect`). */
+  const checkpoint = (dir: string) =>
+    withRunWeights(`the checkpoint of step ${state.step}`, sync, () =>
+      main.checkpoint({
+        runId,
+        step: state.step,
+        policyUrl: config.policy.url,
+        dir,
+        policyVersion: state.policyVersion,
+        policyWaitSeconds: config.timeouts.policy_unreachable_s,
+        keep: config.checkpoint_keep,
+      }),
+    );
   let stopping = false;
   let finished: 'completed' | 'stopped' | undefined;
 
@@ -206,28 +221,31 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     const step = state.step + 1;
     const mixture = state.mixture;
     const results = await unlessStopped(() =>
-      Promise.all(
-        mixture.map((spec) =>
-          runEnvStep({
-            runId,
-            phase: 'train',
-            step,
-            seed: config.seed,
-            spec,
-            split: spec.split,
-            cursor: state.cursors[spec.name] ?? 0,
-            count: spec.prompts_per_step,
-            groupSize: spec.group_size,
-            policyUrl: config.policy.url,
-            plugins: config.plugins,
-            dataDir: config.data_dir,
-            resampleRounds: config.algorithm.dynamic_sampling.enabled
-              ? config.algorithm.dynamic_sampling.max_rounds
-              : 0,
-            heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
-            policyWaitSeconds: config.timeouts.policy_unreachable_s,
-            infraAttempts: config.scoring.infra_attempts,
-          }),
+      withRunWeights(`the rollouts of step ${step}`, sync, () =>
+        settleAll(
+          mixture.map((spec) =>
+            runEnvStep({
+              runId,
+              phase: 'train',
+              step,
+              seed: config.seed,
+              spec,
+              split: spec.split,
+              cursor: state.cursors[spec.name] ?? 0,
+              count: spec.prompts_per_step,
+              groupSize: spec.group_size,
+              policyUrl: config.policy.url,
+              policyVersion: state.policyVersion,
+              plugins: config.plugins,
+              dataDir: config.data_dir,
+              resampleRounds: config.algorithm.dynamic_sampling.enabled
+                ? config.algorithm.dynamic_sampling.max_rounds
+                : 0,
+              heartbeatSeconds: config.timeouts.rollout_heartbeat_s,
+              policyWaitSeconds: config.timeouts.policy_unreachable_s,
+              infraAttempts: config.scoring.infra_attempts,
+            }),
+          ),
         ),
       ),
     );
@@ -235,21 +253,36 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       abandoned = step;
       break;
     }
-    const train = await main.trainStep({
-      runId,
-      step,
-      policyUrl: config.policy.url,
-      algorithm: config.algorithm,
-      envWeights: Object.fromEntries(mixture.map((s) => [s.name, s.weight])),
-      dropZeroVariance: config.algorithm.dynamic_sampling.enabled,
-      policyWaitSeconds: config.timeouts.policy_unreachable_s,
-    });
+    // The state after this step, stored with its metrics by trainStep (a resume starts from it).
+    const carry = {
+      cursors: { ...state.cursors },
+      mixture: state.mixture,
+      rollouts: state.rollouts,
+      startedAtMs: state.startedAtMs,
+      zeroVarianceGroups: { ...state.zeroVarianceGroups },
+    };
     mixture.forEach((spec, i) => {
       const r = results[i]!;
-      state.cursors[spec.name] = r.cursor;
-      state.zeroVarianceGroups[spec.name] = (state.zeroVarianceGroups[spec.name] ?? 0) + r.zeroVarianceGroups;
-      state.rollouts += r.rollouts;
+      carry.cursors[spec.name] = r.cursor;
+      carry.zeroVarianceGroups[spec.name] = (carry.zeroVarianceGroups[spec.name] ?? 0) + r.zeroVarianceGroups;
+      carry.rollouts += r.rollouts;
     });
+    const train = await withRunWeights(`the train step of step ${step}`, sync, () =>
+      main.trainStep({
+        runId,
+        step,
+        policyUrl: config.policy.url,
+        algorithm: config.algorithm,
+        envWeights: Object.fromEntries(mixture.map((s) => [s.name, s.weight])),
+        dropZeroVariance: config.algorithm.dynamic_sampling.enabled,
+        policyWaitSeconds: config.timeouts.policy_unreachable_s,
+        policyVersion: state.policyVersion,
+        carry,
+      }),
+    );
+    state.cursors = carry.cursors;
+    state.zeroVarianceGroups = carry.zeroVarianceGroups;
+    state.rollouts = carry.rollouts;
     state.step = step;
     state.policyVersion = train.policyVersion;
     state.lastEnvs = train.envs;
@@ -262,14 +295,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     upsertMemo({ step, policyVersion: state.policyVersion, meanReward: p.meanReward });
 
     if (config.checkpoint_every > 0 && step % config.checkpoint_every === 0 && config.checkpoint_dir) {
-      await main.checkpoint({
-        runId,
-        step,
-        policyUrl: config.policy.url,
-        dir: config.checkpoint_dir,
-        policyWaitSeconds: config.timeouts.policy_unreachable_s,
-        keep: config.checkpoint_keep,
-      });
+      await checkpoint(config.checkpoint_dir);
     }
     if (config.eval_every > 0 && step % config.eval_every === 0) {
       // Evaluate the current mixture (setMixture may have changed it since the run started).
@@ -277,8 +303,11 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
         runId,
         step,
         config: { ...input.config, environments: state.mixture },
+        policyVersion: state.policyVersion,
       };
-      await executeChild('evalRun', { args: [evalInput], workflowId: `${runId}-eval-${step}` });
+      await withRunWeights(`the evaluation after step ${step}`, sync, () =>
+        executeChild('evalRun', { args: [evalInput], workflowId: `${runId}-eval-${step}` }),
+      );
     }
     if (stepsThisExecution >= config.continue_as_new_every && state.step < config.steps && !stopping) {
       await condition(allHandlersFinished);
@@ -296,14 +325,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       data: { abandonedStep: abandoned, graceSeconds: config.timeouts.stop_grace_s },
     });
   } else if (stopping && config.checkpoint_dir) {
-    await main.checkpoint({
-      runId,
-      step: state.step,
-      policyUrl: config.policy.url,
-      dir: config.checkpoint_dir,
-      policyWaitSeconds: config.timeouts.policy_unreachable_s,
-      keep: config.checkpoint_keep,
-    });
+    await checkpoint(config.checkpoint_dir);
   }
   await main.finishRun({ runId, status });
   finished = status;

@@ -2,14 +2,22 @@
  * A policy that answers at once, for orchestration benchmarks: `generate` returns fixed short
  * completions (a `\boxed{k}` answer, 8 token ids and their log-probs per sample), `train_step`
  * returns metrics and bumps the policy version (replaying a seen idempotency key, as the real worker
- * does). Injected through `ActivityDeps.policyFor`, so no model and no HTTP are timed.
+ * does), and holds a run id like the worker (`reset`/`load` claim it; a request whose `expect` names
+ * other weights is refused with a 409 `policy_mismatch`). Injected through `ActivityDeps.policyFor`,
+ * so no model and no HTTP are timed.
  */
 import type { Policy } from '../../activities/deps.js';
+import { PolicyWorkerError } from '../../policy/client.js';
 import type {
+  CheckpointRequest,
   CheckpointResponse,
   GenerateRequest,
   GenerateResponse,
   InfoResponse,
+  LoadRequest,
+  PolicyExpectation,
+  ResetRequest,
+  ResetResponse,
   SftStepResponse,
   TokenizeRequest,
   TokenizeResponse,
@@ -29,12 +37,22 @@ const logprobs = completionIds.map(() => -0.7);
 /** Builds the stub; `calls` counts requests by route. */
 export function instantPolicy(): Policy & { calls: Record<string, number> } {
   let version = 0;
+  let runId: string | null = null;
   const seen = new Map<string, TrainStepResponse>();
+  const check = (expect?: PolicyExpectation) => {
+    if (expect && (expect.run_id !== runId || expect.policy_version !== version)) {
+      throw new PolicyWorkerError('policy mismatch', 409, 'policy_mismatch', false, 'expect', {
+        run_id: runId,
+        policy_version: version,
+      });
+    }
+  };
   const calls: Record<string, number> = { generate: 0, train_step: 0 };
   return {
     calls,
     async generate(req: GenerateRequest | Partial<GenerateRequest>): Promise<GenerateResponse> {
       calls.generate!++;
+      check(req.expect);
       const prompts = req.prompts?.length ?? req.messages?.length ?? req.prompt_token_ids?.length ?? 1;
       const n = req.n ?? 1;
       return {
@@ -63,7 +81,7 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
         device: 'cpu',
         dtype: 'float32',
         policy_version: version,
-        run_id: null,
+        run_id: runId,
         max_context: 4096,
         vocab_size: 256,
         parameters: 0,
@@ -77,6 +95,7 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
       calls.train_step!++;
       const old = seen.get(req.idempotency_key);
       if (old) return { ...old, replayed: true };
+      check(req.expect);
       version++;
       const tokens = req.samples.reduce((a, s) => a + s.completion_token_ids.length, 0);
       const res: TrainStepResponse = {
@@ -101,8 +120,19 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
       version++;
       return { policy_version: version, loss: 0, tokens: 0, seconds: 0, replayed: false };
     },
-    async checkpoint(req: { path: string }): Promise<CheckpointResponse> {
-      return { path: req.path, policy_version: version, run_id: null, last_idempotency_key: null };
+    async checkpoint(req: CheckpointRequest): Promise<CheckpointResponse> {
+      check(req.expect);
+      return { path: req.path, policy_version: version, run_id: runId, last_idempotency_key: null };
+    },
+    async load(req: LoadRequest): Promise<CheckpointResponse> {
+      runId = req.run_id ?? runId;
+      return { path: req.path, policy_version: version, run_id: runId, last_idempotency_key: null };
+    },
+    async reset(req: ResetRequest): Promise<ResetResponse> {
+      version = 0;
+      runId = req.run_id ?? null;
+      seen.clear();
+      return { policy_version: 0, run_id: runId };
     },
   } as Policy & { calls: Record<string, number> };
 }

@@ -215,7 +215,11 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     const warm = await new PolicyClient({ url: stack!.policyUrl! }).checkpoint({
       path: resolve(checkpointDir, 'warm-start'),
     });
-    const config = RunConfig.parse(plan.config);
+    // The run starts from the warm-started weights, named in its config (never "whatever the worker holds").
+    const config = RunConfig.parse({
+      ...plan.config,
+      policy: { ...plan.config.policy, init: { checkpoint: warm.path } },
+    });
     const state: QuickstartState = {
       workflowId,
       startedAt: new Date().toISOString(),

@@ -43,6 +43,8 @@ const countingPolicy = (url: string): Policy => {
     trainStep: (req) => client.trainStep(req),
     checkpoint: (req) => client.checkpoint(req),
     sftStep: (req) => client.sftStep(req),
+    load: (req) => client.load(req),
+    reset: (req) => client.reset(req),
   };
 };
 
