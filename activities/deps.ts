@@ -28,6 +28,8 @@ export interface ActivityDeps {
    * claimed by another run; default: the workflow's status on the activity's own Temporal client.
    */
   isRunActive?: (runId: string) => Promise<boolean>;
+  /** The Temporal frontend's address, when known: put into the commands of error messages. */
+  temporalAddress?: string;
 }
 
 /**

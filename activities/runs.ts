@@ -15,6 +15,7 @@ import type { Activities, RunState } from '../workflows/contracts.js';
 import { pruneCheckpoints } from './checkpoints.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, withHeartbeat } from './deps.js';
 import { claimPolicy, type RestoreContext, restoreRunPolicy, runningOn } from './policySync.js';
+import { searchAttributesProblem } from './searchAttributes.js';
 
 /** Builds the run bookkeeping activities. */
 export function runActivities(
@@ -27,7 +28,7 @@ export function runActivities(
     isRunActive: deps.isRunActive ?? ((id) => runningOn(Context.current().client)(id)),
   });
   return {
-    async validateRun({ config }) {
+    async validateRun({ config, namespace }) {
       const problems: string[] = [];
       try {
         await ensurePlugins(config.plugins);
@@ -80,6 +81,11 @@ export function runActivities(
           `invalid run config: ${problems.join('; ')}`,
           'InvalidRunConfig',
         );
+      }
+      if (namespace) {
+        const client = Context.current().client;
+        const problem = await searchAttributesProblem(client.connection, namespace, deps.temporalAddress);
+        if (problem) throw ApplicationFailure.nonRetryable(problem, 'MissingSearchAttributes');
       }
       return { envs: names };
     },

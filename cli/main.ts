@@ -12,7 +12,7 @@ import { RunConfig } from '../workflows/config.js';
 import { runDev } from './commands/dev.js';
 import { LOGS_COLUMNS, printLogs } from './commands/logs.js';
 import { readRunConfig, startAndWatch } from './commands/run.js';
-import { fail, homeDir, openProjectDatabase, temporalClient } from './context.js';
+import { fail, homeDir, openProjectDatabase, temporalAddress, temporalClient } from './context.js';
 import { acquirePgliteLock } from './pgliteLock.js';
 import { reconcileIfReachable } from './reconcile.js';
 import { RunFailedError } from './watch.js';
@@ -95,7 +95,11 @@ program
     }
     const client = await temporalClient();
     try {
-      const { workflowId, result } = await startAndWatch(client, config, { workflowId: o.id, wait: o.wait });
+      const { workflowId, result } = await startAndWatch(client, config, {
+        workflowId: o.id,
+        wait: o.wait,
+        address: temporalAddress(),
+      });
       if (result)
         console.log(
           `run ${workflowId} ${result.status} after ${result.steps} steps (policy v${result.policyVersion}); see \`multigym logs ${workflowId}\``,

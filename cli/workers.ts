@@ -85,7 +85,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Runnin
       );
     }));
   const namespace = options.namespace ?? 'default';
-  const activities = createActivities(options.deps);
+  const activities = createActivities({
+    temporalAddress: options.connection ? options.address : address,
+    ...options.deps,
+  });
   const workers: Worker[] = [];
   if (options.main ?? true) {
     workers.push(

@@ -176,8 +176,12 @@ export interface SyncPolicyOutput {
 }
 
 export interface Activities {
-  /** Checks env names, env configs, reward checkers and plugins; non-retryable failure listing issues. */
-  validateRun(input: { config: RunConfig }): Promise<{ envs: string[] }>;
+  /**
+   * Checks env names, env configs, reward checkers and plugins (non-retryable `InvalidRunConfig`
+   * listing the issues) and, given a namespace, that it has multigym's search attributes
+   * (non-retryable `MissingSearchAttributes` with the commands that register them).
+   */
+  validateRun(input: { config: RunConfig; namespace?: string }): Promise<{ envs: string[] }>;
   /**
    * Starts or resumes a run: refuses a stored run of another config under the same id
    * (`RunConfigMismatch`), claims the policy worker for the run (its initial weights, or the run's

@@ -101,7 +101,8 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   if (input.state) {
     state = input.state;
   } else {
-    await main.validateRun({ config }).catch(rethrowInvalidConfig);
+    // Before anything is written: the config, and the cluster's search attributes (upserted below).
+    await main.validateRun({ config, namespace: workflowInfo().namespace }).catch(rethrowInvalidConfig);
     const started = await main.startRun({ runId, config });
     state = started.state ?? {
       step: 0,

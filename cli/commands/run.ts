@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
+import { searchAttributesProblem } from '../../activities/searchAttributes.js';
 import { formatIssues, RunConfig } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import type { RlRunResult } from '../../workflows/rlRun.js';
@@ -26,13 +27,26 @@ export function readRunConfig(path: string): RunConfig {
 /**
  * Starts a run and watches it until it ends (`watchRun`: bars on a terminal, plain lines otherwise).
  * Returns the workflow result; throws `RunFailedError` (cause chain and web UI link) when it failed.
+ * Throws first when the namespace lacks multigym's search attributes (the message has the commands
+ * that register them).
  */
 export async function startAndWatch(
   client: Client,
   config: RunConfig,
-  options: { workflowId?: string; wait?: boolean; quiet?: boolean; tty?: boolean; uiUrl?: string } = {},
+  options: {
+    workflowId?: string;
+    wait?: boolean;
+    quiet?: boolean;
+    tty?: boolean;
+    uiUrl?: string;
+    /** The Temporal address, for the commands of a search-attribute error. */
+    address?: string;
+  } = {},
 ): Promise<{ workflowId: string; result?: RlRunResult }> {
   const workflowId = options.workflowId ?? `${config.name}-${Date.now().toString(36)}`;
+  // Checked here too (rlRun checks again): the user sees the commands before a workflow exists.
+  const problem = await searchAttributesProblem(client.connection, client.options.namespace, options.address);
+  if (problem) throw new Error(problem);
   const handle = await client.workflow.start('rlRun', {
     taskQueue: MAIN_QUEUE,
     workflowId,
