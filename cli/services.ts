@@ -1,7 +1,8 @@
 /**
  * Child services the CLI starts: the Temporal dev server (with its web UI) and the Python policy
  * worker. Each is spawned in its own process group and is ready when it prints a known line or
- * answers on its port; `stop()` ends the whole group.
+ * answers on its port; `stop()` ends the whole group, and each dies with the CLI when the CLI is
+ * killed outright (`exitingWithParent`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -29,6 +30,20 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** util-linux's `setpriv` (Debian's util-linux package, always installed). */
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * The command line that runs `command` so that it dies with this process, even when this process is
+ * SIGKILLed and no `stop()` runs: `setpriv --pdeathsig SIGKILL` sets the kernel's parent-death signal
+ * (prctl PR_SET_PDEATHSIG), which survives the exec into `command` (a Go binary like the Temporal
+ * CLI cannot watch its parent itself). Without setpriv (not Linux), `command` runs as is.
+ */
+export function exitingWithParent(command: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux' || !existsSync(SETPRIV)) return [command, args];
+  return [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args]];
+}
+
 function startService(
   name: string,
   command: string,
@@ -39,7 +54,8 @@ function startService(
   if (!existsSync(command)) {
     throw new ServiceError(`${name}: ${command} not found; run \`npm run setup\` first`);
   }
-  const child = spawn(command, args, {
+  const [exe, argv] = exitingWithParent(command, args);
+  const child = spawn(exe, argv, {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 /**
  * `multigym dev`: the local stack in one command — the Temporal dev server with its web UI, the
- * policy worker on CPU and the orchestrator workers — all stopped on Ctrl-C.
+ * policy worker on CPU and the orchestrator workers — all stopped on Ctrl-C, and all ending with it
+ * when it is killed (cli/services.ts). A run still going on this worker gets its weights back first.
  *
  * The policy worker gets a fresh bearer token per start (or `MULTIGYM_POLICY_TOKEN` when set), in its
  * environment; this process (whose orchestrator workers call the policy worker) gets it in
@@ -10,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DatabaseHandle } from '../../db/client.js';
-import { homeDir, openProjectDatabase } from '../context.js';
+import { homeDir, openProjectDatabase, temporalClient } from '../context.js';
 import { acquirePgliteLock } from '../pgliteLock.js';
+import { resumeRunPolicy } from '../resumePolicy.js';
 import { type Service, startPolicyWorkerProcess, startTemporalDevServer } from '../services.js';
 import { type RunningWorkers, startWorkers } from '../workers.js';
 
@@ -25,8 +27,13 @@ export interface DevOptions {
   quietUi?: boolean;
   /** Root of the policy worker's checkpoints (default `<home>/checkpoints`). */
   checkpointDir?: string;
-  /** Called once the policy worker and the database are up, before the orchestrator workers start (quickstart loads a checkpoint here). */
+  /** Called once the policy worker and the database are up, before the orchestrator workers start. */
   beforeWorkers?: (policyUrl: string | undefined) => Promise<void>;
+  /**
+   * The run whose weights the new policy worker gets back before the workers start; default the one
+   * running run whose `policy.url` is this worker (cli/resumePolicy.ts).
+   */
+  resumeRun?: string;
 }
 
 /** A running local stack. */
@@ -80,6 +87,14 @@ export async function startDevStack(
     started.push({ stop: () => database.close() });
     log(`database: ${database.kind} at ${database.location}`);
     await opts.beforeWorkers?.(policy?.url);
+    if (policy) {
+      const client = await temporalClient(temporal.address);
+      try {
+        await resumeRunPolicy({ db: database.db, client, policyUrl: policy.url, runId: opts.resumeRun, log });
+      } finally {
+        await client.connection.close();
+      }
+    }
     const workers: RunningWorkers = await startWorkers({
       address: temporal.address,
       deps: { db: database.db, blobDir: resolve(homeDir(), 'blobs'), dataDir: process.env.MULTIGYM_DATA },

@@ -18,7 +18,7 @@ import { homeDir, temporalClient, workflowUiLink } from '../context.js';
 import { defaultDataDir } from '../data/catalog.js';
 import { findRealSets } from '../quickstart/data.js';
 import { planRun, QUICKSTART_ENVS, SFT_SHARE, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
-import { latestCheckpoint, type QuickstartState, readState, writeState } from '../quickstart/state.js';
+import { type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
 import { summarize, writeReport } from '../report/report.js';
 import { plainTable } from '../table.js';
@@ -101,24 +101,17 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     policy: true,
     quietUi: true,
     checkpointDir,
-    beforeWorkers: async (policyUrl) => {
-      if (!previous) return;
+    // Resuming: the new worker gets the run's newest checkpoint (and the steps after it) back, as
+    // under `multigym dev` (cli/resumePolicy.ts).
+    resumeRun: resume ? previous!.workflowId : undefined,
+    beforeWorkers: async () => {
+      if (!previous || resume) return;
       const client = await temporalClient(temporalAddress);
       try {
-        if (resume) {
-          const ckpt = latestCheckpoint(checkpointDir, previous);
-          if (ckpt && policyUrl) {
-            const r = await new PolicyClient({ url: policyUrl }).load({ path: ckpt });
-            console.log(
-              `resuming run ${previous.workflowId}: policy v${r.policy_version} loaded from ${ckpt}`,
-            );
-          }
-        } else {
-          await client.workflow
-            .getHandle(previous.workflowId)
-            .terminate('quickstart started clean')
-            .catch(() => undefined);
-        }
+        await client.workflow
+          .getHandle(previous.workflowId)
+          .terminate('quickstart started clean')
+          .catch(() => undefined);
       } finally {
         await client.connection.close();
       }
