@@ -16,7 +16,8 @@ import type { RunConfig } from './config.js';
  * - `policy.url`: the worker may come back on another host or port (its weights are checked by run
  *   id and policy version, not by address);
  * - `timeouts`, `continue_as_new_every`: operational;
- * - `checkpoint_every`, `checkpoint_dir`: checkpoints already written stay where they are recorded.
+ * - `checkpoint_every`, `checkpoint_dir`, `checkpoint_keep`: checkpoints already written stay where
+ *   they are recorded.
  */
 export const RESUMABLE_FIELDS = [
   'steps',
@@ -26,6 +27,7 @@ export const RESUMABLE_FIELDS = [
   'continue_as_new_every',
   'checkpoint_every',
   'checkpoint_dir',
+  'checkpoint_keep',
 ] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -35,6 +35,7 @@ describe('configChanges: is this config the run stored under the id?', () => {
       continue_as_new_every: 3,
       checkpoint_every: 5,
       checkpoint_dir: '/ckpt',
+      checkpoint_keep: 0,
     });
     expect(configChanges(base, operational)).toEqual([]);
   });
