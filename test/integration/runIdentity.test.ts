@@ -178,6 +178,22 @@ describe('every run starts from its own weights', () => {
     ]);
   }, 600_000);
 
+  it('a run whose config names another model than the worker serves is refused before anything is written', async () => {
+    const f = await failure(
+      run('ident-model', config({ policy: { url: stack.policy.url, model: 'builtin:small' } })),
+    );
+    expect(f.type).toBe('PolicyModelMismatch');
+    expect(f.message).toContain(
+      'serves model builtin:tiny; run ident-model names policy.model builtin:small',
+    );
+    expect(await db().select().from(runs).where(eq(runs.id, 'ident-model'))).toHaveLength(0);
+    const named = await run(
+      'ident-model-ok',
+      config({ policy: { url: stack.policy.url, model: 'builtin:tiny' } }),
+    );
+    expect(named.policyVersion).toBe(2);
+  }, 600_000);
+
   it('refuses a second run on a worker another running run holds, and names it', async () => {
     const handle = await stack.temporal.client.workflow.start('rlRun', {
       taskQueue: MAIN_QUEUE,
