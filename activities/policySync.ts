@@ -135,47 +135,50 @@ export async function restoreRunPolicy(
   const config = run.config as RunConfig;
   await checkWorker(ctx, runId, config, before);
 
+  const [point] = await ctx.db
+    .select({ version: policyVersions.version, path: policyVersions.checkpointPath })
+    .from(policyVersions)
+    .where(
+      and(
+        eq(policyVersions.runId, runId),
+        isNotNull(policyVersions.checkpointPath),
+        lte(policyVersions.version, policyVersion),
+        lte(policyVersions.step, step),
+      ),
+    )
+    .orderBy(desc(policyVersions.version))
+    .limit(1);
   let at: number;
   let from: string;
-  if (before.run_id === runId && before.policy_version < policyVersion) {
+  if (
+    before.run_id === runId &&
+    before.policy_version < policyVersion &&
+    before.policy_version >= (point?.version ?? 0)
+  ) {
+    // An older version of this run, no older than its newest checkpoint: replay from here.
     at = before.policy_version;
     from = 'worker';
-  } else {
-    const [point] = await ctx.db
-      .select({ version: policyVersions.version, path: policyVersions.checkpointPath })
-      .from(policyVersions)
-      .where(
-        and(
-          eq(policyVersions.runId, runId),
-          isNotNull(policyVersions.checkpointPath),
-          lte(policyVersions.version, policyVersion),
-          lte(policyVersions.step, step),
-        ),
-      )
-      .orderBy(desc(policyVersions.version))
-      .limit(1);
-    if (point?.path) {
-      const r = await ctx.policy.load({ path: point.path, run_id: runId });
-      if (r.policy_version !== point.version) {
-        throw ApplicationFailure.nonRetryable(
-          `checkpoint ${point.path} holds policy version ${r.policy_version}, recorded as ${point.version}`,
-          'PolicyRestoreFailed',
-        );
-      }
-      at = point.version;
-      from = point.path;
-    } else if (config.policy.init === 'base' && policyVersion === 0) {
-      at = (await ctx.policy.reset({ run_id: runId })).policy_version;
-      from = 'base';
-    } else {
+  } else if (point?.path) {
+    const r = await ctx.policy.load({ path: point.path, run_id: runId });
+    if (r.policy_version !== point.version) {
       throw ApplicationFailure.nonRetryable(
-        `policy worker ${config.policy.url} lost run ${runId}'s weights (it holds ${worker(before)}; ` +
-          `the run is at step ${step}, policy version ${policyVersion}) and the run has no checkpoint ` +
-          'to restore them from. Nothing was trained on the wrong weights. Set checkpoint_every and ' +
-          'checkpoint_dir so a restarted worker can be restored, then start the run again.',
-        'PolicyLost',
+        `checkpoint ${point.path} holds policy version ${r.policy_version}, recorded as ${point.version}`,
+        'PolicyRestoreFailed',
       );
     }
+    at = point.version;
+    from = point.path;
+  } else if (config.policy.init === 'base' && policyVersion === 0) {
+    at = (await ctx.policy.reset({ run_id: runId })).policy_version;
+    from = 'base';
+  } else {
+    throw ApplicationFailure.nonRetryable(
+      `policy worker ${config.policy.url} lost run ${runId}'s weights (it holds ${worker(before)}; ` +
+        `the run is at step ${step}, policy version ${policyVersion}) and the run has no checkpoint ` +
+        'to restore them from. Nothing was trained on the wrong weights. Set checkpoint_every and ' +
+        'checkpoint_dir so a restarted worker can be restored, then start the run again.',
+      'PolicyLost',
+    );
   }
 
   const replayed = await replaySteps(ctx, runId, { after: at, upToStep: step });

@@ -26,12 +26,19 @@ import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 
 const home = mkdtempSync(join(tmpdir(), 'multigym-dev-restart-'));
+// One policy-worker token for both starts of `multigym dev` (it uses this one instead of a fresh one),
+// sent by this process's policy clients too.
+const token = 'dev-restart-test-token';
+const previousToken = process.env.MULTIGYM_POLICY_TOKEN;
 const spawned: ChildProcess[] = [];
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
+  process.env.MULTIGYM_POLICY_TOKEN = token;
 });
 afterAll(async () => {
+  if (previousToken === undefined) delete process.env.MULTIGYM_POLICY_TOKEN;
+  else process.env.MULTIGYM_POLICY_TOKEN = previousToken;
   for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await database?.drop();
   rmSync(home, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../activities/deps.js';
+import type { PolicyWorkerOptions } from '../../cli/services.js';
 import { installQuietRuntime, type RunningWorkers, startWorkers } from '../../cli/workers.js';
 import { multigymSearchAttributes } from '../../workflows/searchAttributes.js';
 import { temporalBin } from './paths.js';
@@ -38,15 +39,20 @@ export interface Stack {
 
 /**
  * Starts everything; `stop()` tears it down in reverse order. `deps` adds to the activities'
- * dependencies (e.g. a `policyFor` that counts calls).
+ * dependencies (e.g. a `policyFor` that counts calls); `policy` to the worker's options (e.g. the
+ * `checkpointDir` root of a test that writes checkpoints).
  */
 export async function startStack(
-  options: { envs?: string[]; deps?: Partial<Omit<ActivityDeps, 'db' | 'blobDir'>> } = {},
+  options: {
+    envs?: string[];
+    deps?: Partial<Omit<ActivityDeps, 'db' | 'blobDir'>>;
+    policy?: PolicyWorkerOptions;
+  } = {},
 ): Promise<Stack> {
   const [temporal, database, policy] = await Promise.all([
     startTemporal(),
     createTestDatabase(),
-    startPolicyWorker(),
+    startPolicyWorker(options.policy),
   ]);
   const blobDir = mkdtempSync(join(tmpdir(), 'multigym-blobs-'));
   const workers = await startWorkers({

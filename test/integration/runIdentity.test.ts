@@ -25,7 +25,8 @@ let stack: Stack;
 let policy: PolicyClient;
 const dir = mkdtempSync(join(tmpdir(), 'multigym-run-identity-'));
 beforeAll(async () => {
-  stack = await startStack({ envs: ['math'] });
+  // Every checkpoint of these runs (and the warm start) lies under the worker's checkpoint root.
+  stack = await startStack({ envs: ['math'], policy: { checkpointDir: dir } });
   policy = new PolicyClient({ url: stack.policy.url });
 });
 afterAll(async () => {
@@ -223,8 +224,11 @@ describe('every run starts from its own weights', () => {
 
 describe('a worker that holds other weights than the run', () => {
   it('holding an older version of the run: the missing steps are trained again, once', async () => {
+    // One checkpoint, after step 1 (checkpoint settings may change when a run resumes).
     const ckpt = { checkpoint_every: 1, checkpoint_dir: join(dir, 'ckpt') };
-    await run('ident-old', config({ steps: 3, seed: 10, ...ckpt }));
+    await run('ident-old', config({ steps: 1, seed: 10, ...ckpt }));
+    const noCkpt = { ...ckpt, checkpoint_every: 0 };
+    await run('ident-old', config({ steps: 3, seed: 10, ...noCkpt }));
     const losses = await db()
       .select({ step: stepMetrics.step, train: stepMetrics.train })
       .from(stepMetrics)
@@ -233,7 +237,7 @@ describe('a worker that holds other weights than the run', () => {
     // An operator puts back the step-1 checkpoint; the run resumed for one more step notices.
     await policy.load({ path: join(dir, 'ckpt', 'ident-old', 'step-1') });
     expect(await policy.info()).toMatchObject({ run_id: 'ident-old', policy_version: 1 });
-    const result = await run('ident-old', config({ steps: 4, seed: 10, ...ckpt }));
+    const result = await run('ident-old', config({ steps: 4, seed: 10, ...noCkpt }));
     expect(result.policyVersion).toBe(4);
     const [restore] = await eventsOf('ident-old', 'policy_restore');
     const data = restore!.data as {
