@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -24,6 +23,7 @@ import type { RlRunResult } from '../../workflows/rlRun.js';
 import { repoRoot } from '../helpers/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from './ports.js';
 
 const home = mkdtempSync(join(tmpdir(), 'multigym-dev-restart-'));
 // One policy-worker token for both starts of `multigym dev` (it uses this one instead of a fresh one),
@@ -43,17 +43,6 @@ afterAll(async () => {
   await database?.drop();
   rmSync(home, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((r, j) => {
-    const s = createServer();
-    s.once('error', j);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => r(port));
-    });
-  });
-}
 
 /** Starts `multigym dev` (one node process, no launcher between) and waits for its `ready.` line. */
 async function startDev(ports: number[]) {
