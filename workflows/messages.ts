@@ -11,7 +11,7 @@ import type { EnvStepStats } from './contracts.js';
 export interface Progress {
   runId: string;
   name: string;
-  /** `running` | `paused` | `stopping` | `completed` | `stopped`. */
+  /** `starting` (validating, claiming the policy worker) | `running` | `paused` | `stopping` | `completed` | `stopped`. */
   status: string;
   /** Last completed step (0 before the first). */
   step: number;

@@ -97,25 +97,21 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   const config = parseConfig(input.config);
   const main = mainActivities(config.timeouts.main_heartbeat_s);
   const runId = workflowInfo().workflowId;
-  let state: RunState;
-  if (input.state) {
-    state = input.state;
-  } else {
-    // Before anything is written: the config, and the cluster's search attributes (upserted below).
-    await main.validateRun({ config, namespace: workflowInfo().namespace }).catch(rethrowInvalidConfig);
-    const started = await main.startRun({ runId, config });
-    state = started.state ?? {
-      step: 0,
-      policyVersion: started.policyVersion ?? 0,
-      cursors: {},
-      mixture: config.environments,
-      paused: false,
-      rollouts: 0,
-      startedAtMs: Date.now(),
-      zeroVarianceGroups: {},
-      lastEnvs: {},
-    };
-  }
+  // Handlers are registered before the run starts (an update sent right after the start, from the
+  // UI say, must not be rejected): until `startRun` answers, `state` is a placeholder, a pause or stop
+  // is remembered, and a new mixture waits for the start.
+  let started = input.state !== undefined;
+  let state: RunState = input.state ?? {
+    step: 0,
+    policyVersion: 0,
+    cursors: {},
+    mixture: config.environments,
+    paused: false,
+    rollouts: 0,
+    startedAtMs: Date.now(),
+    zeroVarianceGroups: {},
+    lastEnvs: {},
+  };
   const sync = (reason: string) =>
     main.syncPolicy({
       runId,
@@ -147,7 +143,8 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     return {
       runId,
       name: config.name,
-      status: finished ?? (stopping ? 'stopping' : state.paused ? 'paused' : 'running'),
+      status:
+        finished ?? (stopping ? 'stopping' : state.paused ? 'paused' : started ? 'running' : 'starting'),
       step: state.step,
       steps: config.steps,
       policyVersion: state.policyVersion,
@@ -176,6 +173,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     setMixtureUpdate,
     async (arg) => {
       const environments = z.array(EnvSpec).min(1).parse(arg.environments);
+      await condition(() => started);
       // Environment names, configs and checkers are checked by the same activity as at start-up.
       await main.validateRun({ config: { ...config, environments } }).catch(rethrowInvalidConfig);
       state.mixture = environments;
@@ -189,6 +187,15 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     },
   );
 
+  if (!started) {
+    // Before anything is written: the config, and the cluster's search attributes (upserted below).
+    await main.validateRun({ config, namespace: workflowInfo().namespace }).catch(rethrowInvalidConfig);
+    const begun = await main.startRun({ runId, config });
+    const pausedEarly = state.paused;
+    state = begun.state ?? { ...state, policyVersion: begun.policyVersion ?? 0 };
+    state.paused ||= pausedEarly;
+    started = true;
+  }
   upsertSearchAttributes([{ key: RUN_NAME, value: config.name }]);
   /**
    * Runs a step's rollouts so that a `stop` they cannot honour within `stop_grace_s` (their activities

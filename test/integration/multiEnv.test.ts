@@ -185,6 +185,27 @@ describe('rlRun with several environments', () => {
     expect(versions.at(-1)).toBe(result.policyVersion);
   }, 600_000);
 
+  it('takes a pause and a stop sent right after the start (before the run has claimed the worker)', async () => {
+    const handle = await stack.temporal.client.workflow.start('rlRun', {
+      taskQueue: MAIN_QUEUE,
+      workflowId: 'paused-at-start',
+      args: [{ config: base({ steps: 3 }) }],
+    });
+    // Sent at once: the handlers must already be registered (no "No registered handler").
+    expect(await handle.executeUpdate(pauseUpdate, { args: [{}] })).toEqual({ paused: true });
+    expect(['starting', 'paused']).toContain((await handle.query(progressQuery)).status);
+    await waitFor('the run to start, paused', async () =>
+      (await handle.query(progressQuery)).status === 'paused' ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await handle.query(progressQuery)).step).toBe(0);
+    await handle.executeUpdate(stopUpdate, { args: [{}] });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'stopped', steps: 0 });
+    const [run] = await stack.database.db.select().from(runs).where(eq(runs.id, 'paused-at-start'));
+    expect(run!.status).toBe('stopped');
+  }, 300_000);
+
   it('counts zero-variance groups and replaces them with fresh prompts under dynamic sampling', async () => {
     const id = 'dynamic';
     const result = await stack.temporal.client.workflow.execute('rlRun', {
