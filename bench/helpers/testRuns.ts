@@ -5,7 +5,7 @@
  * no judge. Tasks: the built-in easy set, plus HumanEval when the shared data is there.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allEasyTasks } from '../../environments/code-sandbox/easy.js';
 import { runTests } from '../../environments/code-sandbox/runTests.js';
@@ -44,7 +44,7 @@ export async function judgedRun({ task, program }: BenchTask): Promise<void> {
 
 /** The same tests in one plain `python3` process (solution, setup and tests together); throws unless all pass. */
 export function plainRun({ task, program }: BenchTask, dir: string): Promise<void> {
-  const main = join(dir, 'main.py');
+  const main = join(dir, `main_${++serial}.py`); // runs go side by side: a file each
   writeFileSync(main, [program, task.setup ?? '', ...(task.tests ?? [])].join('\n'));
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/python3', ['-E', '-s', '-B', main], {
@@ -58,6 +58,10 @@ export function plainRun({ task, program }: BenchTask, dir: string): Promise<voi
       err += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${task.source}: ${err}`))));
+    child.on('close', (code) => {
+      rmSync(main, { force: true });
+      if (code === 0) resolve();
+      else reject(new Error(`${task.source}: ${err}`));
+    });
   });
 }
