@@ -175,8 +175,8 @@ export async function restoreRunPolicy(
     throw ApplicationFailure.nonRetryable(
       `policy worker ${config.policy.url} lost run ${runId}'s weights (it holds ${worker(before)}; ` +
         `the run is at step ${step}, policy version ${policyVersion}) and the run has no checkpoint ` +
-        'to restore them from. Nothing was trained on the wrong weights. Set checkpoint_every and ' +
-        'checkpoint_dir so a restarted worker can be restored, then start the run again.',
+        'to restore them from. Nothing was trained on the wrong weights. Keep checkpoint_every above 0 ' +
+        '(default 10) so a restarted worker can be restored, then start the run again.',
       'PolicyLost',
     );
   }

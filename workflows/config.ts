@@ -239,13 +239,19 @@ export const RunConfig = z.strictObject({
     .number()
     .int()
     .min(0)
-    .default(0)
+    .default(10)
     .describe(
       "Checkpoint the policy every K steps; 0 disables. A worker that loses the run's weights (a " +
-        'restart) gets back the newest checkpoint and the steps after it are trained again; with no ' +
-        'checkpoint the run fails instead.',
+        'restart) gets back the newest checkpoint and the steps after it are trained again from their ' +
+        'stored rollouts; with no checkpoint the run fails instead. Default 10.',
     ),
-  checkpoint_dir: z.string().optional().describe('Directory for checkpoints (on the worker host).'),
+  checkpoint_dir: z
+    .string()
+    .optional()
+    .describe(
+      "Directory for checkpoints on the worker host, under the worker's --checkpoint-dir root (a relative " +
+        'path is taken from that root). Default runs/<run id>.',
+    ),
   checkpoint_keep: z
     .number()
     .int()
@@ -265,6 +271,14 @@ export const RunConfig = z.strictObject({
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;
+
+/**
+ * The directory a run checkpoints into: `checkpoint_dir`, else `runs/<run id>` under the policy
+ * worker's checkpoint root (characters other than letters, digits, `.`, `_`, `-` become `_`).
+ */
+export function checkpointDirOf(config: Pick<RunConfig, 'checkpoint_dir'>, runId: string): string {
+  return config.checkpoint_dir ?? `runs/${runId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
 
 /** Formats zod issues as `path: message` lines for a failure message. */
 export function formatIssues(error: z.ZodError): string {

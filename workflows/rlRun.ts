@@ -27,7 +27,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { EnvSpec, formatIssues, RunConfig, type RunConfigInput } from './config.js';
+import { checkpointDirOf, EnvSpec, formatIssues, RunConfig, type RunConfigInput } from './config.js';
 import type { Activities, EnvStepStats, RunState } from './contracts.js';
 import { runEnvStep } from './envStep.js';
 import type { EvalRunInput } from './evalRun.js';
@@ -302,8 +302,8 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     ]);
     upsertMemo({ step, policyVersion: state.policyVersion, meanReward: p.meanReward });
 
-    if (config.checkpoint_every > 0 && step % config.checkpoint_every === 0 && config.checkpoint_dir) {
-      await checkpoint(config.checkpoint_dir);
+    if (config.checkpoint_every > 0 && step % config.checkpoint_every === 0) {
+      await checkpoint(checkpointDirOf(config, runId));
     }
     if (config.eval_every > 0 && step % config.eval_every === 0) {
       // Evaluate the current mixture (setMixture may have changed it since the run started).
@@ -332,8 +332,8 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       key: `stop:${abandoned}`,
       data: { abandonedStep: abandoned, graceSeconds: config.timeouts.stop_grace_s },
     });
-  } else if (stopping && config.checkpoint_dir) {
-    await checkpoint(config.checkpoint_dir);
+  } else if (stopping && state.step > 0 && config.checkpoint_every > 0) {
+    await checkpoint(checkpointDirOf(config, runId));
   }
   await main.finishRun({ runId, status });
   finished = status;

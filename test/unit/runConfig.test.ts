@@ -5,7 +5,7 @@ import { runActivities } from '../../activities/runs.js';
 import { defineEnvironment } from '../../environments/api.js';
 import { registerEnvironment } from '../../environments/registry.js';
 import '../../rewards/builtin/index.js';
-import { formatIssues, RunConfig } from '../../workflows/config.js';
+import { checkpointDirOf, formatIssues, RunConfig } from '../../workflows/config.js';
 
 const base = {
   steps: 2,
@@ -19,6 +19,14 @@ describe('RunConfig', () => {
     expect(c.algorithm.clip_low).toBe(0.2);
     expect(c.environments[0]!.split).toBe('train');
     expect(c.environments[0]!.sampling.temperature).toBe(1);
+  });
+
+  it('checkpoints every 10 steps by default, under runs/<run id> of the worker root', () => {
+    const c = RunConfig.parse(base);
+    expect(c.checkpoint_every).toBe(10);
+    expect(checkpointDirOf(c, 'gsm8k-demo')).toBe('runs/gsm8k-demo');
+    expect(checkpointDirOf(c, 'a/../b c')).toBe('runs/a_.._b_c');
+    expect(checkpointDirOf(RunConfig.parse({ ...base, checkpoint_dir: '/ckpt/x' }), 'r')).toBe('/ckpt/x');
   });
 
   it('names every bad field', () => {
