@@ -19,6 +19,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -207,6 +208,8 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     const watcher = new CancellationScope();
     const watching = watcher.run(async () => {
       await condition(() => stopping);
+      // Histories from before the grace timer existed replay without it.
+      if (!patched('stop-grace')) return;
       await sleep(config.timeouts.stop_grace_s * 1000);
       stepScope.cancel();
     });

@@ -203,12 +203,19 @@ describe('multigym run explains failures', () => {
 });
 
 describe('runs that cannot go on', () => {
-  const start = (id: string, over: Partial<RunConfigInput>) =>
+  const start = (id: string, over: Partial<RunConfigInput>, workflowExecutionTimeout?: string) =>
     stack.temporal.client.workflow.start('rlRun', {
       taskQueue: MAIN_QUEUE,
       workflowId: id,
       args: [{ config: config({ policy: { url: `http://127.0.0.1:${deadPort}` }, ...over }) }],
+      workflowExecutionTimeout,
     });
+  const status = (id: string, want: string) =>
+    waitFor(
+      `the run row to say ${want}`,
+      async () => ((await runRow(id))?.status === want ? true : undefined),
+      30_000,
+    );
   const retrying = async (id: string) => {
     const d = await stack.temporal.client.workflow.getHandle(id).describe();
     return (d.raw.pendingActivities ?? []).some((a) => (a.attempt ?? 1) >= 2) ? true : undefined;
@@ -229,12 +236,19 @@ describe('runs that cannot go on', () => {
     const handle = await start('terminated', {});
     await waitFor('the run row', async () => ((await runRow('terminated')) ? true : undefined), 60_000);
     await handle.terminate('operator pulled the plug');
-    await waitFor(
-      'the run row to say terminated',
-      async () => ((await runRow('terminated'))?.status === 'terminated' ? true : undefined),
-      30_000,
-    );
+    await status('terminated', 'terminated');
     const [end] = await stack.database.db.select().from(events).where(eq(events.runId, 'terminated'));
     expect(end?.data).toMatchObject({ status: 'terminated', message: 'operator pulled the plug' });
+  });
+
+  it('a cancelled run is recorded as cancelled, one that ran out of time as timed_out', async () => {
+    const cancelled = await start('cancelled', {});
+    await waitFor('the run row', async () => ((await runRow('cancelled')) ? true : undefined), 60_000);
+    await cancelled.cancel();
+    await status('cancelled', 'cancelled');
+    await start('timed-out', {}, '6s');
+    await status('timed-out', 'timed_out');
+    const [end] = await stack.database.db.select().from(events).where(eq(events.runId, 'timed-out'));
+    expect(end?.data).toMatchObject({ status: 'timed_out', workflowStatus: 'TIMED_OUT' });
   });
 });
