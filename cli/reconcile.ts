@@ -84,27 +84,31 @@ export async function reconcileRuns(db: Database, client: Client): Promise<Recon
     } catch (err) {
       message = rootCause(err);
     }
-    const updated = await db
-      .update(runs)
-      .set({ status, updatedAt: sql`now()` })
-      .where(sql`${runs.id} = ${id} and ${runs.status} = 'running'`)
-      .returning({ id: runs.id });
-    if (updated.length === 0) continue; // the run recorded its own end meanwhile
-    const [last] = await db
-      .select({ step: sql<number>`coalesce(max(${stepMetrics.step}), 0)::int` })
-      .from(stepMetrics)
-      .where(eq(stepMetrics.runId, id));
-    await db
-      .insert(events)
-      .values({
-        runId: id,
-        step: Number(last?.step ?? 0),
-        kind: 'run_end',
-        key: 'run_end',
-        data: { status, workflowStatus: name, message },
-      })
-      .onConflictDoNothing();
-    changed.push({ id, status, message });
+    // The status and its event together: a reader never sees one without the other.
+    const updated = await db.transaction(async (tx) => {
+      const rows = await tx
+        .update(runs)
+        .set({ status, updatedAt: sql`now()` })
+        .where(sql`${runs.id} = ${id} and ${runs.status} = 'running'`)
+        .returning({ id: runs.id });
+      if (rows.length === 0) return false; // the run recorded its own end meanwhile
+      const [last] = await tx
+        .select({ step: sql<number>`coalesce(max(${stepMetrics.step}), 0)::int` })
+        .from(stepMetrics)
+        .where(eq(stepMetrics.runId, id));
+      await tx
+        .insert(events)
+        .values({
+          runId: id,
+          step: Number(last?.step ?? 0),
+          kind: 'run_end',
+          key: 'run_end',
+          data: { status, workflowStatus: name, message },
+        })
+        .onConflictDoNothing();
+      return true;
+    });
+    if (updated) changed.push({ id, status, message });
   }
   return changed;
 }

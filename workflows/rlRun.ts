@@ -206,13 +206,16 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
   async function unlessStopped<T>(work: () => Promise<T>): Promise<T | undefined> {
     const stepScope = new CancellationScope();
     const watcher = new CancellationScope();
-    const watching = watcher.run(async () => {
-      await condition(() => stopping);
-      // Histories from before the grace timer existed replay without it.
-      if (!patched('stop-grace')) return;
-      await sleep(config.timeouts.stop_grace_s * 1000);
-      stepScope.cancel();
-    });
+    // Its rejection (the watcher cancelled, or the whole run) is handled at once: never unhandled.
+    const watching = watcher
+      .run(async () => {
+        await condition(() => stopping);
+        // Histories from before the grace timer existed replay without it.
+        if (!patched('stop-grace')) return;
+        await sleep(config.timeouts.stop_grace_s * 1000);
+        stepScope.cancel();
+      })
+      .catch(() => undefined);
     try {
       return await stepScope.run(work);
     } catch (err) {
@@ -220,7 +223,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       throw err;
     } finally {
       watcher.cancel();
-      await watching.catch(() => undefined);
+      await watching;
     }
   }
 
