@@ -27,6 +27,38 @@ export function runActivities(
     policy: policy(url),
     isRunActive: deps.isRunActive ?? ((id) => runningOn(Context.current().client)(id)),
   });
+  /**
+   * Writes the run's weights to `<dir>/<run id>/step-<step>` on the worker (never another run's:
+   * `expect`), records the path with its policy version, and prunes old checkpoints.
+   */
+  async function saveCheckpoint(a: {
+    runId: string;
+    step: number;
+    policyUrl: string;
+    dir: string;
+    policyVersion?: number;
+    keep?: number;
+  }): Promise<{ path: string }> {
+    const expect =
+      a.policyVersion === undefined ? {} : { expect: { run_id: a.runId, policy_version: a.policyVersion } };
+    const res = await policy(a.policyUrl).checkpoint({
+      path: join(a.dir, a.runId, `step-${a.step}`),
+      ...expect,
+    });
+    await deps.db
+      .insert(policyVersions)
+      .values({ runId: a.runId, version: res.policy_version, step: a.step, checkpointPath: res.path })
+      .onConflictDoUpdate({
+        target: [policyVersions.runId, policyVersions.version],
+        set: { checkpointPath: res.path },
+      });
+    await deps.db
+      .insert(events)
+      .values({ runId: a.runId, step: a.step, kind: 'checkpoint', key: `checkpoint:${a.step}`, data: res })
+      .onConflictDoNothing();
+    await pruneCheckpoints(deps.db, a.runId, a.step, a.keep ?? 0);
+    return { path: res.path };
+  }
   return {
     async validateRun({ config, namespace }) {
       const problems: string[] = [];
@@ -141,7 +173,18 @@ export function runActivities(
           .values({ id: runId, name: config.name, config, status: 'running' })
           .onConflictDoUpdate({ target: runs.id, set: { config, status: 'running', updatedAt: sql`now()` } })
           .returning({ created: sql<boolean>`(xmax = 0)` });
-        if (config.policy.init !== 'base') {
+        if (config.policy.init === 'base' && config.checkpoint_every > 0) {
+          // The base weights are the run's first restore point: a worker restarted before the first
+          // periodic checkpoint is restored from them and the steps since are trained again.
+          await saveCheckpoint({
+            runId,
+            step: 0,
+            policyUrl: config.policy.url,
+            dir: config.checkpoint_dir,
+            policyVersion: claim.policyVersion,
+            keep: config.checkpoint_keep,
+          });
+        } else if (config.policy.init !== 'base') {
           // The init checkpoint is the run's first restore point.
           await deps.db
             .insert(policyVersions)
@@ -196,24 +239,8 @@ export function runActivities(
     },
 
     async checkpoint({ runId, step, policyUrl, dir, policyVersion, policyWaitSeconds, keep }) {
-      const path = join(dir, runId, `step-${step}`);
       try {
-        const expect =
-          policyVersion === undefined ? {} : { expect: { run_id: runId, policy_version: policyVersion } };
-        const res = await policy(policyUrl).checkpoint({ path, ...expect });
-        await deps.db
-          .insert(policyVersions)
-          .values({ runId, version: res.policy_version, step, checkpointPath: res.path })
-          .onConflictDoUpdate({
-            target: [policyVersions.runId, policyVersions.version],
-            set: { checkpointPath: res.path },
-          });
-        await deps.db
-          .insert(events)
-          .values({ runId, step, kind: 'checkpoint', key: `checkpoint:${step}`, data: res })
-          .onConflictDoNothing();
-        await pruneCheckpoints(deps.db, runId, step, keep ?? 0);
-        return { path: res.path };
+        return await saveCheckpoint({ runId, step, policyUrl, dir, policyVersion, keep });
       } catch (err) {
         throw asActivityError(err, { policyWaitSeconds });
       }

@@ -247,10 +247,11 @@ export const RunConfig = z.strictObject({
     ),
   checkpoint_dir: z
     .string()
-    .optional()
+    .min(1)
+    .default('runs')
     .describe(
-      "Directory for checkpoints on the worker host, under the worker's --checkpoint-dir root (a relative " +
-        'path is taken from that root). Default runs/<run id>.',
+      "Directory of checkpoints on the worker host, under the worker's --checkpoint-dir root (a relative " +
+        'path is taken from that root); a run writes <dir>/<run id>/step-<N>. Default runs.',
     ),
   checkpoint_keep: z
     .number()
@@ -271,14 +272,6 @@ export const RunConfig = z.strictObject({
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;
-
-/**
- * The directory a run checkpoints into: `checkpoint_dir`, else `runs/<run id>` under the policy
- * worker's checkpoint root (characters other than letters, digits, `.`, `_`, `-` become `_`).
- */
-export function checkpointDirOf(config: Pick<RunConfig, 'checkpoint_dir'>, runId: string): string {
-  return config.checkpoint_dir ?? `runs/${runId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-}
 
 /** Formats zod issues as `path: message` lines for a failure message. */
 export function formatIssues(error: z.ZodError): string {

@@ -28,7 +28,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { checkpointDirOf, EnvSpec, formatIssues, RunConfig, type RunConfigInput } from './config.js';
+import { EnvSpec, formatIssues, RunConfig, type RunConfigInput } from './config.js';
 import type { Activities, EnvStepStats, RunState } from './contracts.js';
 import { runEnvStep } from './envStep.js';
 import type { EvalRunInput } from './evalRun.js';
@@ -309,7 +309,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
     upsertMemo({ step, policyVersion: state.policyVersion, meanReward: p.meanReward });
 
     if (config.checkpoint_every > 0 && step % config.checkpoint_every === 0) {
-      await checkpoint(checkpointDirOf(config, runId));
+      await checkpoint(config.checkpoint_dir);
     }
     if (config.eval_every > 0 && step % config.eval_every === 0) {
       // Evaluate the current mixture (setMixture may have changed it since the run started).
@@ -339,7 +339,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
       data: { abandonedStep: abandoned, graceSeconds: config.timeouts.stop_grace_s },
     });
   } else if (stopping && state.step > 0 && config.checkpoint_every > 0) {
-    await checkpoint(checkpointDirOf(config, runId));
+    await checkpoint(config.checkpoint_dir);
   }
   await main.finishRun({ runId, status });
   finished = status;

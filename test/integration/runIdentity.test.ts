@@ -268,10 +268,28 @@ describe('a worker that holds other weights than the run', () => {
     expect(await policy.info()).toMatchObject({ run_id: 'ident-old', policy_version: 4 });
   }, 600_000);
 
-  it('weights lost with no checkpoint to restore: the run fails and says how to avoid it', async () => {
-    await run('ident-lost', config({ steps: 1, seed: 11 }));
+  it('weights lost before the first periodic checkpoint: restored from the start checkpoint, steps replayed', async () => {
+    // Default settings: checkpoints every 10 steps, and one of the base weights at the start.
+    await run('ident-early', config({ steps: 2, seed: 12 }));
     await policy.reset({ run_id: null }); // what a restarted worker holds
-    const f = await failure(run('ident-lost', config({ steps: 2, seed: 11 })));
+    const result = await run('ident-early', config({ steps: 3, seed: 12 }));
+    expect(result.policyVersion).toBe(3);
+    const [restore] = await eventsOf('ident-early', 'policy_restore');
+    const data = restore!.data as { restored_version: number; replayed: { step: number }[] };
+    expect(data.restored_version).toBe(0);
+    expect(data.replayed.map((r) => r.step)).toEqual([1, 2]);
+    expect(await metricVersions('ident-early')).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+  }, 600_000);
+
+  it('weights lost with no checkpoint to restore: the run fails and says how to avoid it', async () => {
+    const noCkpt = { checkpoint_every: 0 };
+    await run('ident-lost', config({ steps: 1, seed: 11, ...noCkpt }));
+    await policy.reset({ run_id: null }); // what a restarted worker holds
+    const f = await failure(run('ident-lost', config({ steps: 2, seed: 11, ...noCkpt })));
     expect(f.type).toBe('PolicyLost');
     expect(f.message).toContain("lost run ident-lost's weights (it holds run none at policy version 0");
     expect(f.message).toContain('Keep checkpoint_every above 0');
