@@ -1,8 +1,10 @@
 /**
  * The seeded arithmetic set of the comparison with TRL's `GRPOTrainer` (issue 22): 2–3-digit sums,
  * two-digit products and short word problems, each asking for "Answer: <number>". Written as math
- * environment JSONL records (`question`, `answer`); the reward is `final-answer` (1 for the right
- * number after "Answer:") plus 0.1 × `regex` for the format, as in the TRL run.
+ * environment JSONL records (`question`, `answer`); the reward is `math-equivalence` (1 for the right
+ * number: it reads the number after "Answer:", else the last number) plus 0.1 × `regex` for the
+ * "Answer: <number>" format, as in the TRL run. (`final-answer` would not do: it scores tool-use tasks
+ * only and is not applicable to math records, so it silently adds nothing.)
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -67,7 +69,7 @@ export const ARITHMETIC_ENV: EnvSpec = EnvSpec.parse({
   eval_split: 'test',
   sampling: { max_tokens: 96, temperature: 1, top_p: 1 },
   rewards: [
-    { checker: 'final-answer', weight: 1 },
+    { checker: 'math-equivalence', weight: 1 },
     { checker: 'regex', weight: 0.1, config: { pattern: 'Answer:\\s*-?[0-9][0-9,]*' } },
   ],
   config: {

@@ -5,6 +5,8 @@ set -uo pipefail
 L=/root/lp REPO=$PWD PHASES=$1
 [[ -f $L/ok2 ]] || { echo "a fresh machine: gpu-setup.sh did not run here"; exit 5; }
 [[ -d $L/app ]] || tar -C $L -xJf .lp/c3/app.tar.xz || exit 6
+[[ -x $L/node ]] || { xz -dc .lp/c3/node.xz > $L/node && chmod +x $L/node; } || exit 7
+$L/node --version
 export PYTHONPATH=/tmp/site
 unsafe=""
 # The sandbox as code-sandbox runs it: unprivileged uid, bubblewrap, only /usr visible.
@@ -15,6 +17,6 @@ if ! setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all bwrap --
 fi
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
 timeout ${LIMIT:-560} $L/node $L/app/js/run/proof.mjs --data $L/app/data --out $L/out --phases "$PHASES" \
-  --models-dir $L/models --model smollm2-135m-instruct --device cuda --python python3 --worker-dir policy/worker \
+  --models-dir $L/models --model smollm2-135m-instruct --device cuda --python python3 --worker-dir $L/worker \
   $unsafe 2>&1 | tee -a $L/run-$PHASES.log | grep -v '^\s*$'
 cp $L/out/results.json $L/run-*.log "$OUT/" 2>/dev/null; ls -la "$OUT"

@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sql } from 'drizzle-orm';
 import { createActivities } from '../../activities/index.js';
 import { openDatabase } from '../../db/client.js';
 import '../../environments/builtin.js';
@@ -63,6 +64,7 @@ const results: {
   worker?: unknown;
   phases: Record<string, PhaseResult>;
   failures?: { runId: string; step: number; error: string }[];
+  notOk?: Record<string, Record<string, number>>;
 } = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { spec, phases: {} };
 results.failures ??= [];
 const failures = results.failures;
@@ -265,6 +267,19 @@ async function train(
   return { steps, seconds };
 }
 
+/** Rollouts of a run that are not `ok` (checker errors, rejected contexts…), by env and status. */
+async function notOk(runId: string): Promise<Record<string, number>> {
+  const res = await database.db.execute(
+    sql`SELECT env, status, count(*)::int AS n FROM rollouts WHERE run_id LIKE ${`${runId}%`} AND status <> 'ok' GROUP BY 1, 2`,
+  );
+  const rows = ((res as { rows?: unknown[] }).rows ?? (res as unknown as unknown[])) as {
+    env: string;
+    status: string;
+    n: number;
+  }[];
+  return Object.fromEntries(rows.map((r) => [`${r.env}:${r.status}`, Number(r.n)]));
+}
+
 const showEval = (name: string, r: PhaseResult['eval']) =>
   log(
     `${name} eval: ${Object.entries(r)
@@ -348,6 +363,9 @@ try {
       } else {
         throw new Error(`unknown phase ${phase}`);
       }
+      const bad = await notOk(runId);
+      if (Object.keys(bad).length) log(`${phase}: rollouts not ok: ${JSON.stringify(bad)}`);
+      (results.notOk ??= {})[phase] = bad;
     } catch (err) {
       // One phase's failure (an out-of-memory in an evaluation, say) is recorded; the next phase runs.
       log(`phase ${phase} failed: ${(err as Error).stack ?? err}`);
