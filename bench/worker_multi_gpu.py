@@ -10,6 +10,14 @@ efficiency = tokens/s(R) / (R · tokens/s(1)).
     tokens, token-mean, no KL), `--train-batch` sequences, `--micro-batch` per rank and micro-batch;
   * generation: `--gen-batch` rows of 128-token prompts, 256 new tokens, temperature 1, no early stop.
 
+Why generation scaled only 1.16–1.24× on two H200 (issue 21): not communication — each rank decodes its
+block of rows with no collective until one gather at the end (counted in
+policy/worker/tests/test_distributed_sampling.py). A decode step of the `base` model costs ≈ 1.57 ms
+whatever the rows, plus ≈ 3.0 µs per row (docs/BENCHMARKS.md: 64 rows 1.76 ms/step, 256 rows
+2.35 ms/step on one H200), so 128 rows per GPU take 1.96 ms against 2.35 ms for 256 on one: 1.20× at
+best. The step is latency-bound (hundreds of tiny kernels), so splitting rows only divides the per-row
+part. Details: docs/distributed-worker.md, "Sampling on several GPUs".
+
 Run (GPU host, 2 or more GPUs):
     PYTHONPATH=policy/worker python3 bench/worker_multi_gpu.py --gpus 1,2
 Dry run (CPU, gloo, tiny sizes):

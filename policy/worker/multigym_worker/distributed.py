@@ -15,7 +15,10 @@ A rank whose shard is empty (fewer samples than ranks) runs one empty completion
 DDP's all-reduce still completes.
 
 Generation: the request's rows (prompt × n) are cut into R contiguous blocks; rank r samples block r
-with its own random stream (seed·R + r) and the blocks are all-gathered back in request order.
+alone — no collective runs while it decodes — and the blocks are all-gathered back in request order
+once at the end. Every row has its own random stream (seeded by the request's seed and the row's
+index in the request, `sampling.row_seed`), so a seeded request gives the same samples on any number
+of ranks.
 
 Python objects (requests, samples) travel over a separate gloo group with a long timeout (`control`),
 so idle follower ranks can wait for the next request indefinitely; tensors use the default group
@@ -36,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -256,16 +259,11 @@ class DistributedSampler:
         self.inner = inner
         self.ctx = ctx
 
-    def seed_for(self, seed: int | None) -> int:
-        """This rank's sampling seed: seed·R + rank (so ranks draw different streams and R = 1 keeps
-        the request's seed); without a seed, a fresh one from the global CPU RNG."""
-        base = int(torch.randint(0, 2**62, (1,))) if seed is None else int(seed)
-        return (base * self.ctx.world_size + self.ctx.rank) % 2**63
-
     def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[SampleOut]:
-        """One sample per row, rows split over ranks and gathered back in order."""
+        """One sample per row, rows split over ranks and gathered back in order. Decoding runs no
+        collective; the one collective is the final gather (on the control group, CPU)."""
         lo, hi = block_of(len(prompts), self.ctx.rank, self.ctx.world_size)
-        local = self.inner.generate(prompts[lo:hi], replace(params, seed=self.seed_for(params.seed)))
+        local = self.inner.generate(prompts[lo:hi], params, first_row=lo)
         parts: list[Any] = [None] * self.ctx.world_size
         dist.all_gather_object(parts, local, group=self.ctx.control)
         return [o for part in parts for o in part]

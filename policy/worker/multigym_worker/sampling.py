@@ -11,6 +11,12 @@ Reasoning budget: inside a `<think>` block, once a sample has written `budget_to
 thought, its next token is forced to `</think>` and it continues to its answer. `thinking_tokens`
 counts the block including its `<think>` and `</think>` markers (or from the start, when the prompt
 opened the block); `answer_tokens` counts the rest, so the two add up to the sample's length.
+
+Random streams are per row: row i of a request seeded s draws its token at step t from the uniform
+u[i, t] of its own generator, seeded `row_seed(s, i)` (inverse-CDF sampling, `draw`). So a row's
+sample does not depend on which other rows share its batch, how a request is cut into chunks, or how
+many data-parallel ranks split the rows (`distributed.DistributedSampler` passes each rank's first
+row index), only on (seed, row index, model).
 """
 
 from __future__ import annotations
@@ -71,6 +77,44 @@ def warp_logits(logits: Tensor, temperature: float, top_k: int, top_p: float) ->
     return logits
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _mix64(x: int) -> int:
+    """SplitMix64's output function (Stafford's "Mix13", as in Steele, Lea & Flood 2014, "Fast
+    splittable pseudorandom number generators", and Java's SplittableRandom): a bijection of 64-bit
+    integers in which every input bit affects every output bit."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def row_seed(seed: int, row: int) -> int:
+    """The seed of row `row`'s random stream in a request seeded `seed` (63 bits, for
+    `torch.Generator.manual_seed`); distinct rows and seeds give unrelated streams."""
+    return _mix64((_mix64(seed & _MASK64) + row) & _MASK64) >> 1
+
+
+def row_uniforms(seed: int, first_row: int, rows: int, steps: int) -> Tensor:
+    """[rows, steps] float64 uniforms in [0, 1): row r's are the first `steps` draws of the
+    generator seeded `row_seed(seed, first_row + r)` (CPU; torch's Mersenne Twister)."""
+    out = torch.empty((rows, steps), dtype=torch.float64)
+    for r in range(rows):
+        g = torch.Generator().manual_seed(row_seed(seed, first_row + r))
+        out[r] = torch.rand(steps, generator=g, dtype=torch.float64)
+    return out
+
+
+def draw(probs: Tensor, u: Tensor) -> Tensor:
+    """Inverse-CDF sampling: for each row the first token whose cumulative probability exceeds
+    u · Σ probs, so token i is drawn with probability probs[i] / Σ probs and a token of probability
+    0 never. `probs` [B, V] ≥ 0 (unnormalised is fine), `u` [B] in [0, 1); returns ids [B] (long).
+    The cumulative sum runs in float64, so tokens far below fp32's resolution keep their chance."""
+    cdf = probs.double().cumsum(-1)
+    target = (u * cdf[:, -1])[:, None]
+    return torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp_(max=probs.shape[-1] - 1)
+
+
 def prompt_opens_think(ids: Sequence[int], open_id: int | None, close_id: int | None) -> bool:
     """True when the prompt ends inside a `<think>` block (its last `<think>` is not closed)."""
     if open_id is None:
@@ -119,15 +163,19 @@ class Sampler:
         return d
 
     @torch.no_grad()
-    def generate(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[SampleOut]:
-        """One sample per prompt row (repeat a prompt to get several). Prompts must fit the context."""
+    def generate(
+        self, prompts: Sequence[Sequence[int]], params: SamplingParams, first_row: int = 0
+    ) -> list[SampleOut]:
+        """One sample per prompt row (repeat a prompt to get several). Prompts must fit the context.
+
+        Row i draws from the random stream of row `first_row + i` of the request (see the module
+        docstring); without a seed, a fresh one is taken from torch's global CPU generator.
+        """
         device = next(self.model.parameters()).device
-        gen = None
-        if params.seed is not None:
-            gen = torch.Generator(device=device).manual_seed(params.seed)
+        seed = int(torch.randint(0, 2**62, (1,))) if params.seed is None else int(params.seed)
         out: list[SampleOut] = []
         for i in range(0, len(prompts), self.max_batch):
-            out += self._chunk(prompts[i : i + self.max_batch], params, device, gen)
+            out += self._chunk(prompts[i : i + self.max_batch], params, device, seed, first_row + i)
         return out
 
     def _chunk(
@@ -135,7 +183,8 @@ class Sampler:
         prompts: Sequence[Sequence[int]],
         p: SamplingParams,
         device: torch.device,
-        gen: torch.Generator | None,
+        seed: int,
+        first_row: int,
     ) -> list[SampleOut]:
         model, tok = self.model, self.tok
         max_ctx = model.config.max_position_embeddings
@@ -170,6 +219,8 @@ class Sampler:
         stops = [x for x in p.stop if x]
         stop_window = max((len(x.encode()) for x in stops), default=0) + 2
         host_tokens: list[list[int]] = [[] for _ in range(b)]
+        if p.temperature != 0:
+            uniforms = row_uniforms(seed, first_row, b, max_new).to(device)
 
         for step in range(max_new):
             lse = torch.logsumexp(logits, dim=-1)
@@ -180,9 +231,7 @@ class Sampler:
                     probs = torch.exp(logits - lse[:, None])
                 else:
                     probs = warp_logits(logits, p.temperature, p.top_k, p.top_p).softmax(-1)
-                # exponential race: argmax p_i / E_i with E_i ~ Exp(1) draws i with probability p_i
-                race = torch.empty_like(probs).exponential_(generator=gen).clamp_(min=1e-30)
-                nxt = (probs / race).argmax(-1)
+                nxt = draw(probs, uniforms[:, step])
             if track_think:
                 if budget is not None:
                     nxt = torch.where(in_think & (think_count >= budget), torch.full_like(nxt, close_id), nxt)
