@@ -8,16 +8,12 @@ and the weights after the step with a plain `Trainer` on the same whole batch in
 from __future__ import annotations
 
 import copy
-import os
-import socket
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from gloo import run_ranks
 
 from multigym_worker.distributed import (
     DistContext,
@@ -111,12 +107,9 @@ def run_case(trainer: Trainer, steps: list[tuple]) -> dict[str, Any]:
     return {"metrics": metrics, "grads": grads, "weights": weights}
 
 
-def rank_main(rank: int, port: int, out_dir: str) -> None:
-    """One of two gloo ranks: every case, then generation; rank 0 writes the results."""
-    torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo")
-    dist.init_process_group("gloo", rank=rank, world_size=2)
-    ctx = DistContext(rank, 2, CPU, dist.new_group(backend="gloo"))
+def rank_main(ctx: DistContext) -> dict[str, Any]:
+    """One of two gloo ranks: every case, then generation."""
+    rank = ctx.rank
     results: dict[str, Any] = {}
     for name, steps in CASES:
         model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
@@ -152,21 +145,11 @@ def rank_main(rank: int, port: int, out_dir: str) -> None:
     greedy = SamplingParams(max_tokens=8, temperature=0.0)
     results["greedy"] = sampler.generate(PROMPTS, greedy)
     results["sampled"] = sampler.generate([PROMPTS[0]] * 4, SamplingParams(max_tokens=12, seed=7))
-    if rank == 0:
-        torch.save(results, Path(out_dir) / "results.pt")
-    dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return results
 
 
 def test_two_gloo_ranks_equal_one_process() -> None:
-    with tempfile.TemporaryDirectory() as d:
-        mp.spawn(rank_main, args=(free_port(), d), nprocs=2, join=True)
-        two = torch.load(Path(d) / "results.pt", weights_only=False)
+    two = run_ranks(rank_main, 2)
     for name, steps in CASES:
         model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
         plain = Trainer(model, tok.pad_id, OptimConfig(), Schedule())

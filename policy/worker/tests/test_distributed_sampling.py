@@ -3,17 +3,13 @@ samples on 1 and 2 ranks, and decoding runs no collective (gloo, 2 processes on 
 
 from __future__ import annotations
 
-import os
-import socket
-import tempfile
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.distributed.distributed_c10d as c10d
-import torch.multiprocessing as mp
+from gloo import run_ranks
 
 from multigym_worker.distributed import DistContext, DistributedSampler
 from multigym_worker.models import load_model
@@ -63,11 +59,8 @@ def requests() -> list[tuple[str, SamplingParams]]:
     ]
 
 
-def rank_main(rank: int, port: int, out_dir: str) -> None:
-    torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo")
-    dist.init_process_group("gloo", rank=rank, world_size=2)
-    ctx = DistContext(rank, 2, CPU, dist.new_group(backend="gloo"))
+def sample_on_ranks(ctx: DistContext) -> dict[str, Any]:
+    """Each request on this rank: the samples and the collectives counted while it ran."""
     model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
     sampler = DistributedSampler(Sampler(model, tok, max_batch=2), ctx)  # chunks inside each rank too
     calls = count_collectives()
@@ -76,21 +69,11 @@ def rank_main(rank: int, port: int, out_dir: str) -> None:
         calls.clear()
         out = sampler.generate(PROMPTS, params)
         results[name] = {"samples": out, "collectives": dict(calls)}
-    if rank == 0:
-        torch.save(results, Path(out_dir) / "results.pt")
-    dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return results
 
 
 def test_two_ranks_sample_what_one_process_samples_with_one_gather_per_request() -> None:
-    with tempfile.TemporaryDirectory() as d:
-        mp.spawn(rank_main, args=(free_port(), d), nprocs=2, join=True)
-        two = torch.load(Path(d) / "results.pt", weights_only=False)
+    two = run_ranks(sample_on_ranks, 2)
     model, tok, _ = load_model("tiny", CPU, torch.float32, 0)
     alone = Sampler(model, tok)
     for name, params in requests():
