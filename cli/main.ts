@@ -6,19 +6,29 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import '../environments/builtin.js';
+import { LogQueryError } from '../db/logs/filter.js';
 import { environmentNames, getEnvironment } from '../environments/registry.js';
 import { rewardNames } from '../rewards/registry.js';
 import { RunConfig } from '../workflows/config.js';
 import { runDev } from './commands/dev.js';
-import { LOGS_COLUMNS, printLogs } from './commands/logs.js';
+import { LOGS_COLUMNS, type LogsOptions, printLogs } from './commands/logs.js';
 import { readRunConfig, startAndWatch } from './commands/run.js';
 import { fail, homeDir, openProjectDatabase, temporalAddress, temporalClient } from './context.js';
+import { openLogSource } from './logSource.js';
 import { acquirePgliteLock } from './pgliteLock.js';
 import { reconcileIfReachable } from './reconcile.js';
 import { RunFailedError } from './watch.js';
 import { installQuietRuntime, startWorkers } from './workers.js';
 
 installQuietRuntime();
+
+// Output piped into a reader that stops early (`| head`): stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
 
 const int = (v: string) => {
   const n = Number.parseInt(v, 10);
@@ -48,7 +58,30 @@ program
     '--checkpoint-dir <dir>',
     "root of the policy worker's checkpoints; a run's checkpoint_dir must lie under it (default <home>/checkpoints)",
   )
+  .option(
+    '--dashboard-port <port>',
+    'reward-log dashboard and API port on 127.0.0.1 (0: any free one)',
+    int,
+    8280,
+  )
+  .option('--no-dashboard', 'do not serve the reward-log dashboard and API')
   .action(async (o) => runDev({ ...o, checkpointDir: o.checkpointDir && resolve(o.checkpointDir) }));
+
+program
+  .command('serve')
+  .description(
+    'serve the reward-log API and dashboard over DATABASE_URL (or the embedded database when no other process holds it)',
+  )
+  .option(
+    '--host <host>',
+    'interface to bind; anything but 127.0.0.1 exposes the logs to the network',
+    '127.0.0.1',
+  )
+  .option('--port <port>', 'port (0: any free one)', int, 8280)
+  .action(async (o: { host: string; port: number }) => {
+    const { runServe } = await import('./commands/serve.js');
+    await runServe(o);
+  });
 
 program
   .command('worker')
@@ -116,22 +149,52 @@ program
 program
   .command('logs [run]')
   .description('rewards per step and environment of a run (no run: list runs)')
-  .option('--checkers', 'also show the mean of each reward checker')
-  .option('--samples <step>', 'print the completions of one step', int)
+  .option('--checkers', 'also show each reward checker: mean, count, not applicable, errors')
+  .option(
+    '--samples [step]',
+    'print rollouts (task, completion, each checker and why) of a step or range, or of every step the filters keep',
+  )
   .option('--limit <n>', 'with --samples: rollouts shown at most (default 20)', int)
-  .option('--env <name>', 'only this environment')
-  .option('--json', 'machine-readable output')
+  .option('--env <names>', 'only these environments (comma-separated)')
+  .option(
+    '--checker <names>',
+    'only rollouts scored by these checkers; --min/--max-reward then bound their value',
+  )
+  .option('--step <range>', 'only these steps, 1-based: A..B, A.., ..B or A')
+  .option('--min-reward <x>', 'only rollouts with reward ≥ x (the checker value with --checker)')
+  .option('--max-reward <x>', 'only rollouts with reward ≤ x (the checker value with --checker)')
+  .option(
+    '--status <statuses>',
+    'only rollouts with these statuses: ok, checker_error, infra_error, rejected',
+  )
+  .option('--grep <text>', 'only rollouts whose completion or error contains text (case-insensitive)')
+  .option('--phase <phase>', 'train (default), eval, eval:N or all')
+  .option('--json', 'machine-readable output (every field; one object per line with --follow)')
+  .option('--csv', 'CSV output (every field)')
+  .option('--follow', 'keep printing new steps (or rollouts, with --samples) until the run ends')
   .addHelpText('after', LOGS_COLUMNS)
-  .action(async (run: string | undefined, o) => {
-    const lock = process.env.DATABASE_URL ? undefined : acquirePgliteLock();
-    const database = await openProjectDatabase();
+  .action(async (run: string | undefined, o: LogsOptions) => {
+    if (o.json && o.csv) fail('--json and --csv: choose one');
+    if (o.follow && !run) fail('--follow needs a run: multigym logs RUN --follow');
+    const opened = await openLogSource();
     try {
-      const stale = await reconcileIfReachable(database.db);
-      await printLogs(database.db, run, o);
+      const stale = opened.db && !o.json && !o.csv ? await reconcileIfReachable(opened.db) : undefined;
+      if (o.follow) {
+        const { followLogs } = await import('./commands/logsFollow.js');
+        await followLogs(opened.source, run!, o);
+      } else await printLogs(opened.source, run, o);
       if (stale) console.log(stale);
+    } catch (err) {
+      if (!(err instanceof LogQueryError)) throw err;
+      // Name the flag, not the API parameter: "--min-reward: expected a number".
+      const flag = `--${err.field.replaceAll('_', '-')}`;
+      fail(
+        err.message.startsWith(`${err.field}:`)
+          ? `${flag}${err.message.slice(err.field.length)}`
+          : err.message,
+      );
     } finally {
-      await database.close();
-      await lock?.stop();
+      await opened.close();
     }
   });
 
@@ -194,6 +257,7 @@ program
   .option('--temporal-port <port>', 'Temporal frontend port', int, 7233)
   .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
   .option('--policy-port <port>', 'policy worker port', int, 8765)
+  .option('--dashboard-port <port>', 'reward-log dashboard and API port (0: any free one)', int, 8280)
   .action(async (o) => {
     const { runQuickstart } = await import('./commands/quickstart.js');
     await runQuickstart(o);

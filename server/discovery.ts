@@ -49,3 +49,12 @@ export function readServerInfo(home = homeDir()): ServerInfo | undefined {
   if (typeof info?.url !== 'string' || typeof info.pid !== 'number' || !alive(info.pid)) return undefined;
   return info;
 }
+
+/**
+ * The memo that links a run in the Temporal web UI to its dashboard page (`dashboard: URL`), when a
+ * dashboard is advertised in this state directory; empty otherwise.
+ */
+export function dashboardMemo(runId: string, home = homeDir()): Record<string, string> {
+  const info = readServerInfo(home);
+  return info ? { dashboard: `${info.url}/runs/${encodeURIComponent(runId)}` } : {};
+}

@@ -25,6 +25,8 @@ export interface LogServerOptions {
   /** State directory of the discovery file (default `MULTIGYM_HOME` or `./.multigym`). */
   home?: string;
   temporalUiUrl?: string;
+  /** When the port is taken, listen on a free one instead of failing (default false). */
+  fallbackToFreePort?: boolean;
 }
 
 /** A listening log server. */
@@ -47,19 +49,28 @@ export async function startLogServer(opts: LogServerOptions): Promise<LogServer>
     // Bound to all interfaces, any Host is expected; on loopback only loopback names are.
     allowedHosts: host === '127.0.0.1' || host === 'localhost' || host === '::1' ? undefined : [],
   });
-  const server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? DEFAULT_DASHBOARD_PORT });
-  const port = await new Promise<number>((resolveListen, reject) => {
-    server.once('listening', () => resolveListen((server.address() as AddressInfo).port));
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new LogServerError(
-          err.code === 'EADDRINUSE'
-            ? `port ${opts.port} is taken: is another multigym dashboard running? Pass --dashboard-port (0 for any free port)`
-            : `cannot serve the dashboard on ${host}:${opts.port}: ${err.message}`,
-        ),
-      ),
-    );
-  });
+  const wanted = opts.port ?? DEFAULT_DASHBOARD_PORT;
+  const listen = (port: number) => {
+    const server = serve({ fetch: app.fetch, hostname: host, port });
+    return new Promise<{ server: typeof server; port: number }>((resolveListen, reject) => {
+      server.once('listening', () => resolveListen({ server, port: (server.address() as AddressInfo).port }));
+      server.once('error', reject);
+    });
+  };
+  let listening: Awaited<ReturnType<typeof listen>>;
+  try {
+    listening = await listen(wanted);
+  } catch (err) {
+    const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    if (!(taken && opts.fallbackToFreePort))
+      throw new LogServerError(
+        taken
+          ? `port ${wanted} is taken: is another multigym dashboard running? Pass --port / --dashboard-port (0 for any free port)`
+          : `cannot serve the dashboard on ${host}:${wanted}: ${(err as Error).message}`,
+      );
+    listening = await listen(0);
+  }
+  const { server, port } = listening;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const unadvertise =
     opts.advertise === false

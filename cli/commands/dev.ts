@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DatabaseHandle } from '../../db/client.js';
+import { startLogServer } from '../../server/serve.js';
 import { homeDir, openProjectDatabase, temporalClient } from '../context.js';
 import { acquirePgliteLock } from '../pgliteLock.js';
 import { resumeRunPolicy } from '../resumePolicy.js';
@@ -27,6 +28,10 @@ export interface DevOptions {
   quietUi?: boolean;
   /** Root of the policy worker's checkpoints (default `<home>/checkpoints`). */
   checkpointDir?: string;
+  /** Port of the reward-log API and dashboard (0: any free port); default 8280. */
+  dashboardPort?: number;
+  /** Serve the dashboard (default true; `--no-dashboard`). */
+  dashboard?: boolean;
   /** Called once the policy worker and the database are up, before the orchestrator workers start. */
   beforeWorkers?: (policyUrl: string | undefined) => Promise<void>;
   /**
@@ -43,6 +48,8 @@ export interface DevStack {
   policyUrl?: string;
   /** Bearer token of the policy worker this stack started. */
   policyToken?: string;
+  /** The reward-log API and dashboard, when served. */
+  dashboardUrl?: string;
   /** The open database (the embedded PGlite one serves only this process). */
   database: DatabaseHandle;
   stop(): Promise<void>;
@@ -86,6 +93,22 @@ export async function startDevStack(
     const database = await openProjectDatabase();
     started.push({ stop: () => database.close() });
     log(`database: ${database.kind} at ${database.location}`);
+    // The embedded database serves this process only: other processes read the logs through this API.
+    const dashboard =
+      opts.dashboard === false
+        ? undefined
+        : await startLogServer({
+            db: database.db,
+            database: `${database.kind} at ${database.location}`,
+            port: opts.dashboardPort,
+            temporalUiUrl: temporal.uiUrl,
+            // A taken port must not stop the stack: the discovery file tells readers where it went.
+            fallbackToFreePort: true,
+          });
+    if (dashboard) {
+      started.push(dashboard);
+      log(`reward-log dashboard and API: ${dashboard.url}`);
+    }
     await opts.beforeWorkers?.(policy?.url);
     if (policy) {
       const client = await temporalClient(temporal.address);
@@ -106,6 +129,7 @@ export async function startDevStack(
       uiUrl: temporal.uiUrl,
       policyUrl: policy?.url,
       policyToken,
+      dashboardUrl: dashboard?.url,
       database,
       stop,
     };

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { rewardsByStep } from '../../db/logs.js';
 import { PolicyClient } from '../../policy/client.js';
+import { dashboardMemo } from '../../server/discovery.js';
 import { RunConfig } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import { homeDir, temporalClient, workflowUiLink } from '../context.js';
@@ -35,6 +36,7 @@ export interface QuickstartOptions {
   temporalPort: number;
   uiPort: number;
   policyPort: number;
+  dashboardPort?: number;
   sftSteps?: number;
   prompts?: number;
   groupSize?: number;
@@ -101,6 +103,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     policy: true,
     quietUi: true,
     checkpointDir,
+    dashboardPort: o.dashboardPort,
     // Resuming: the new worker gets the run's newest checkpoint (and the steps after it) back, as
     // under `multigym dev` (cli/resumePolicy.ts).
     resumeRun: resume ? previous!.workflowId : undefined,
@@ -140,7 +143,10 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     else console.log(`reattached to run ${state!.workflowId}`);
     const run = state!;
     const uiLink = workflowUiLink(run.workflowId, stack.uiUrl);
-    console.log(`run ${run.workflowId}; Temporal web UI: ${uiLink}`);
+    const dashboard = stack.dashboardUrl
+      ? `; dashboard: ${stack.dashboardUrl}/runs/${encodeURIComponent(run.workflowId)}`
+      : '';
+    console.log(`run ${run.workflowId}; Temporal web UI: ${uiLink}${dashboard}`);
     const result = await watchRun(client.workflow.getHandle(run.workflowId), {
       uiLink,
       steps: run.steps,
@@ -224,7 +230,12 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
       sets,
       warmCheckpoint: warm.path,
     };
-    await client.workflow.start('rlRun', { taskQueue: MAIN_QUEUE, workflowId, args: [{ config }] });
+    await client.workflow.start('rlRun', {
+      taskQueue: MAIN_QUEUE,
+      workflowId,
+      args: [{ config }],
+      memo: dashboardMemo(workflowId),
+    });
     writeState(stateDir, state);
     console.log(
       `GRPO: ${config.steps} steps × (${config.environments.map((e) => `${e.prompts_per_step} ${e.name}`).join(', ')} tasks) × ${sizes.groupSize} samples`,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { searchAttributesProblem } from '../../activities/searchAttributes.js';
+import { dashboardMemo } from '../../server/discovery.js';
 import { formatIssues, RunConfig } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import type { RlRunResult } from '../../workflows/rlRun.js';
@@ -47,13 +48,18 @@ export async function startAndWatch(
   // Checked here too (rlRun checks again): the user sees the commands before a workflow exists.
   const problem = await searchAttributesProblem(client.connection, client.options.namespace, options.address);
   if (problem) throw new Error(problem);
+  const memo = dashboardMemo(workflowId);
   const handle = await client.workflow.start('rlRun', {
     taskQueue: MAIN_QUEUE,
     workflowId,
     args: [{ config }],
+    memo,
   });
   const uiLink = workflowUiLink(workflowId, options.uiUrl);
-  if (!options.quiet) console.log(`started run ${workflowId}; Temporal web UI: ${uiLink}`);
+  if (!options.quiet)
+    console.log(
+      `started run ${workflowId}; Temporal web UI: ${uiLink}${memo.dashboard ? `; dashboard: ${memo.dashboard}` : ''}`,
+    );
   if (options.wait === false) return { workflowId };
   const result = await watchRun(handle, {
     steps: config.steps,

@@ -94,9 +94,15 @@ export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(50).describe('rows per page (1..1000, default 50)'),
   offset: z.coerce.number().int().min(0).default(0).describe('rows to skip'),
   order: z
-    .enum(['step', 'reward', '-reward', '-step'])
+    .enum(['step', 'reward', '-reward', '-step', 'id'])
     .default('step')
-    .describe('step (default), -step, reward or -reward'),
+    .describe('step (default), -step, reward, -reward or id (the order they were written)'),
+  after_id: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('only rollouts written after this rollout id (for following a live run)'),
 });
 export type Page = z.output<typeof PageQuery>;
 

@@ -3,7 +3,7 @@
  * turns and every reward component's value, status and details (why it scored what it did). Token
  * ids and log-probs stay in the database.
  */
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { rewards, rollouts, tasks } from '../schema.js';
 import { type LogFilter, type Page, rolloutCondition } from './filter.js';
@@ -57,6 +57,7 @@ const ORDER = {
   '-step': [desc(rollouts.step), asc(rollouts.env), asc(rollouts.taskId), asc(rollouts.sample)],
   reward: [sql`${rollouts.reward} asc nulls last`, asc(rollouts.id)],
   '-reward': [sql`${rollouts.reward} desc nulls last`, asc(rollouts.id)],
+  id: [asc(rollouts.id)],
 } as const;
 
 /** The rollouts the filter keeps, one page, with tasks and reward components. */
@@ -66,7 +67,10 @@ export async function rolloutPage(
   f: LogFilter,
   page: Page,
 ): Promise<RolloutPage> {
-  const where = rolloutCondition(runId, f);
+  const where = and(
+    rolloutCondition(runId, f),
+    page.after_id !== undefined ? gt(rollouts.id, page.after_id) : undefined,
+  );
   const [count] = await db.select({ n: sql<number>`count(*)::int` }).from(rollouts).where(where);
   const rows = await db
     .select({

@@ -14,6 +14,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Policy } from '../../activities/deps.js';
 import { printLogs } from '../../cli/commands/logs.js';
+import { databaseSource } from '../../db/logs/source.js';
 import { rewards, rollouts, runs, stepMetrics } from '../../db/schema.js';
 import { groupAdvantages } from '../../policy/advantages.js';
 import { PolicyClient } from '../../policy/client.js';
@@ -207,7 +208,7 @@ describe('checker failures in a run', () => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
     try {
-      await printLogs(db, id, { checkers: true });
+      await printLogs(databaseSource(db), id, { checkers: true });
     } finally {
       spy.mockRestore();
     }
