@@ -15,7 +15,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq } from 'drizzle-orm';
-import { rewards as rewardRows, rollouts, tasks } from '../db/schema.js';
+import { insertGroup } from '../db/groupWrite.js';
+import { rollouts, tasks } from '../db/schema.js';
 import type { Environment, Task, Trajectory } from '../environments/api.js';
 import { getEnvironment } from '../environments/registry.js';
 import { groupAdvantages } from '../policy/advantages.js';
@@ -138,43 +139,36 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     const errorOf = (t: Trajectory, s: ScoreOutcome | undefined) => s?.error ?? t.error;
     // One multi-row insert per group and one for its rewards (row by row cost 2G round trips). Only
     // rollouts inserted now get reward rows: a conflicting (already written) rollout keeps its own.
-    await writeGroup(deps, async (tx) => {
-      if (trajectories.length === 0) return;
-      const inserted = await tx
-        .insert(rollouts)
-        .values(
-          trajectories.map((t, sample) => ({
-            runId: input.runId,
-            step: input.step,
-            env: input.env,
-            taskId,
-            sample,
-            status: statusOf(t, scored[sample]),
-            error: errorOf(t, scored[sample]) ? noNul(errorOf(t, scored[sample])!) : null,
-            phase: input.phase,
-            policyVersion: t.policyVersion,
-            completion: noNul(t.completion),
-            turns: noNulJson(t.turns),
-            promptTokenIds: t.promptTokenIds,
-            completionTokenIds: t.completionTokenIds,
-            logprobs: t.logprobs,
-            completionMask: t.completionMask ?? null,
-            promptTokens: t.promptTokenIds.length,
-            completionTokens: t.completionTokenIds.length,
-            thinkingTokens: t.thinkingTokens,
-            finishReason: t.finishReason,
-            reasoningBudget: reasoning?.budget_tokens ?? null,
-            reward: scored[sample]?.total ?? null,
-            extra: t.extra ? noNulJson(t.extra) : null,
-          })),
-        )
-        .onConflictDoNothing()
-        .returning({ id: rollouts.id, sample: rollouts.sample });
-      const values = inserted.flatMap(({ id, sample }) =>
-        rewardValues(id, scored[sample]?.components ?? [], noNulJson),
-      );
-      if (values.length > 0) await tx.insert(rewardRows).values(values).onConflictDoNothing();
-    });
+    await writeGroup(() =>
+      insertGroup(
+        deps.db,
+        trajectories.map((t, sample) => ({
+          runId: input.runId,
+          step: input.step,
+          env: input.env,
+          taskId,
+          sample,
+          status: statusOf(t, scored[sample]),
+          error: errorOf(t, scored[sample]) ? noNul(errorOf(t, scored[sample])!) : null,
+          phase: input.phase,
+          policyVersion: t.policyVersion,
+          completion: noNul(t.completion),
+          turns: noNulJson(t.turns),
+          promptTokenIds: t.promptTokenIds,
+          completionTokenIds: t.completionTokenIds,
+          logprobs: t.logprobs,
+          completionMask: t.completionMask ?? null,
+          promptTokens: t.promptTokenIds.length,
+          completionTokens: t.completionTokenIds.length,
+          thinkingTokens: t.thinkingTokens,
+          finishReason: t.finishReason,
+          reasoningBudget: reasoning?.budget_tokens ?? null,
+          reward: scored[sample]?.total ?? null,
+          extra: t.extra ? noNulJson(t.extra) : null,
+        })),
+        (id, sample) => rewardValues(id, scored[sample]?.components ?? [], noNulJson),
+      ),
+    );
     const rows = trajectories.map((t, i) => ({
       status: statusOf(t, scored[i]),
       reward: scored[i]?.total ?? null,
@@ -240,15 +234,13 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
 const noNul = (text: string): string => text.replaceAll('\u0000', '\ufffd');
 const noNulJson = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('\\u0000', '\\ufffd')) as T;
 
-type Tx = Parameters<Parameters<ActivityDeps['db']['transaction']>[0]>[0];
-
 /**
- * Writes a group in one transaction. A database error is rethrown with a short message: drizzle's
- * includes every parameter, which would exceed Temporal's failure size limit.
+ * Runs a group write. A database error is rethrown with a short message: drizzle's includes every
+ * parameter, which would exceed Temporal's failure size limit.
  */
-async function writeGroup(deps: ActivityDeps, fn: (tx: Tx) => Promise<void>): Promise<void> {
+async function writeGroup(write: () => Promise<unknown>): Promise<void> {
   try {
-    await deps.db.transaction(fn);
+    await write();
   } catch (err) {
     const e = err as Error & { cause?: { message?: string } };
     throw new Error(`writing rollouts failed: ${(e.cause?.message ?? e.message).slice(0, 500)}`);
