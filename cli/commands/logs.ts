@@ -225,17 +225,6 @@ export function checkerCsv(rows: CheckerStats[], header: boolean): string {
   return lines.join('\n');
 }
 
-/** Why a checker gave its value, in one line (its reason or error, else what it compared). */
-export function reasonOf(c: RolloutView['rewards'][number]): string {
-  const d = c.details ?? {};
-  if (c.error) return c.error;
-  if (typeof d.reason === 'string') return d.reason;
-  if (typeof d.error === 'string') return d.error;
-  if ('extracted' in d || 'reference' in d)
-    return `extracted ${JSON.stringify(d.extracted ?? null)}, reference ${JSON.stringify(d.reference ?? null)}`;
-  return JSON.stringify(d).slice(0, 200);
-}
-
 async function printSamples(source: RewardLogSource, runId: string, o: LogsOptions): Promise<void> {
   const limit = o.limit ?? 20;
   const page = await source.rollouts(runId, { ...filterParams(o), limit: String(limit) });
@@ -260,7 +249,7 @@ export function sampleText(r: RolloutView): string {
   const task = JSON.stringify(r.task);
   lines.push(`   task: ${task.length > 300 ? `${task.slice(0, 300)}…` : task}`);
   for (const c of r.rewards)
-    lines.push(`   ${c.checker} ×${c.weight}: ${c.value === null ? c.status : f(c.value)}  ${reasonOf(c)}`);
+    lines.push(`   ${c.checker} ×${c.weight}: ${c.value === null ? c.status : f(c.value)}  ${c.reason}`);
   lines.push(r.completion.length > 600 ? `${r.completion.slice(0, 600)}…` : r.completion);
   return lines.join('\n');
 }
@@ -303,7 +292,7 @@ export function sampleCsv(rows: RolloutView[], header: boolean, checkers?: strin
         r.completion,
         ...names.flatMap((n) => {
           const c = by.get(n);
-          return c ? [c.value ?? c.status, reasonOf(c)] : [null, null];
+          return c ? [c.value ?? c.status, c.reason] : [null, null];
         }),
       ]),
     );

@@ -10,7 +10,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { rewardsByStep } from '../../db/logs.js';
+import { databaseSource } from '../../db/logs/source.js';
 import { PolicyClient } from '../../policy/client.js';
 import { dashboardMemo } from '../../server/discovery.js';
 import { RunConfig } from '../../workflows/config.js';
@@ -21,7 +21,7 @@ import { findRealSets } from '../quickstart/data.js';
 import { planRun, QUICKSTART_ENVS, SFT_SHARE, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
 import { type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
-import { summarize, writeReport } from '../report/report.js';
+import { scoredSteps, summarize, writeReport } from '../report/report.js';
 import { plainTable } from '../table.js';
 import { watchRun } from '../watch.js';
 import { type DevStack, startDevStack } from './dev.js';
@@ -244,7 +244,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
   }
 
   async function finish(run: QuickstartState, status: string): Promise<void> {
-    const rows = await rewardsByStep(stack!.database.db, run.workflowId);
+    const rows = scoredSteps(await databaseSource(stack!.database.db).steps(run.workflowId));
     const summary = summarize(rows);
     const table = plainTable([
       'environment',

@@ -4,8 +4,26 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { StepEnvRow } from '../../db/logs.js';
+import type { RolloutStats } from '../../db/logs/aggregates.js';
 import { type CurvePoint, rewardCurveSvg, svgToPng } from './chart.js';
+
+/** One (step, environment) with a mean reward: steps where nothing was scored have no point. */
+export interface StepEnvRow {
+  step: number;
+  env: string;
+  rollouts: number;
+  meanReward: number;
+  passRate: number;
+}
+
+/** The per-step rows of the reward-log API that have a reward (a failure is never plotted as 0). */
+export function scoredSteps(rows: RolloutStats[]): StepEnvRow[] {
+  return rows.flatMap((r) =>
+    r.step !== undefined && r.meanReward !== null && r.passRate !== null
+      ? [{ step: r.step, env: r.env, rollouts: r.rollouts, meanReward: r.meanReward, passRate: r.passRate }]
+      : [],
+  );
+}
 
 /** First-vs-last row of one environment. */
 export interface EnvSummary {
@@ -19,7 +37,7 @@ export interface EnvSummary {
   rollouts: number;
 }
 
-/** Per environment: its first and last step's mean reward and pass rate (from `rewardsByStep` rows). */
+/** Per environment: its first and last step's mean reward and pass rate (from `scoredSteps` rows). */
 export function summarize(rows: StepEnvRow[]): EnvSummary[] {
   const byEnv = new Map<string, StepEnvRow[]>();
   for (const r of rows) byEnv.set(r.env, [...(byEnv.get(r.env) ?? []), r]);

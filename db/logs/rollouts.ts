@@ -18,6 +18,27 @@ export interface RewardView {
   error: string | null;
   /** The checker's own account (extracted answer, reference, reason, …). */
   details: Record<string, unknown>;
+  /** Why it gave this value, in one line (`reasonOf`). */
+  reason: string;
+}
+
+/**
+ * Why a checker gave its value, in one line: its error, its `details.reason` or `details.error`, else
+ * what it compared (`extracted` against `reference`), else its details as JSON (200 characters at most).
+ */
+export function reasonOf(c: {
+  error: string | null;
+  status: string;
+  details: Record<string, unknown>;
+}): string {
+  const d = c.details;
+  if (c.error) return c.error;
+  if (typeof d.reason === 'string') return d.reason;
+  if (typeof d.error === 'string') return d.error;
+  if ('extracted' in d || 'reference' in d)
+    return `extracted ${JSON.stringify(d.extracted ?? null)}, reference ${JSON.stringify(d.reference ?? null)}`;
+  if (c.status === 'not_applicable') return 'not applicable';
+  return JSON.stringify(d).slice(0, 200);
 }
 
 /** One rollout as the browser and `multigym logs --samples` show it. */
@@ -141,7 +162,8 @@ async function attach(db: Database, runId: string, rows: Row[]): Promise<Rollout
   const byRollout = new Map<number, RewardView[]>();
   for (const { rolloutId, ...c } of components) {
     const list = byRollout.get(rolloutId) ?? [];
-    list.push({ ...c, details: (c.details ?? {}) as Record<string, unknown> });
+    const details = (c.details ?? {}) as Record<string, unknown>;
+    list.push({ ...c, details, reason: reasonOf({ ...c, details }) });
     byRollout.set(rolloutId, list);
   }
   return rows.map((r) => ({

@@ -2,7 +2,7 @@
 // KL curves, per-environment totals and a rollout browser. It reads only the JSON API of the server
 // that serves it and polls while a run is going. No framework, no build step, no CDN.
 import { chartSpecs } from './charts.js';
-import { el, fmt, pct, reasonOf, renderCompletion } from './dom.js';
+import { el, fmt, pct, renderCompletion } from './dom.js';
 
 const POLL_MS = Number(new URLSearchParams(location.search).get('poll') ?? 2000);
 const app = document.getElementById('app');
@@ -392,7 +392,7 @@ function renderRollout(r) {
             el('td', {}, c.status),
             el('td', {}, c.value === null ? '-' : fmt(c.value)),
             el('td', { class: 'reason' }, [
-              reasonOf(c),
+              c.reason,
               el('details', {}, [
                 el('summary', {}, 'details'),
                 el('pre', {}, JSON.stringify(c.details, null, 2)),

@@ -1,5 +1,5 @@
-// Small DOM helpers of the dashboard: element creation, number formats, a checker's reason, and a
-// completion with its reasoning folded away.
+// Small DOM helpers of the dashboard: element creation, number formats, and a completion with its
+// reasoning folded away.
 
 /** Creates an element; `attrs` values of undefined are skipped, functions become listeners. */
 export function el(tag, attrs = {}, children = []) {
@@ -18,24 +18,6 @@ export function el(tag, attrs = {}, children = []) {
 
 export const fmt = (x, d = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
 export const pct = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-');
-
-/** Why a checker gave its value, in one line: its reason or error, else what it compared. */
-export function reasonOf(c) {
-  const d = c.details ?? {};
-  if (c.error) return c.error;
-  if (typeof d.reason === 'string') return d.reason;
-  if (typeof d.error === 'string') return d.error;
-  if ('extracted' in d || 'reference' in d)
-    return `extracted ${JSON.stringify(d.extracted ?? null)}, reference ${JSON.stringify(d.reference ?? null)}`;
-  if (d.applicable === false) return 'not applicable';
-  const keys = Object.keys(d);
-  return keys.length
-    ? keys
-        .map((k) => `${k}: ${JSON.stringify(d[k])}`)
-        .join(', ')
-        .slice(0, 200)
-    : '';
-}
 
 /**
  * A completion with its reasoning folded: `<think>…</think>`, or everything before a lone `</think>`,

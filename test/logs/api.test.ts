@@ -181,6 +181,7 @@ describe.each(drivers)('reward-log API on %s', (_name, open) => {
         value: 0,
         error: null,
         details: { extracted: '7', reference: '4', reason: 'wrong answer 7' },
+        reason: 'wrong answer 7',
       },
     ]);
     const next = await ok(`${run}/rollouts?checker=math-equivalence&max_reward=0&limit=3&offset=6`);
