@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--coalesce-generate",
         action="store_true",
         help="decode concurrent generate requests with equal sampling settings as one batch (faster on a "
-        "GPU with many small groups in flight; seeded sampling then reproduces only for a request alone)",
+        "GPU with many small groups in flight; each request still gets the samples it would get alone)",
     )
     p.add_argument("--compile", action="store_true", help="torch.compile the training forward pass")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

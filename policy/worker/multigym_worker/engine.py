@@ -245,10 +245,9 @@ class Engine:
     def generate_many(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any] | WorkerError]:
         """Several generate requests with equal `coalesce_key`s decoded as one batch.
 
-        Each answer is what `generate` would return, except that sampled (temperature > 0) rows share
-        one random stream seeded by the first request's `seed`, so a seeded request reproduces only
-        when it runs alone; greedy rows are unaffected. A request whose prompts are invalid gets its
-        own error (returned, not raised) and the others still run.
+        Each answer is exactly what `generate` would return for the request alone: every row keeps the
+        random stream of its own request's seed and row (`Sampler.generate`'s `streams`). A request
+        whose prompts are invalid gets its own error (returned, not raised) and the others still run.
         """
         out: list[dict[str, Any] | WorkerError | None] = [None] * len(bodies)
         ready: list[tuple[int, list[list[int]], int]] = []
@@ -257,8 +256,17 @@ class Engine:
                 ready.append((i, self.prompts_of(body)[0], int(body["n"])))
             except WorkerError as e:
                 out[i] = e
-        rows = [p for _, prompts, n in ready for p in prompts for _ in range(n)]
-        samples = self.sampler.generate(rows, self._sampling(bodies[ready[0][0]])) if rows else []
+        rows: list[list[int]] = []
+        streams: list[tuple[int, int]] = []
+        for i, prompts, n in ready:
+            seed = bodies[i].get("seed")
+            seed = int(torch.randint(0, 2**62, (1,))) if seed is None else int(seed)
+            mine = [p for p in prompts for _ in range(n)]
+            rows += mine
+            streams += [(seed, r) for r in range(len(mine))]
+        samples = (
+            self.sampler.generate(rows, self._sampling(bodies[ready[0][0]]), streams=streams) if rows else []
+        )
         k = 0
         for i, prompts, n in ready:
             out[i] = self._response(prompts, n, samples[k : k + len(prompts) * n])

@@ -98,9 +98,15 @@ def row_seed(seed: int, row: int) -> int:
 def row_uniforms(seed: int, first_row: int, rows: int, steps: int) -> Tensor:
     """[rows, steps] float64 uniforms in [0, 1): row r's are the first `steps` draws of the
     generator seeded `row_seed(seed, first_row + r)` (CPU; torch's Mersenne Twister)."""
-    out = torch.empty((rows, steps), dtype=torch.float64)
-    for r in range(rows):
-        g = torch.Generator().manual_seed(row_seed(seed, first_row + r))
+    return stream_uniforms([(seed, first_row + r) for r in range(rows)], steps)
+
+
+def stream_uniforms(streams: Sequence[tuple[int, int]], steps: int) -> Tensor:
+    """[len(streams), steps] uniforms: row r draws from the stream of row `streams[r][1]` of a request
+    seeded `streams[r][0]` (so rows of several requests batched together keep their own streams)."""
+    out = torch.empty((len(streams), steps), dtype=torch.float64)
+    for r, (seed, row) in enumerate(streams):
+        g = torch.Generator().manual_seed(row_seed(seed, row))
         out[r] = torch.rand(steps, generator=g, dtype=torch.float64)
     return out
 
@@ -164,18 +170,28 @@ class Sampler:
 
     @torch.no_grad()
     def generate(
-        self, prompts: Sequence[Sequence[int]], params: SamplingParams, first_row: int = 0
+        self,
+        prompts: Sequence[Sequence[int]],
+        params: SamplingParams,
+        first_row: int = 0,
+        streams: Sequence[tuple[int, int]] | None = None,
     ) -> list[SampleOut]:
         """One sample per prompt row (repeat a prompt to get several). Prompts must fit the context.
 
         Row i draws from the random stream of row `first_row + i` of the request (see the module
         docstring); without a seed, a fresh one is taken from torch's global CPU generator.
+        `streams` (one `(seed, row)` per prompt row) overrides both: several requests decoded as one
+        batch (`Engine.generate_many`) then sample exactly what each would alone.
         """
         device = next(self.model.parameters()).device
-        seed = int(torch.randint(0, 2**62, (1,))) if params.seed is None else int(params.seed)
+        if streams is None:
+            seed = int(torch.randint(0, 2**62, (1,))) if params.seed is None else int(params.seed)
+            streams = [(seed, first_row + i) for i in range(len(prompts))]
         out: list[SampleOut] = []
         for i in range(0, len(prompts), self.max_batch):
-            out += self._chunk(prompts[i : i + self.max_batch], params, device, seed, first_row + i)
+            out += self._chunk(
+                prompts[i : i + self.max_batch], params, device, streams[i : i + self.max_batch]
+            )
         return out
 
     def _chunk(
@@ -183,8 +199,7 @@ class Sampler:
         prompts: Sequence[Sequence[int]],
         p: SamplingParams,
         device: torch.device,
-        seed: int,
-        first_row: int,
+        streams: Sequence[tuple[int, int]],
     ) -> list[SampleOut]:
         model, tok = self.model, self.tok
         max_ctx = model.config.max_position_embeddings
@@ -220,7 +235,7 @@ class Sampler:
         stop_window = max((len(x.encode()) for x in stops), default=0) + 2
         host_tokens: list[list[int]] = [[] for _ in range(b)]
         if p.temperature != 0:
-            uniforms = row_uniforms(seed, first_row, b, max_new).to(device)
+            uniforms = stream_uniforms(streams, max_new).to(device)
 
         for step in range(max_new):
             lse = torch.logsumexp(logits, dim=-1)

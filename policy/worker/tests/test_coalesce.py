@@ -1,5 +1,6 @@
 """`--coalesce-generate`: generate requests waiting for the model together, with the same sampling
-settings, are decoded as one batch, and each gets the answer it would have got alone."""
+settings, are decoded as one batch, and each gets the answer it would have got alone (seeded
+sampling included: every row keeps its own request's random stream)."""
 
 from __future__ import annotations
 
@@ -18,20 +19,20 @@ def test_waiting_requests_are_batched_per_sampling_settings_and_answer_as_alone(
     w = start_worker("--coalesce-generate")
     try:
         bodies: list[dict[str, Any]] = [
-            {"prompts": [p], "n": 1 + i % 2, "max_tokens": 6, "temperature": 0}
+            {"prompts": [p], "n": 1 + i % 2, "max_tokens": 6, "temperature": 1, "seed": 10 + i}
             for i, p in enumerate(["hello", "2+2=", "abc def", "xxxxx", "the cat sat", "1 2 3"])
         ]
         bodies.append({"prompts": ["other"], "max_tokens": 3, "temperature": 0})  # another key
-        bodies.append({"prompt_token_ids": [[5, 99_999]], "max_tokens": 6, "temperature": 0})  # invalid
+        bodies.append({"prompt_token_ids": [[5, 99_999]], "max_tokens": 6, "temperature": 1})  # invalid
         alone = [w.post("/v1/generate", b) for b in bodies]
         assert alone[-1][0] == 400 and alone[-1][1]["error"]["type"] == "token_out_of_range"
 
         rows_per_call: list[int] = []
         generate = w.engine.sampler.generate
 
-        def counting(rows, params):  # noqa: ANN001, ANN202
+        def counting(rows, params, **kw):  # noqa: ANN001, ANN003, ANN202
             rows_per_call.append(len(rows))
-            return generate(rows, params)
+            return generate(rows, params, **kw)
 
         w.engine.sampler.generate = counting
         app = w.runner.app
