@@ -94,10 +94,12 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     };
   }
 
+  /** `beat` heartbeats the activity's resume details (the finished groups): never a bare heartbeat. */
   async function runGroup(
     input: RolloutGroupsInput,
     taskId: string,
     budgeted: boolean,
+    beat: () => void,
   ): Promise<GroupResult> {
     const env = getEnvironment(input.env);
     const done = await existingGroup(input, env, taskId);
@@ -124,7 +126,8 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
           n: input.groupSize,
           sampling,
           blobDir: deps.blobDir,
-          heartbeat: () => Context.current().heartbeat(),
+          // A bare heartbeat would replace the details that list the finished groups.
+          heartbeat: beat,
         },
         config,
       );
@@ -192,6 +195,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
       );
       const results: GroupSummary[] = new Array(input.taskIds.length);
       const done: GroupSummary[] = [...resumed.values()];
+      const beat = () => ctx.heartbeat({ done });
       let pendingInfra = 0;
       let infraError: string | undefined;
       let next = 0;
@@ -204,7 +208,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
             results[i] = previous;
             continue;
           }
-          const group = await runGroup(input, taskId, i < input.reasoningCount);
+          const group = await runGroup(input, taskId, i < input.reasoningCount, beat);
           results[i] = group.summary;
           if (group.pendingInfra > 0) {
             pendingInfra += group.pendingInfra;
@@ -212,7 +216,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
           } else {
             done.push(group.summary);
           }
-          ctx.heartbeat({ done });
+          beat();
         }
       });
       await Promise.all(workers);

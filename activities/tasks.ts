@@ -1,6 +1,12 @@
 /**
- * `sampleTasks`: draws `count` tasks from an environment's seeded order starting at `start`, stores
- * them (claim check) and returns their ids. Idempotent: tasks are keyed by (run, env, task id).
+ * `sampleTasks`: draws `count` distinct tasks from an environment's seeded order starting at `start`,
+ * stores them (claim check) and returns their ids and how many positions of the order it used.
+ * Idempotent: tasks are keyed by (run, env, task id).
+ *
+ * A task already drawn in this step (a step that straddles an epoch boundary meets the first tasks of
+ * the next epoch's order, or a dynamic-sampling round meets an earlier round's: `exclude`) is passed
+ * over: rollouts are keyed by task within a step, so a task drawn twice would be trained once and
+ * counted twice. It comes back in its own place of a later pass.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { tasks } from '../db/schema.js';
@@ -30,11 +36,23 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
       };
       const taskIds: string[] = [];
       const rows: { runId: string; env: string; taskId: string; data: unknown }[] = [];
+      const seen = new Set(input.exclude ?? []);
+      // Within one pass every task comes once, so `count` distinct ones lie within 2·count positions
+      // past the excluded ones; a split with fewer distinct tasks never fills the step.
+      const maxPositions = 2 * input.count + seen.size + 1;
+      let consumed = 0;
+      let repeated: string | undefined;
       const iterator = env.tasks(parsed.data, ctx)[Symbol.asyncIterator]();
       try {
-        while (taskIds.length < input.count) {
+        while (taskIds.length < input.count && consumed < maxPositions) {
           const next = await iterator.next();
           if (next.done) break;
+          consumed++;
+          if (seen.has(next.value.id)) {
+            repeated ??= next.value.id;
+            continue;
+          }
+          seen.add(next.value.id);
           taskIds.push(next.value.id);
           rows.push({ runId: input.runId, env: input.env, taskId: next.value.id, data: next.value.data });
         }
@@ -50,12 +68,11 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
       } finally {
         await iterator.return?.();
       }
-      const repeated = taskIds.find((id, i) => taskIds.indexOf(id) !== i);
-      if (repeated) {
-        // Rollouts are keyed by task within a step: a task drawn twice would be trained once and counted twice.
+      if (taskIds.length < input.count && consumed >= maxPositions) {
         throw ApplicationFailure.nonRetryable(
-          `${input.env}: task ${repeated} was drawn twice in one step: prompts_per_step (${input.count}) exceeds the ` +
-            'number of distinct tasks in the split; lower prompts_per_step or use a larger data set',
+          `${input.env}: found ${taskIds.length} distinct tasks for a step of ${input.count} (task ${repeated} came ` +
+            `again): prompts_per_step (${input.count}) exceeds the number of distinct tasks in split ` +
+            `${input.split}; lower prompts_per_step or use a larger data set`,
           'InvalidRunConfig',
         );
       }
@@ -70,7 +87,7 @@ export function taskActivities(deps: ActivityDeps): Pick<Activities, 'sampleTask
           .values(rows.slice(i, i + 200))
           .onConflictDoNothing();
       }
-      return { taskIds };
+      return { taskIds, consumed };
     },
   };
 }

@@ -18,6 +18,8 @@ export interface SampleTasksInput {
   /** Index of the first task in the seeded order. */
   start: number;
   count: number;
+  /** Task ids already drawn in this step (earlier dynamic-sampling rounds); passed over. */
+  exclude?: string[];
   config: Record<string, unknown>;
   plugins: string[];
   dataDir?: string;
@@ -26,6 +28,8 @@ export interface SampleTasksInput {
 }
 export interface SampleTasksOutput {
   taskIds: string[];
+  /** Positions of the seeded order used, drawn or passed over (absent in histories before it existed: = count). */
+  consumed?: number;
 }
 
 export interface RolloutGroupsInput {

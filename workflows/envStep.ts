@@ -66,8 +66,9 @@ export async function runEnvStep(input: EnvStepInput): Promise<EnvStepResult> {
   const kept: GroupSummary[] = [];
   let rollouts = 0;
   let zeroVarianceGroups = 0;
+  const drawn: string[] = [];
   for (let round = 0; round <= input.resampleRounds && wanted > 0; round++) {
-    const { taskIds } = await acts.sampleTasks({
+    const { taskIds, consumed } = await acts.sampleTasks({
       runId: input.runId,
       env: input.spec.name,
       phase: input.phase,
@@ -80,8 +81,10 @@ export async function runEnvStep(input: EnvStepInput): Promise<EnvStepResult> {
       plugins: input.plugins,
       dataDir: input.dataDir,
       policyWaitSeconds: input.policyWaitSeconds,
+      ...(drawn.length > 0 ? { exclude: [...drawn] } : {}),
     });
-    cursor += wanted;
+    cursor += consumed ?? wanted;
+    drawn.push(...taskIds);
     const reasoningCount =
       round === 0 && input.spec.reasoning ? Math.round(input.spec.reasoning.share * taskIds.length) : 0;
     const out = await runChunks(acts, input, taskIds, reasoningCount);

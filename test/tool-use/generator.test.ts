@@ -14,7 +14,7 @@ import { callablesOf } from '../../environments/tool-use/rollout.js';
 import { ToolTaskData } from '../../rewards/builtin/tool-task.js';
 import { getReward } from '../../rewards/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
-import { dataDir } from '../helpers/data.js';
+import { dataDir, fullDataOnly } from '../helpers/data.js';
 
 const env = getEnvironment('tool-use');
 const config = env.configSchema.parse({}) as Record<string, unknown>;
@@ -135,6 +135,21 @@ describe('BFCL tasks', () => {
     expect([...categories].sort()).toEqual(['multiple', 'parallel', 'parallel_multiple', 'simple_python']);
     const again = await take(20, bfcl, { seed: 1, split: 'train', start: 100, dataDir: dataDir('bfcl') });
     expect(again).toEqual(train.slice(100, 120));
+  });
+
+  it('every category puts about bfclTestFraction of its records in test', fullDataOnly('bfcl'), async () => {
+    for (const category of ['simple_python', 'multiple', 'parallel', 'parallel_multiple'] as const) {
+      const config = env.configSchema.parse({ source: 'bfcl', bfclCategories: [category] });
+      const ctx = { seed: 1, start: 0, dataDir: dataDir('bfcl') };
+      // tasks() cycles through a split once per epoch: 1,000 draws see every record of a category.
+      const distinct = async (split: string) =>
+        new Set((await take(1000, config, { ...ctx, split })).map((t) => t.id)).size;
+      const all = await distinct('all');
+      const inTest = await distinct('test');
+      // 200–400 records a category: a binomial share of 0.2 lies within 0.12–0.28 (≥ 3 sd).
+      expect(inTest / all, category).toBeGreaterThan(0.12);
+      expect(inTest / all, category).toBeLessThan(0.28);
+    }
   });
 
   it('parseTask reads a BFCL record with its possible answer, and its demonstration scores 1', async () => {
