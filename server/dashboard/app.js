@@ -84,7 +84,7 @@ async function showRun(runId) {
       api(`/runs/${id}/train`),
       api(`/runs/${id}/envs`),
     ]);
-    const specs = chartSpecs(steps, checkers, train);
+    const specs = chartSpecs(steps, checkers, train, detail.finishedSteps);
     const lastStep = steps.reduce((m, r) => Math.max(m, r.step), 0);
     for (const name of CHARTS) {
       const box = document.getElementById(`chart-${name}`);

@@ -16,7 +16,7 @@ function lines({
   percent = false,
   tooltip = [],
 }) {
-  const y = { field, type: 'quantitative', title: label };
+  const y = { field, type: 'quantitative', title: label, axis: { format: '~g' } };
   if (percent) Object.assign(y, { axis: { format: '.0%' }, scale: { domain: [0, 1] } });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -39,14 +39,21 @@ function lines({
         { field: series, type: 'nominal', title: seriesTitle },
         { field, type: 'quantitative', title: label, format: percent ? '.1%' : format },
         ...tooltip,
+        { field: 'state', type: 'nominal', title: 'status' },
       ],
     },
     config: { font: 'system-ui, sans-serif', view: { stroke: null } },
   };
 }
 
-/** Chart specs keyed by container name, from the API's steps, checkers and train rows. */
-export function chartSpecs(steps, checkers, train) {
+/**
+ * Chart specs keyed by container name, from the API's steps, checkers and train rows. Steps after
+ * `finishedSteps` are still sampling: their points say so in the tooltip (partial).
+ */
+export function chartSpecs(stepRows, checkerRowsIn, train, finishedSteps) {
+  const state = (r) => ({ ...r, state: r.step > finishedSteps ? 'sampling (partial)' : 'trained' });
+  const steps = stepRows.map(state);
+  const checkers = checkerRowsIn.map(state);
   const scored = steps.filter((r) => r.meanReward !== null);
   const errors = [
     { field: 'checkerErrors', type: 'quantitative', title: 'checker errors' },
@@ -59,7 +66,7 @@ export function chartSpecs(steps, checkers, train) {
   const trainRows = train.flatMap((t) =>
     ['kl', 'entropy', 'clip_frac_low', 'clip_frac_high']
       .filter((m) => typeof t.train[m] === 'number')
-      .map((metric) => ({ step: t.step, metric, value: t.train[metric] })),
+      .map((metric) => ({ step: t.step, metric, value: t.train[metric], state: 'trained' })),
   );
   const pick = (names) => trainRows.filter((r) => names.includes(r.metric));
   const metric = { series: 'metric', seriesTitle: 'metric', field: 'value' };
