@@ -41,17 +41,22 @@ export function describeErrors(errors: ErrorObject[]): string {
     .join('; ');
 }
 
+/** A task's parameter schema that Ajv cannot compile: a data problem, never the model's. */
+export class TaskSchemaError extends Error {
+  override name = 'TaskSchemaError';
+}
+
 /**
- * Checks `args` against `schema`: undefined when valid, else a one-line reason. A schema Ajv cannot
- * compile yields a reason starting with "schema is invalid". `floatPaths` (from the parser) marks
- * numbers written as floats, which an `integer` refuses (BFCL's rule; see `floatErrors`).
+ * Checks `args` against `schema`: undefined when valid, else a one-line reason. `floatPaths` (from the
+ * parser) marks numbers written as floats, which an `integer` refuses (BFCL's rule; see `floatErrors`).
+ * Throws `TaskSchemaError` when the schema itself is invalid: a checker's error, not an invalid call.
  */
 export function argumentErrors(schema: object, args: unknown, floatPaths: string[] = []): string | undefined {
   let validate: ValidateFunction;
   try {
     validate = validatorFor(schema);
   } catch (err) {
-    return `schema is invalid: ${(err as Error).message}`;
+    throw new TaskSchemaError(`the task's parameter schema is invalid: ${(err as Error).message}`);
   }
   if (!validate(args)) return describeErrors(validate.errors ?? []);
   return floatErrors(schema as ParamSchema, floatPaths);

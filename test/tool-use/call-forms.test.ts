@@ -380,3 +380,34 @@ describe('calls cut at the token limit are never repaired', () => {
     }
   });
 });
+
+describe('a task whose parameter schema is invalid', () => {
+  it('is a checker error (a data problem), never an invalid-call penalty on the model', async () => {
+    const broken = {
+      id: 'broken',
+      data: {
+        category: 'test',
+        messages: [{ role: 'user', content: '?' }],
+        functions: [
+          {
+            name: 'get_weather',
+            description: 'Weather.',
+            parameters: {
+              type: 'dict',
+              properties: { city: { type: 'string', minLength: 'three' } },
+              required: ['city'],
+            },
+          },
+        ],
+        ground_truth: oslo,
+      },
+    };
+    const t = {
+      completion: '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>',
+      completionTokens: 0,
+    };
+    const r = await runChecker(invalidCallPenalty, t, broken, {});
+    expect(r).toMatchObject({ status: 'checker_error' });
+    expect(JSON.stringify(r)).toMatch(/parameter schema is invalid/);
+  });
+});
