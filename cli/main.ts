@@ -245,7 +245,11 @@ program
   .option('--data <dir>', 'real data sets (default MULTIGYM_DATA, else <MULTIGYM_HOME>/data when present)')
   .option('--steps <n>', 'GRPO steps (default 12)', int)
   .option('--resume', 'continue the previous quickstart run instead of starting clean')
-  .option('--model <model>', 'tiny or small', 'tiny')
+  .option(
+    '--model <model>',
+    'tiny, small or smollm2-135m-instruct (pretrained; `multigym model fetch` installs it)',
+    'tiny',
+  )
   .option('--out <dir>', 'report directory (default <MULTIGYM_HOME>/quickstart/report)')
   .option('--sft-steps <n>', 'supervised warm-start steps (default 140)', int)
   .option(

@@ -39,6 +39,8 @@ export interface DevOptions {
    * running run whose `policy.url` is this worker (cli/resumePolicy.ts).
    */
   resumeRun?: string;
+  /** Extra policy-worker flags (the quickstart's `--coalesce-generate` for a pretrained model). */
+  workerArgs?: string[];
 }
 
 /** A running local stack. */
@@ -82,6 +84,7 @@ export async function startDevStack(
         port: opts.policyPort,
         token: policyToken,
         checkpointDir,
+        extraArgs: opts.workerArgs,
       });
       started.push(policy);
       log(`policy worker (${opts.model}, cpu) on ${policy.url}; checkpoints under ${checkpointDir}`);

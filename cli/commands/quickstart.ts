@@ -18,7 +18,7 @@ import { MAIN_QUEUE } from '../../workflows/queues.js';
 import { homeDir, temporalClient, workflowUiLink } from '../context.js';
 import { defaultDataDir } from '../data/catalog.js';
 import { findRealSets } from '../quickstart/data.js';
-import { planRun, QUICKSTART_ENVS, SFT_SHARE, SMALL_SIZES, TINY_SIZES } from '../quickstart/plan.js';
+import { planRun, QUICKSTART_ENVS, QUICKSTART_SIZES, SFT_SHARE } from '../quickstart/plan.js';
 import { type QuickstartState, readState, writeState } from '../quickstart/state.js';
 import { collectDemonstrations, warmStart } from '../quickstart/warmstart.js';
 import { scoredSteps, summarize, writeReport } from '../report/report.js';
@@ -31,7 +31,8 @@ export interface QuickstartOptions {
   data?: string;
   steps?: number;
   resume?: boolean;
-  model: 'tiny' | 'small';
+  /** `tiny`, `small` or `smollm2-135m-instruct` (installed by `multigym model fetch`). */
+  model: string;
   out?: string;
   temporalPort: number;
   uiPort: number;
@@ -52,13 +53,15 @@ const fmt = (x: number) => x.toFixed(3);
 /** Runs the quickstart; resolves when the run has ended and the report is written. */
 export async function runQuickstart(o: QuickstartOptions): Promise<void> {
   const t0 = Date.now();
-  if (o.model !== 'tiny' && o.model !== 'small')
-    throw new QuickstartError(`--model must be tiny or small, not ${o.model}`);
+  const base = QUICKSTART_SIZES[o.model];
+  if (!base)
+    throw new QuickstartError(
+      `--model must be one of ${Object.keys(QUICKSTART_SIZES).join(', ')}, not ${o.model}`,
+    );
   const home = homeDir();
   const stateDir = resolve(home, 'quickstart');
   const checkpointDir = resolve(stateDir, 'checkpoints');
   const blobDir = resolve(home, 'blobs');
-  const base = o.model === 'small' ? SMALL_SIZES : TINY_SIZES;
   const sizes = {
     ...base,
     steps: o.steps ?? base.steps,
@@ -102,6 +105,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
     model: resume ? previous!.model : o.model,
     policy: true,
     quietUi: true,
+    workerArgs: (QUICKSTART_SIZES[resume ? previous!.model : o.model] ?? base).workerArgs,
     checkpointDir,
     dashboardPort: o.dashboardPort,
     // Resuming: the new worker gets the run's newest checkpoint (and the steps after it) back, as
@@ -187,30 +191,32 @@ export async function runQuickstart(o: QuickstartOptions): Promise<void> {
       policyUrl: stack!.policyUrl!,
     });
     for (const s of plan.sources) console.log(`  ${s.env.padEnd(13)} ${s.text}`);
-    const demos = await collectDemonstrations({
-      envConfigs: plan.envConfigs,
-      perEnv: Math.min(
-        sizes.tasksPerSplit,
-        Math.ceil((sizes.sftSteps * sizes.sftBatch) / QUICKSTART_ENVS.length) * 2,
-      ),
-      seed: 0,
-      dataDir: dataDir && resolve(dataDir),
-      blobDir,
-    });
-    console.log(
-      `warm start: ${sizes.sftSteps} supervised steps on ${demos.map((d) => `${d.length} ${d[0]!.env}`).join(', ')} demonstrations`,
-    );
-    const ws = await warmStart({
-      policyUrl: stack!.policyUrl!,
-      demonstrations: demos,
-      steps: sizes.sftSteps,
-      batch: sizes.sftBatch,
-      learningRate: sizes.sftLearningRate,
-      weights: SFT_SHARE,
-    });
-    console.log(
-      `warm start done in ${ws.seconds.toFixed(0)} s: loss ${fmt(ws.firstLoss)} → ${fmt(ws.lastLoss)} nats/token`,
-    );
+    if (sizes.sftSteps > 0) {
+      const demos = await collectDemonstrations({
+        envConfigs: plan.envConfigs,
+        perEnv: Math.min(
+          sizes.tasksPerSplit,
+          Math.ceil((sizes.sftSteps * sizes.sftBatch) / QUICKSTART_ENVS.length) * 2,
+        ),
+        seed: 0,
+        dataDir: dataDir && resolve(dataDir),
+        blobDir,
+      });
+      console.log(
+        `warm start: ${sizes.sftSteps} supervised steps on ${demos.map((d) => `${d.length} ${d[0]!.env}`).join(', ')} demonstrations`,
+      );
+      const ws = await warmStart({
+        policyUrl: stack!.policyUrl!,
+        demonstrations: demos,
+        steps: sizes.sftSteps,
+        batch: sizes.sftBatch,
+        learningRate: sizes.sftLearningRate,
+        weights: SFT_SHARE,
+      });
+      console.log(
+        `warm start done in ${ws.seconds.toFixed(0)} s: loss ${fmt(ws.firstLoss)} → ${fmt(ws.lastLoss)} nats/token`,
+      );
+    } else console.log('no warm start (--sft-steps 0): GRPO starts from the model as loaded');
     const warm = await new PolicyClient({ url: stack!.policyUrl! }).checkpoint({
       path: resolve(checkpointDir, 'warm-start'),
     });

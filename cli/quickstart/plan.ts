@@ -26,6 +26,17 @@ export interface QuickstartSizes {
   realShare: number;
   /** Tasks per split written to each mixed task file. */
   tasksPerSplit: number;
+  /** Max new tokens per environment (default `MAX_TOKENS`). */
+  maxTokens?: Record<string, number>;
+  /** Prompt math and code as chat messages through the model's template (instruct models). */
+  chat?: boolean;
+  /**
+   * Heartbeat timeout of rollout activities, s (default the run config's 120): a rollout activity
+   * heartbeats per finished group, and a 135M model on two busy cores can take minutes for one.
+   */
+  rolloutHeartbeatS?: number;
+  /** Policy-worker flags (e.g. `--coalesce-generate`, so concurrent groups decode as one batch). */
+  workerArgs?: string[];
 }
 
 /** Default sizes for `--model tiny`. */
@@ -48,6 +59,30 @@ export const SMALL_SIZES: QuickstartSizes = {
   sftSteps: 60,
   learningRate: 2e-4,
   sftLearningRate: 1e-3,
+};
+
+/**
+ * `--model smollm2-135m-instruct`: a pretrained instruct model (docs/models.md), ~100× tiny's compute
+ * per token. It follows chat prompts already, so no warm start, and few, short steps on 2 CPU cores.
+ */
+export const SMOLLM2_SIZES: QuickstartSizes = {
+  ...TINY_SIZES,
+  steps: 4,
+  promptsPerStep: 2,
+  groupSize: 4,
+  learningRate: 1e-5,
+  sftSteps: 0,
+  maxTokens: { math: 48, 'code-sandbox': 80, 'tool-use': 64, 'long-context': 24 },
+  chat: true,
+  rolloutHeartbeatS: 1800,
+  workerArgs: ['--coalesce-generate'],
+};
+
+/** Sizes by `--model`. */
+export const QUICKSTART_SIZES: Record<string, QuickstartSizes> = {
+  tiny: TINY_SIZES,
+  small: SMALL_SIZES,
+  'smollm2-135m-instruct': SMOLLM2_SIZES,
 };
 
 /** Max new tokens per environment (answers are short; tool use needs a call and an answer turn). */
@@ -120,7 +155,7 @@ export async function planRun(opts: {
       real,
     });
 
-  const mathPrompt = { demonstration: 'answer' };
+  const mathPrompt = { demonstration: 'answer', ...(sizes.chat ? { prompt: { template: 'chat' } } : {}) };
   const mathReal: { set: string; config: unknown }[] = [];
   if (sets.includes('gsm8k'))
     mathReal.push({
@@ -155,7 +190,10 @@ export async function planRun(opts: {
       ...mathPrompt,
       dataset: { path: math.file, format: 'jsonl', name: 'quickstart', solutionField: 'solution' },
     },
-    'code-sandbox': { dataset: { path: code.file, name: 'quickstart', mbppSplits: false } },
+    'code-sandbox': {
+      dataset: { path: code.file, name: 'quickstart', mbppSplits: false },
+      ...(sizes.chat ? { prompt: 'chat' } : {}),
+    },
     'tool-use': { ...toolBase, source: 'jsonl', dataset: tool.file.replace('{split}', 'train') },
     'long-context': {
       mixture: { 'niah-single': 1 },
@@ -187,13 +225,14 @@ export async function planRun(opts: {
       name,
       prompts_per_step: sizes.promptsPerStep * (ENV_SHARE[name] ?? 1),
       group_size: sizes.groupSize,
-      sampling: { max_tokens: MAX_TOKENS[name] ?? 32, temperature: 1 },
+      sampling: { max_tokens: (sizes.maxTokens ?? MAX_TOKENS)[name] ?? 32, temperature: 1 },
       config: envConfigs[name],
     })),
     algorithm: { learning_rate: sizes.learningRate, micro_batch_size: 32 },
     checkpoint_every: 1,
     checkpoint_dir: resolve(opts.stateDir, 'checkpoints'),
     continue_as_new_every: 50,
+    ...(sizes.rolloutHeartbeatS ? { timeouts: { rollout_heartbeat_s: sizes.rolloutHeartbeatS } } : {}),
   };
   return { config, envConfigs, sources };
 }
