@@ -1,20 +1,24 @@
 /**
  * A step's training batch, rebuilt from the database: the step's `ok` train rollouts grouped by
- * (environment, task), group-relative advantages scaled by the environment's weight, and the
- * per-environment reward statistics (with the rollouts left out, by status).
+ * (environment, task), shaped rewards and advantages as the recipe's algorithm says (trainBatch.ts,
+ * docs/algorithms.md) scaled by the environment's weight, and the per-environment reward statistics
+ * (with the rollouts left out, by status).
  *
  * Only `ok` rollouts enter the batch. A group's advantages are computed over its ok rollouts alone
  * (a checker or infrastructure failure removes a sample, it never lends it a reward of 0); a group
- * left with fewer than 2 ok rollouts has no baseline and is left out (counted as `droppedGroups`). The same rows and recipe always give the same batch, so a step
- * a policy worker lost can be trained again exactly (activities/policySync.ts).
+ * left with fewer than 2 ok rollouts has no baseline and is left out (counted as `droppedGroups`).
+ * The same rows and recipe always give the same batch, so a step a policy worker lost can be trained
+ * again exactly (activities/policySync.ts); a KL in the reward comes from the worker's
+ * `/v1/reference_kl` under the step's key, recorded like the train step.
  */
 import { and, asc, eq, isNotNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { rollouts } from '../db/schema.js';
-import { groupAdvantages } from '../policy/advantages.js';
-import type { TrainHyper, TrainSample } from '../policy/protocol.js';
+import type { PolicyExpectation, TrainHyper, TrainSample } from '../policy/protocol.js';
 import type { AlgorithmConfig } from '../workflows/config.js';
 import type { EnvStepStats, TrainRecipe } from '../workflows/contracts.js';
+import type { Policy } from './deps.js';
+import { type BatchMetrics, buildTrainBatch, type ReferenceKl } from './trainBatch.js';
 
 interface BatchRow {
   id: number;
@@ -25,6 +29,7 @@ interface BatchRow {
   completionTokenIds: number[];
   logprobs: number[];
   completionMask: (0 | 1)[] | null;
+  finishReason: string;
 }
 
 /** A step's batch and what it was built from. */
@@ -36,14 +41,21 @@ export interface StepBatch {
   /** Rollout ids and their advantages (also of rollouts left out of the batch). */
   ids: number[];
   advantages: number[];
+  /** Reward shaping and selection metrics of the batch (step_metrics.train). */
+  metrics: BatchMetrics;
 }
 
-/** Builds step `step`'s batch of run `runId` with `recipe`. */
+/**
+ * Builds step `step`'s batch of run `runId` with `recipe` (activities/trainBatch.ts: shaping,
+ * advantages, selection). `referenceKl` gives Σ_t KL(π_θ ‖ π_ref) of rollouts, for a recipe with the
+ * KL in the reward.
+ */
 export async function buildBatch(
   db: Database,
   runId: string,
   step: number,
   recipe: TrainRecipe,
+  referenceKl?: ReferenceKl,
 ): Promise<StepBatch> {
   const ofStep = and(eq(rollouts.runId, runId), eq(rollouts.phase, 'train'), eq(rollouts.step, step));
   const rows = (await db
@@ -56,6 +68,7 @@ export async function buildBatch(
       completionTokenIds: rollouts.completionTokenIds,
       logprobs: rollouts.logprobs,
       completionMask: rollouts.completionMask,
+      finishReason: rollouts.finishReason,
     })
     .from(rollouts)
     .where(and(ofStep, eq(rollouts.status, 'ok'), isNotNull(rollouts.reward)))
@@ -96,12 +109,10 @@ export async function buildBatch(
     if (g) g.push(r);
     else groups.set(key, [r]);
   }
-  const ids: number[] = [];
-  const advantages: number[] = [];
-  let batch: { row: BatchRow; advantage: number; zeroVariance: boolean }[] = [];
+  const trainable: BatchRow[][] = [];
+  const zeroVariance: boolean[] = [];
   for (const g of groups.values()) {
-    const env = g[0]!.env;
-    const stats = statsOf(env);
+    const stats = statsOf(g[0]!.env);
     stats.groups++;
     for (const row of g) {
       stats.rollouts++;
@@ -113,44 +124,94 @@ export async function buildBatch(
       stats.droppedGroups++;
       continue;
     }
-    const a = groupAdvantages(
-      g.map((r) => r.reward),
-      recipe.algorithm.advantage,
-    );
-    const weight = recipe.envWeights[env] ?? 1;
-    if (a.zeroVariance) stats.zeroVarianceGroups++;
-    g.forEach((row, i) => {
-      const advantage = a.advantages[i]! * weight;
-      ids.push(row.id);
-      advantages.push(advantage);
-      if (weight > 0 && row.completionTokenIds.length > 0)
-        batch.push({ row, advantage, zeroVariance: a.zeroVariance });
-    });
+    const rewards = g.map((r) => r.reward);
+    const zero = Math.max(...rewards) - Math.min(...rewards) <= 1e-9;
+    if (zero) stats.zeroVarianceGroups++;
+    trainable.push(g);
+    zeroVariance.push(zero);
   }
   for (const s of Object.values(envs)) {
     s.meanReward /= Math.max(1, s.rollouts);
     s.passRate /= Math.max(1, s.rollouts);
   }
-  if (recipe.dropZeroVariance && batch.some((b) => !b.zeroVariance))
-    batch = batch.filter((b) => !b.zeroVariance);
-  const samples: TrainSample[] = batch.map(({ row, advantage }) => ({
+  const built = await buildTrainBatch({
+    groups: trainable,
+    zeroVariance,
+    algorithm: recipe.algorithm,
+    envWeights: recipe.envWeights,
+    envMaxTokens: recipe.envMaxTokens ?? {},
+    dropZeroVariance: recipe.dropZeroVariance,
+    referenceKl,
+  });
+  const samples: TrainSample[] = built.samples.map(({ row, advantage }) => ({
     prompt_token_ids: row.promptTokenIds,
     completion_token_ids: row.completionTokenIds,
     old_logprobs: row.logprobs,
     advantage,
     ...(row.completionMask ? { completion_mask: row.completionMask } : {}),
   }));
-  return { samples, envs, ids, advantages };
+  return {
+    samples,
+    envs,
+    ids: built.advantages.map((a) => a.row.id),
+    advantages: built.advantages.map((a) => a.advantage),
+    metrics: built.metrics,
+  };
 }
 
-/** The worker's train_step hyper-parameters of an algorithm config. */
-export function hyperOf(alg: AlgorithmConfig): TrainHyper {
+/**
+ * The KL of rollouts to the reference policy, from the worker's `/v1/reference_kl`, recorded under the
+ * step's train_step key (`key`) so that a retried or replayed step gets the same rewards.
+ */
+export function referenceKlOf(
+  policy: Pick<Policy, 'referenceKl'>,
+  alg: AlgorithmConfig,
+  key: string,
+  expect?: PolicyExpectation,
+): ReferenceKl {
+  return async (rows) => {
+    const withTokens = rows.filter((r) => r.completionTokenIds.length > 0);
+    if (withTokens.length === 0) return rows.map(() => 0);
+    const res = await policy.referenceKl({
+      idempotency_key: key,
+      ...(expect ? { expect } : {}),
+      samples: withTokens.map((r) => ({
+        prompt_token_ids: r.promptTokenIds,
+        completion_token_ids: r.completionTokenIds,
+        ...(r.completionMask ? { completion_mask: r.completionMask } : {}),
+      })),
+      kl_estimator: alg.kl_estimator,
+      kl_clamp: alg.kl_clamp,
+      micro_batch_size: alg.micro_batch_size,
+    });
+    const kl = new Map(withTokens.map((r, i) => [r, res.kl[i]!]));
+    return rows.map((r) => kl.get(r) ?? 0);
+  };
+}
+
+/**
+ * The worker's train_step options of an algorithm config. Dr. GRPO's constant defaults to the largest
+ * `sampling.max_tokens` of the run's environments; a KL in the reward is no loss term.
+ */
+export function hyperOf(alg: AlgorithmConfig, envMaxTokens: Record<string, number> = {}): TrainHyper {
+  const sumNorm = alg.loss_agg_mode === 'seq-mean-token-sum-norm';
+  const budget = Math.max(1, ...Object.values(envMaxTokens));
   return {
     learning_rate: alg.learning_rate,
     clip_low: alg.clip_low,
     clip_high: alg.clip_high,
-    kl_coef: alg.kl_coef,
-    loss_aggregation: alg.loss_aggregation,
+    ...(alg.clip_ratio_c !== undefined ? { clip_ratio_c: alg.clip_ratio_c } : {}),
+    kl_coef: alg.use_kl_in_reward ? 0 : alg.kl_coef,
+    kl_estimator: alg.kl_estimator,
+    kl_clamp: alg.kl_clamp,
+    entropy_coeff: alg.entropy_coeff,
+    loss_agg_mode: alg.loss_agg_mode,
+    ...(sumNorm ? { loss_agg_norm: alg.loss_agg_norm ?? budget } : {}),
+    ...(alg.rollout_is !== undefined ? { rollout_is: alg.rollout_is } : {}),
+    rollout_is_threshold: alg.rollout_is_threshold,
+    sync_ref_model: alg.sync_ref_model,
+    ref_model_sync_steps: alg.ref_model_sync_steps,
+    ref_model_mixup_alpha: alg.ref_model_mixup_alpha,
     micro_batch_size: alg.micro_batch_size,
     max_grad_norm: alg.max_grad_norm,
   };

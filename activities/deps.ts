@@ -11,7 +11,7 @@ import { PolicyClient, PolicyWorkerError } from '../policy/client.js';
 
 /** A policy worker as the activities use it: sampling, training, checkpoints, load and reset. */
 export type Policy = PolicySampler &
-  Pick<PolicyClient, 'trainStep' | 'checkpoint' | 'sftStep' | 'load' | 'reset'>;
+  Pick<PolicyClient, 'trainStep' | 'checkpoint' | 'sftStep' | 'load' | 'reset' | 'referenceKl'>;
 
 export interface ActivityDeps {
   db: Database;

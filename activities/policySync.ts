@@ -32,7 +32,7 @@ import { events, policyVersions, runs, stepMetrics } from '../db/schema.js';
 import type { InfoResponse } from '../policy/protocol.js';
 import type { RunConfig } from '../workflows/config.js';
 import type { SyncPolicyOutput, TrainRecipe } from '../workflows/contracts.js';
-import { buildBatch, hyperOf } from './batch.js';
+import { buildBatch, hyperOf, referenceKlOf } from './batch.js';
 import type { Policy } from './deps.js';
 
 /** Says whether the run (workflow id) is still going; another run's weights are taken only when not. */
@@ -241,12 +241,15 @@ async function replaySteps(
         'PolicyRestoreFailed',
       );
     }
-    const { samples } = await buildBatch(ctx.db, runId, row.step, recipe);
+    const key = `${runId}:${row.step}`;
+    const expect = { run_id: runId, policy_version: version };
+    const kl = referenceKlOf(ctx.policy, recipe.algorithm, key, expect);
+    const { samples } = await buildBatch(ctx.db, runId, row.step, recipe, kl);
     const res = await ctx.policy.trainStep({
-      idempotency_key: `${runId}:${row.step}`,
+      idempotency_key: key,
       samples,
-      hyper: hyperOf(recipe.algorithm),
-      expect: { run_id: runId, policy_version: version },
+      hyper: hyperOf(recipe.algorithm, recipe.envMaxTokens),
+      expect,
     });
     if (res.policy_version !== row.policyVersion) {
       throw ApplicationFailure.nonRetryable(

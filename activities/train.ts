@@ -8,7 +8,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { policyVersions, runs, stepMetrics } from '../db/schema.js';
 import type { Activities, RunState, TrainRecipe, TrainStepInput } from '../workflows/contracts.js';
-import { buildBatch, hyperOf } from './batch.js';
+import { buildBatch, hyperOf, referenceKlOf } from './batch.js';
 import { type ActivityDeps, asActivityError, policyCache, withHeartbeat } from './deps.js';
 
 /** Builds the `trainStep` activity. */
@@ -26,6 +26,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
     const recipe: TrainRecipe = {
       algorithm: input.algorithm,
       envWeights: input.envWeights,
+      ...(input.envMaxTokens ? { envMaxTokens: input.envMaxTokens } : {}),
       dropZeroVariance: input.dropZeroVariance,
     };
     await deps.db.transaction(async (tx) => {
@@ -54,7 +55,20 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
 
   return {
     async trainStep(input) {
-      const { samples, envs, ids, advantages } = await buildBatch(deps.db, input.runId, input.step, input);
+      const key = `${input.runId}:${input.step}`;
+      const expect =
+        input.policyVersion === undefined
+          ? undefined
+          : { run_id: input.runId, policy_version: input.policyVersion };
+      const referenceKl = referenceKlOf(policy(input.policyUrl), input.algorithm, key, expect);
+      let batch: Awaited<ReturnType<typeof buildBatch>>;
+      try {
+        // The KL in the reward (if any) is a forward pass over the batch on the worker: heartbeat.
+        batch = await withHeartbeat(() => buildBatch(deps.db, input.runId, input.step, input, referenceKl));
+      } catch (err) {
+        throw asActivityError(err, input);
+      }
+      const { samples, envs, ids, advantages, metrics } = batch;
       if (samples.length === 0) {
         // Every rollout was rejected (e.g. contexts over the model's window): nothing to train on. The
         // step is recorded as skipped and the policy version stays; retrying would change nothing.
@@ -86,18 +100,16 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
         // Heartbeats while the worker trains: the timeout detects a dead orchestrator, not a long step.
         res = await withHeartbeat(() =>
           policy(input.policyUrl).trainStep({
-            idempotency_key: `${input.runId}:${input.step}`,
+            idempotency_key: key,
             samples,
-            hyper: hyperOf(input.algorithm),
-            ...(input.policyVersion === undefined
-              ? {}
-              : { expect: { run_id: input.runId, policy_version: input.policyVersion } }),
+            hyper: hyperOf(input.algorithm, input.envMaxTokens),
+            ...(expect ? { expect } : {}),
           }),
         );
       } catch (err) {
         throw asActivityError(err, input);
       }
-      await recordStep(input, res.policy_version, res.metrics, envs, true);
+      await recordStep(input, res.policy_version, { ...res.metrics, ...metrics }, envs, true);
       return {
         policyVersion: res.policy_version,
         samples: samples.length,

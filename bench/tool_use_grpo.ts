@@ -124,7 +124,7 @@ for (let step = 0; step < grpoSteps; step++) {
   let sum = 0;
   for (const g of groups) {
     sum += g.rewards.reduce((a, b) => a + b, 0);
-    const adv = groupAdvantages(g.rewards, 'grpo');
+    const adv = groupAdvantages(g.rewards);
     if (adv.zeroVariance) {
       zero++;
       continue;

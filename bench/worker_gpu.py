@@ -214,7 +214,7 @@ def train_bench(
         "clip_low": 0.2,
         "clip_high": 0.28,
         "kl_coef": 0.0,
-        "loss_aggregation": "token-mean",
+        "loss_agg_mode": "token-mean",
         "micro_batch_size": mb,
         "max_grad_norm": 1.0,
     }

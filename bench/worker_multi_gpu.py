@@ -92,7 +92,7 @@ def child(args: argparse.Namespace) -> None:
         "clip_low": 0.2,
         "clip_high": 0.28,
         "kl_coef": 0.0,
-        "loss_aggregation": "token-mean",
+        "loss_agg_mode": "token-mean",
         "micro_batch_size": args.micro_batch,
         "max_grad_norm": 1.0,
     }

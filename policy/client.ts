@@ -19,6 +19,8 @@ import {
   GenerateResponse,
   InfoResponse,
   LoadRequest,
+  ReferenceKlRequest,
+  ReferenceKlResponse,
   ResetRequest,
   ResetResponse,
   SftStepRequest,
@@ -143,6 +145,10 @@ export class PolicyClient implements PolicySampler {
   /** `POST /v1/train_step`; a `non_finite` error (422) means the step changed nothing. */
   trainStep(req: TrainStepRequest): Promise<TrainStepResponse> {
     return this.post('/v1/train_step', TrainStepRequest, req, TrainStepResponse);
+  }
+  /** `POST /v1/reference_kl`: Σ_t KL(π_θ ‖ π_ref) per sample, for a KL penalty in the reward. */
+  referenceKl(req: ReferenceKlRequest): Promise<ReferenceKlResponse> {
+    return this.post('/v1/reference_kl', ReferenceKlRequest, req, ReferenceKlResponse);
   }
   sftStep(req: SftStepRequest): Promise<SftStepResponse> {
     return this.post('/v1/sft_step', SftStepRequest, req, SftStepResponse);

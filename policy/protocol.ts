@@ -152,28 +152,129 @@ export const TrainSample = z
   });
 export type TrainSample = z.infer<typeof TrainSample>;
 
-export const LossAggregation = z
-  .enum(['token-mean', 'seq-mean-token-mean', 'dr-grpo'])
-  .describe('token-mean (DAPO), seq-mean-token-mean (GRPO), dr-grpo (constant normaliser, Dr. GRPO).');
+/** Loss aggregation over the batch's tokens, as verl's `loss_agg_mode` names it (docs/algorithms.md). */
+export const LossAggMode = z
+  .enum(['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean', 'seq-mean-token-sum-norm'])
+  .describe(
+    'token-mean: Σ loss / Σ tokens (DAPO). seq-mean-token-sum: mean over sequences of the token sum. ' +
+      'seq-mean-token-mean: mean over sequences of the token mean (GRPO). seq-mean-token-sum-norm: ' +
+      'Σ loss / (sequences · loss_agg_norm) (Dr. GRPO).',
+  );
+export type LossAggMode = z.infer<typeof LossAggMode>;
 
-export const TrainHyper = z.object({
-  learning_rate: z.number().positive().default(1e-5).describe('Peak AdamW learning rate.'),
-  clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low: ratio clipped below at 1 − ε_low.'),
-  clip_high: z
+/** Per-token KL estimators (Schulman 2020), as OpenRLHF's `kl_estimator` names them. */
+export const KlEstimator = z
+  .enum(['k1', 'k2', 'k3'])
+  .describe('k1: log π/π_ref; k2: ½(log π/π_ref)²; k3: r − log r − 1, r = π_ref/π (low variance).');
+export type KlEstimator = z.infer<typeof KlEstimator>;
+
+const klClamp = z
+  .number()
+  .positive()
+  .default(10)
+  .describe('Each token’s KL estimate is clamped to ±kl_clamp (verl and OpenRLHF use 10).');
+
+/** The checks of `TrainHyper` that JSON Schema cannot express (the worker repeats them). */
+export function trainHyperIssues(h: {
+  loss_agg_mode?: string;
+  loss_agg_norm?: number | undefined;
+}): { path: string[]; message: string }[] {
+  const norm = h.loss_agg_mode === 'seq-mean-token-sum-norm';
+  if (norm && h.loss_agg_norm === undefined)
+    return [
+      {
+        path: ['loss_agg_norm'],
+        message:
+          'seq-mean-token-sum-norm divides by a constant: give loss_agg_norm > 0 (Dr. GRPO: the generation budget)',
+      },
+    ];
+  if (!norm && h.loss_agg_norm !== undefined)
+    return [
+      {
+        path: ['loss_agg_norm'],
+        message: `is used by seq-mean-token-sum-norm only, not ${h.loss_agg_mode ?? 'token-mean'}`,
+      },
+    ];
+  return [];
+}
+
+/**
+ * The loss options of one train_step (docs/algorithms.md has each formula and its source). Strict: a
+ * misspelt option is refused (400 naming it), never silently left at its default.
+ */
+/**
+ * The loss options that a run config's `algorithm` block passes to the worker unchanged (same name,
+ * meaning and default on both sides): spread into `TrainHyper` here and `AlgorithmConfig` there.
+ */
+export const lossOptionFields = {
+  clip_ratio_c: z
     .number()
-    .min(0)
-    .default(0.2)
-    .describe('ε_high: ratio clipped above at 1 + ε_high (DAPO clip-higher).'),
-  kl_coef: z
+    .gt(1)
+    .optional()
+    .describe(
+      'Dual-clip constant c > 1: for A < 0 the token loss is at most −A·c (Ye et al. 2020). Off when absent.',
+    ),
+  kl_estimator: KlEstimator.default('k3'),
+  kl_clamp: klClamp,
+  entropy_coeff: z
     .number()
     .min(0)
     .default(0)
-    .describe('β of the k3 KL penalty to the reference policy; 0 disables.'),
-  loss_aggregation: LossAggregation.default('token-mean'),
-  micro_batch_size: z.number().int().positive().default(8).describe('Samples per forward/backward pass.'),
-  max_grad_norm: z.number().positive().default(1).describe('Global gradient-norm clip.'),
-  dr_grpo_max_tokens: z.number().int().positive().optional().describe('Constant normaliser for dr-grpo.'),
-});
+    .describe('Entropy bonus: the loss subtracts entropy_coeff × the aggregated token entropy; 0 disables.'),
+  loss_agg_mode: LossAggMode.default('token-mean'),
+  rollout_is: z
+    .enum(['token', 'sequence'])
+    .optional()
+    .describe(
+      'Rollout correction for stale samples (decoupled PPO): clip around the weights at the start of the ' +
+        'step and weight by min(π_old/μ, rollout_is_threshold), per token or per sequence. Off when absent.',
+    ),
+  rollout_is_threshold: z
+    .number()
+    .positive()
+    .default(2)
+    .describe('Cap C of the truncated importance weight of rollout_is.'),
+  sync_ref_model: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Refresh π_ref every ref_model_sync_steps steps: π_ref ← α·π_θ + (1 − α)·π_ref (TR-DPO); else never.',
+    ),
+  ref_model_sync_steps: z.number().int().positive().default(512).describe('Steps between refreshes.'),
+  ref_model_mixup_alpha: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.6)
+    .describe('α of the refresh; 1 copies the policy.'),
+};
+
+export const TrainHyper = z
+  .strictObject({
+    learning_rate: z.number().positive().default(1e-5).describe('Peak AdamW learning rate.'),
+    clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low: ratio clipped below at 1 − ε_low.'),
+    clip_high: z
+      .number()
+      .min(0)
+      .default(0.2)
+      .describe('ε_high: ratio clipped above at 1 + ε_high (DAPO clip-higher).'),
+    kl_coef: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('β of the KL loss term to the reference policy; 0 disables.'),
+    ...lossOptionFields,
+    loss_agg_norm: z
+      .number()
+      .positive()
+      .optional()
+      .describe('The constant of seq-mean-token-sum-norm (required by it, refused otherwise).'),
+    micro_batch_size: z.number().int().positive().default(8).describe('Samples per forward/backward pass.'),
+    max_grad_norm: z.number().positive().default(1).describe('Global gradient-norm clip.'),
+  })
+  .superRefine((h, ctx) => {
+    for (const issue of trainHyperIssues(h)) ctx.addIssue({ code: 'custom', ...issue });
+  });
 export type TrainHyper = z.input<typeof TrainHyper>;
 
 /** `POST /v1/train_step`: one GRPO update. A repeated `idempotency_key` returns the recorded result. */
@@ -188,13 +289,28 @@ export const TrainStepRequest = z.object({
 export type TrainStepRequest = z.input<typeof TrainStepRequest>;
 
 export const TrainMetrics = z.object({
-  loss: z.number(),
-  kl: z.number().describe('Mean k3 KL to the reference policy over completion tokens (0 without one).'),
-  clip_frac_low: z.number().describe('Share of tokens with A<0 clipped at 1 − ε_low.'),
-  clip_frac_high: z.number().describe('Share of tokens with A>0 clipped at 1 + ε_high.'),
+  loss: z.number().describe('The step loss: pg_loss + kl_coef·kl_loss − entropy_coeff·entropy_loss.'),
+  pg_loss: z.number().describe('The clipped policy-gradient term, aggregated by loss_agg_mode.'),
+  kl_loss: z
+    .number()
+    .describe('The KL estimate aggregated by loss_agg_mode, before kl_coef (0 without a KL term).'),
+  entropy_loss: z.number().describe('The token entropy aggregated by loss_agg_mode, before entropy_coeff.'),
+  kl: z.number().describe('Mean KL estimate to the reference policy per loss token (0 without a KL term).'),
+  clip_frac_low: z.number().describe('Share of loss tokens with A<0 clipped at 1 − ε_low.'),
+  clip_frac_high: z.number().describe('Share of loss tokens with A>0 clipped at 1 + ε_high.'),
+  clip_frac_dual: z.number().describe('Share of loss tokens with A<0 bounded by the dual-clip constant.'),
+  ratio_mean: z.number().describe('Mean of π_θ/μ over loss tokens before the update (1 when on-policy).'),
+  ratio_min: z.number().describe('Smallest π_θ/μ over loss tokens before the update.'),
+  ratio_max: z.number().describe('Largest π_θ/μ over loss tokens before the update.'),
+  rollout_is_weight_mean: z
+    .number()
+    .describe('Mean truncated importance weight min(π_old/μ, C) per loss token (1 when rollout_is is off).'),
+  rollout_is_capped_frac: z.number().describe('Share of loss tokens whose importance weight hit the cap C.'),
+  ref_model_synced: z.boolean().describe('True when this step refreshed the reference policy.'),
   entropy: z.number().describe('Mean token entropy of the current policy, nats.'),
   grad_norm: z.number().describe('Global gradient norm before clipping.'),
   tokens: z.number().int().describe('Completion tokens trained on.'),
+  sequences: z.number().int().describe('Completions with at least one token in the loss.'),
   seconds: z.number().describe('Wall time of the step.'),
   learning_rate: z.number(),
 });
@@ -206,6 +322,46 @@ export const TrainStepResponse = z.object({
   replayed: z.boolean().describe('True when the idempotency key was seen before and nothing changed.'),
 });
 export type TrainStepResponse = z.infer<typeof TrainStepResponse>;
+
+/**
+ * `POST /v1/reference_kl`: Σ_t KL_t(π_θ ‖ π_ref) over each sample's loss tokens, with the current
+ * weights as π_θ, for a KL penalty in the reward (verl `use_kl_in_reward`). Changes no weights; a
+ * worker with no reference policy yet takes its current weights as π_ref (as its first train_step
+ * would). With an `idempotency_key` (the step's train_step key) the answer is recorded and a repeat
+ * replays it, also after that train_step changed the weights, so a retried step gets the same rewards.
+ */
+export const ReferenceKlRequest = z.object({
+  idempotency_key: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The train_step key of the step these rewards are for, e.g. `<run>:<step>`.'),
+  expect: PolicyExpectation.optional().describe(
+    'Checked after the idempotency key: a recorded key replays its answer whatever the worker holds now.',
+  ),
+  samples: z
+    .array(
+      z.object({
+        prompt_token_ids: tokenIds.min(1),
+        completion_token_ids: tokenIds.min(1),
+        completion_mask: z
+          .array(z.union([z.literal(0), z.literal(1)]))
+          .optional()
+          .describe('1 for tokens the model wrote (summed), 0 for inserted ones; default all 1.'),
+      }),
+    )
+    .min(1),
+  kl_estimator: KlEstimator.default('k3'),
+  kl_clamp: klClamp,
+  micro_batch_size: z.number().int().positive().default(8).describe('Samples per forward pass.'),
+});
+export type ReferenceKlRequest = z.input<typeof ReferenceKlRequest>;
+export const ReferenceKlResponse = z.object({
+  policy_version: z.number().int().describe('Policy version of π_θ.'),
+  kl: z.array(z.number()).describe('One sum per sample, in request order (nats).'),
+  replayed: z.boolean().describe('True when the idempotency key was seen before (the recorded answer).'),
+});
+export type ReferenceKlResponse = z.infer<typeof ReferenceKlResponse>;
 
 /** `POST /v1/sft_step`: supervised cross-entropy on completions (warm start). */
 export const SftStepRequest = z.object({
@@ -375,6 +531,7 @@ export const routes = {
   '/v1/generate': { request: GenerateRequest, response: GenerateResponse },
   '/v1/train_step': { request: TrainStepRequest, response: TrainStepResponse },
   '/v1/sft_step': { request: SftStepRequest, response: SftStepResponse },
+  '/v1/reference_kl': { request: ReferenceKlRequest, response: ReferenceKlResponse },
   '/v1/tokenize': { request: TokenizeRequest, response: TokenizeResponse },
   '/v1/checkpoint': { request: CheckpointRequest, response: CheckpointResponse },
   '/v1/load': { request: LoadRequest, response: CheckpointResponse },

@@ -4,6 +4,9 @@
  * Imported by workflow code: zod only, no I/O.
  */
 import { z } from 'zod';
+import { AlgorithmConfig, algorithmEnvIssues } from './algorithm.js';
+
+export { AlgorithmConfig } from './algorithm.js';
 
 const kebab = z
   .string()
@@ -128,25 +131,6 @@ export const EnvSpec = z
   });
 export type EnvSpec = z.infer<typeof EnvSpec>;
 
-/** GRPO-family algorithm settings sent to the worker's train_step. */
-export const AlgorithmConfig = z.strictObject({
-  advantage: z.enum(['grpo', 'dr-grpo']).default('grpo').describe('grpo: (r−mean)/(std+ε); dr-grpo: r−mean.'),
-  clip_low: z.number().min(0).max(1).default(0.2).describe('ε_low of the clipped ratio.'),
-  clip_high: z.number().min(0).default(0.28).describe('ε_high (DAPO clip-higher when > clip_low).'),
-  kl_coef: z.number().min(0).default(0).describe('β of the k3 KL to the reference policy; 0 disables.'),
-  loss_aggregation: z.enum(['token-mean', 'seq-mean-token-mean', 'dr-grpo']).default('token-mean'),
-  learning_rate: z.number().positive().default(1e-5).describe('AdamW learning rate.'),
-  micro_batch_size: z.number().int().positive().default(16).describe('Samples per forward/backward.'),
-  max_grad_norm: z.number().positive().default(1).describe('Gradient-norm clip.'),
-  dynamic_sampling: z
-    .object({
-      enabled: z.boolean().default(false).describe('Replace zero-variance groups with fresh prompts (DAPO).'),
-      max_rounds: z.number().int().min(0).default(2).describe('Resampling rounds per step at most.'),
-    })
-    .default({ enabled: false, max_rounds: 2 }),
-});
-export type AlgorithmConfig = z.infer<typeof AlgorithmConfig>;
-
 /**
  * Activity timeouts, seconds. A crashed worker's activities are retried only once their heartbeat
  * timeout has passed, so these bound how long a run stalls after a crash; tests shorten them.
@@ -205,8 +189,8 @@ export const PolicyInit = z.union([
 ]);
 export type PolicyInit = z.infer<typeof PolicyInit>;
 
-/** The whole run config. */
-export const RunConfig = z.strictObject({
+/** The fields of the run config. */
+const RunConfigFields = z.strictObject({
   name: z.string().min(1).default('run').describe('Human-readable run name (shown in the UI list).'),
   seed: z.number().int().default(0).describe('Seeds task order and sampling.'),
   steps: z.number().int().min(1).describe('Training steps (one train_step each).'),
@@ -269,6 +253,11 @@ export const RunConfig = z.strictObject({
   scoring: ScoringConfig.default(ScoringConfig.parse({})).describe(
     'Scoring: retries of infrastructure errors.',
   ),
+});
+/** The whole run config: its fields, and the checks that involve several of them. */
+export const RunConfig = RunConfigFields.superRefine((c, ctx) => {
+  for (const issue of algorithmEnvIssues(c.algorithm, c.environments))
+    ctx.addIssue({ code: 'custom', ...issue });
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

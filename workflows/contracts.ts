@@ -80,6 +80,11 @@ export interface TrainRecipe {
   algorithm: AlgorithmConfig;
   /** Advantage weight per environment name. */
   envWeights: Record<string, number>;
+  /**
+   * Each environment's `sampling.max_tokens`: the limit of DAPO's overlong penalty and the default
+   * of Dr. GRPO's constant `loss_agg_norm`.
+   */
+  envMaxTokens?: Record<string, number>;
   /** Exclude zero-variance groups from the batch (dynamic sampling). */
   dropZeroVariance: boolean;
   /** How long a policy worker that does not answer is waited for before the run fails, seconds. */

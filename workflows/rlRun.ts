@@ -288,6 +288,7 @@ export async function rlRun(input: RlRunInput): Promise<RlRunResult> {
         policyUrl: config.policy.url,
         algorithm: config.algorithm,
         envWeights: Object.fromEntries(mixture.map((s) => [s.name, s.weight])),
+        envMaxTokens: Object.fromEntries(mixture.map((s) => [s.name, s.sampling.max_tokens])),
         dropZeroVariance: config.algorithm.dynamic_sampling.enabled,
         policyWaitSeconds: config.timeouts.policy_unreachable_s,
         policyVersion: state.policyVersion,

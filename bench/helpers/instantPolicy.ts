@@ -16,6 +16,8 @@ import type {
   InfoResponse,
   LoadRequest,
   PolicyExpectation,
+  ReferenceKlRequest,
+  ReferenceKlResponse,
   ResetRequest,
   ResetResponse,
   SftStepResponse,
@@ -115,6 +117,9 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
       } as TrainStepResponse;
       seen.set(req.idempotency_key, res);
       return res;
+    },
+    async referenceKl(req: ReferenceKlRequest): Promise<ReferenceKlResponse> {
+      return { policy_version: version, kl: req.samples.map(() => 0), replayed: false };
     },
     async sftStep(): Promise<SftStepResponse> {
       version++;

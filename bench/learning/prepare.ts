@@ -132,13 +132,13 @@ const spec: ProofSpec = {
   maxTrainSeconds: Number(values.seconds),
   evalTasks: 200,
   evalMaxTokens: { math: 320, 'code-sandbox': 320, 'tool-use': 160, 'long-context': 48 },
-  algorithm: { learning_rate: 1.5e-5, kl_coef: 0, micro_batch_size: 8, loss_aggregation: 'token-mean' },
+  algorithm: { learning_rate: 1.5e-5, kl_coef: 0, micro_batch_size: 8, loss_agg_mode: 'token-mean' },
   envs,
   stagedOrder: ['math', 'code-sandbox', 'tool-use', 'long-context'],
   // TRL 1.16 GRPOTrainer's settings in the issue: lr 5e-6, DAPO loss (token-mean, clip 0.2/0.28), no KL.
   peer: {
     env: ARITHMETIC_ENV,
-    algorithm: { learning_rate: 5e-6, kl_coef: 0, loss_aggregation: 'token-mean', micro_batch_size: 64 },
+    algorithm: { learning_rate: 5e-6, kl_coef: 0, loss_agg_mode: 'token-mean', micro_batch_size: 64 },
     maxTrainSeconds: Number(values['peer-seconds']),
     evalEvery: 15,
     evalTasks: 200,

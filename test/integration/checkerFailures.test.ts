@@ -46,6 +46,7 @@ const countingPolicy = (url: string): Policy => {
     sftStep: (req) => client.sftStep(req),
     load: (req) => client.load(req),
     reset: (req) => client.reset(req),
+    referenceKl: (req) => client.referenceKl(req),
   };
 };
 
@@ -168,10 +169,7 @@ describe('checker failures in a run', () => {
         for (const r of ok) expect(r.advantage).toBeNull();
         continue;
       }
-      const want = groupAdvantages(
-        ok.map((r) => r.reward!),
-        'grpo',
-      ).advantages;
+      const want = groupAdvantages(ok.map((r) => r.reward!)).advantages;
       ok.forEach((r, i) => {
         expect(r.advantage).toBeCloseTo(want[i]!, 9);
       });

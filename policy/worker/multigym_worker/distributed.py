@@ -221,7 +221,8 @@ class DistributedTrainer(Trainer):
     # ---- Trainer hooks ---------------------------------------------------------------------------
 
     def reduce_norm(self, norm: BatchNorm) -> BatchNorm:
-        """Whole-batch normalisers: Σ tokens, Σ sequences over ranks, max of Dr. GRPO's C."""
+        """Whole-batch normalisers: Σ tokens, Σ sequences over ranks, max of Dr. GRPO's C (the same
+        constant on every rank)."""
         dev = self.ctx.device
         sums = torch.tensor(
             [norm.tokens, 0.0 if self._empty else float(norm.sequences)], dtype=torch.float64, device=dev
@@ -235,6 +236,12 @@ class DistributedTrainer(Trainer):
         """Σ over ranks of each value (float64)."""
         t = torch.tensor(values, dtype=torch.float64, device=self.ctx.device)
         dist.all_reduce(t)
+        return t.tolist()
+
+    def reduce_max(self, values: list[float]) -> list[float]:
+        """Maximum over ranks of each value (float64)."""
+        t = torch.tensor(values, dtype=torch.float64, device=self.ctx.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return t.tolist()
 
     def begin_micro_batch(self, last: bool) -> None:

@@ -36,6 +36,7 @@ from .errors import (
     TokenOutOfRangeError,
     WorkerError,
 )
+from .grpo import LossConfig
 from .model import CausalLM
 from .models import count_parameters, reset_weights
 from .optim import Schedule
@@ -135,6 +136,8 @@ class Engine:
         if expected is None:
             return
         if route == "/v1/train_step" and f"train_step:{body['idempotency_key']}" in self.records:
+            return
+        if route == "/v1/reference_kl" and f"reference_kl:{body.get('idempotency_key')}" in self.records:
             return
         if expected["run_id"] != self.run_id or expected["policy_version"] != self.policy_version:
             raise PolicyMismatchError(expected, self.run_id, self.policy_version)
@@ -273,46 +276,63 @@ class Engine:
             k += len(prompts) * n
         return out  # type: ignore[return-value]
 
+    def _train_seqs(self, samples: list[dict[str, Any]]) -> list[TrainSeq]:
+        """The samples of a train_step or reference_kl body, checked: token ids in the vocabulary,
+        log-probs and mask as long as the completion, prompt + completion within the context."""
+        seqs = []
+        for i, s in enumerate(samples):
+            f = f"samples.{i}"
+            self._check_ids(s["prompt_token_ids"], f"{f}.prompt_token_ids")
+            self._check_ids(s["completion_token_ids"], f"{f}.completion_token_ids")
+            n = len(s["completion_token_ids"])
+            for key in ("old_logprobs", "completion_mask"):
+                if s.get(key) is not None and len(s[key]) != n:
+                    raise RequestValidationError(
+                        f"{f}.{key}: has {len(s[key])} entries for {n} completion tokens", f"{f}.{key}"
+                    )
+            total = len(s["prompt_token_ids"]) + n
+            if total > self.max_context:
+                raise ContextTooLongError(f, total, self.max_context, "prompt + completion")
+            old = s.get("old_logprobs")
+            seqs.append(
+                TrainSeq(
+                    list(s["prompt_token_ids"]),
+                    list(s["completion_token_ids"]),
+                    None if old is None else list(old),
+                    float(s.get("advantage", 0.0)),
+                    s.get("completion_mask"),
+                )
+            )
+        return seqs
+
     def train_step(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /v1/train_step`: one GRPO update, or the recorded answer for a known key."""
         key = body["idempotency_key"]
         replay = self._replay("train_step", key)
         if replay is not None:
             return replay
-        seqs = []
-        for i, s in enumerate(body["samples"]):
-            f = f"samples.{i}"
-            self._check_ids(s["prompt_token_ids"], f"{f}.prompt_token_ids")
-            self._check_ids(s["completion_token_ids"], f"{f}.completion_token_ids")
-            n = len(s["completion_token_ids"])
-            if len(s["old_logprobs"]) != n:
-                raise RequestValidationError(
-                    f"{f}.old_logprobs: has {len(s['old_logprobs'])} entries for {n} completion tokens",
-                    f"{f}.old_logprobs",
-                )
-            mask = s.get("completion_mask")
-            if mask is not None and len(mask) != n:
-                raise RequestValidationError(
-                    f"{f}.completion_mask: has {len(mask)} entries for {n} completion tokens",
-                    f"{f}.completion_mask",
-                )
-            total = len(s["prompt_token_ids"]) + n
-            if total > self.max_context:
-                raise ContextTooLongError(f, total, self.max_context, "prompt + completion")
-            seqs.append(
-                TrainSeq(
-                    list(s["prompt_token_ids"]),
-                    list(s["completion_token_ids"]),
-                    list(s["old_logprobs"]),
-                    float(s["advantage"]),
-                    mask,
-                )
-            )
+        LossConfig.from_hyper(body["hyper"])  # inconsistent options: 400 before anything runs
+        seqs = self._train_seqs(body["samples"])
         metrics = self.trainer.train_step(seqs, body["hyper"])
         self._applied()
         self.last_idempotency_key = key
         out = {"policy_version": self.policy_version, "metrics": metrics, "replayed": False}
         self._record("train_step", key, out)
+        return out
+
+    def reference_kl(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/reference_kl`: Σ_t KL_t(π_θ ‖ π_ref) per sample, for a KL penalty in the reward;
+        with an idempotency key, recorded (a repeat replays it, whatever the weights are by then)."""
+        key = body.get("idempotency_key")
+        replay = self._replay("reference_kl", key)
+        if replay is not None:
+            return replay
+        seqs = self._train_seqs(body["samples"])
+        kl = self.trainer.reference_kl(
+            seqs, body["kl_estimator"], float(body["kl_clamp"]), int(body["micro_batch_size"])
+        )
+        out = {"policy_version": self.policy_version, "kl": kl, "replayed": False}
+        self._record("reference_kl", key, out)
         return out
 
     def sft_step(self, body: dict[str, Any]) -> dict[str, Any]:

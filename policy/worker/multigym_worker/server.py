@@ -202,6 +202,7 @@ def build_app(
     app.router.add_post("/v1/generate", model_route("/v1/generate", Engine.generate))
     app.router.add_post("/v1/train_step", model_route("/v1/train_step", Engine.train_step))
     app.router.add_post("/v1/sft_step", model_route("/v1/sft_step", Engine.sft_step))
+    app.router.add_post("/v1/reference_kl", model_route("/v1/reference_kl", Engine.reference_kl))
     app.router.add_post("/v1/tokenize", model_route("/v1/tokenize", Engine.tokenize))
     app.router.add_post("/v1/checkpoint", model_route("/v1/checkpoint", Engine.save))
     app.router.add_post("/v1/load", model_route("/v1/load", Engine.load))

@@ -19,7 +19,8 @@ import torch
 from torch import Tensor
 
 from .errors import NonFiniteError
-from .grpo import BatchNorm, grpo_loss
+from .grpo import MAX_STATS, NO_TOKEN, SUM_STATS, BatchNorm, LossConfig, policy_loss
+from .kl import kl_estimate
 from .model import CausalLM
 from .optim import MasterAdamW, Schedule
 
@@ -59,6 +60,7 @@ def completion_logprobs(
     pad_id: int,
     with_entropy: bool,
     forward: Callable[[Tensor], Tensor] | None = None,
+    entropy_grad: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """Teacher-forced log π(completion token) for a right-padded micro-batch. Logits are computed
     only at completion positions. `forward` (default `model`) maps ids to hidden states, e.g. a
@@ -66,7 +68,7 @@ def completion_logprobs(
 
     Returns:
         (logp [B, Tc] fp32 with gradient, valid [B, Tc] bool for real completion positions,
-        entropy [B, Tc] fp32 without gradient or None).
+        entropy [B, Tc] fp32 (with gradient only when `entropy_grad`: an entropy bonus) or None).
     """
     device = next(model.parameters()).device
     b = len(seqs)
@@ -91,9 +93,9 @@ def completion_logprobs(
     logp = logits.gather(-1, targets[..., None]).squeeze(-1) - lse
     entropy = None
     if with_entropy:
-        with torch.no_grad():
-            probs = torch.softmax(logits.detach(), dim=-1)
-            entropy = lse.detach() - (probs * logits.detach()).sum(-1)
+        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+            src, norm = (logits, lse) if entropy_grad else (logits.detach(), lse.detach())
+            entropy = norm - (torch.softmax(src, dim=-1) * src).sum(-1)
     return logp, valid, entropy
 
 
@@ -147,6 +149,10 @@ class Trainer:
         self.rl_steps = 0
         self.set_reference(None)
 
+    def snapshot(self) -> dict[str, Tensor]:
+        """A CPU copy of the current weights (what π_ref is made of)."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
     def set_reference(self, state: dict[str, Tensor] | None) -> None:
         """Replaces the reference weights (checkpoint load)."""
         self.ref_state = state
@@ -162,6 +168,10 @@ class Trainer:
         """Sums of per-process statistics over the whole step (here: unchanged)."""
         return values
 
+    def reduce_max(self, values: list[float]) -> list[float]:
+        """Maxima of per-process statistics over the whole step (here: unchanged)."""
+        return values
+
     def begin_micro_batch(self, last: bool) -> None:
         """Called before each micro-batch's forward pass; `last` marks the step's final one."""
 
@@ -172,7 +182,7 @@ class Trainer:
     # ---- steps ------------------------------------------------------------------------------------
 
     def train_step(self, seqs: list[TrainSeq], hyper: dict) -> dict:
-        """One GRPO update (see `grpo.grpo_loss`); returns `TrainMetrics`.
+        """One GRPO update (see `grpo.policy_loss`); returns `TrainMetrics`.
 
         Raises:
             NonFiniteError: the loss, a statistic or the gradient norm is not finite; nothing changed.
@@ -180,9 +190,7 @@ class Trainer:
         t0 = time.perf_counter()
         first = self.ref_state is None
         if first:  # π_ref is the policy of the first GRPO step; kept only if that step succeeds
-            self.set_reference(
-                {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-            )
+            self.set_reference(self.snapshot())
         try:
             return self._train_step(seqs, hyper, t0)
         except BaseException:
@@ -191,8 +199,8 @@ class Trainer:
             raise
 
     def _train_step(self, seqs: list[TrainSeq], hyper: dict, t0: float) -> dict:
+        cfg = LossConfig.from_hyper(hyper)
         opt = self.optimizer()
-        kl_coef = float(hyper["kl_coef"])
         masks = [
             torch.tensor(s.mask if s.mask is not None else [1] * len(s.completion), dtype=torch.bool)
             for s in seqs
@@ -200,16 +208,18 @@ class Trainer:
         norm = self.reduce_norm(
             BatchNorm(
                 tokens=float(sum(float(m.sum()) for m in masks)),
-                sequences=len(seqs),
-                constant=float(hyper.get("dr_grpo_max_tokens") or max(len(s.completion) for s in seqs)),
+                sequences=sum(1 for m in masks if bool(m.any())),
+                constant=cfg.loss_agg_norm or 1.0,
             )
         )
         norm.tokens = max(1.0, norm.tokens)
+        norm.sequences = max(1, norm.sequences)
         self.model.train()
         opt.zero_grad()
         mb = int(hyper["micro_batch_size"])
         device = next(self.model.parameters()).device
-        totals = torch.zeros(6, device=device)
+        totals = torch.zeros(len(SUM_STATS), device=device)
+        peaks = torch.full((len(MAX_STATS),), NO_TOKEN, device=device)
         for i in range(0, len(seqs), mb):
             chunk = seqs[i : i + mb]
             self.begin_micro_batch(last=i + mb >= len(seqs))
@@ -223,50 +233,90 @@ class Trainer:
                 mask_h[r, :n] = masks[i + r]
             adv_h = torch.tensor([s.advantage for s in chunk], dtype=torch.float32)
             old, mask, adv = (to_device(t, device) for t in (old_h, mask_h, adv_h))
-            logp, valid, entropy = completion_logprobs(self.model, chunk, self.pad_id, True, self.forward)
+            logp, valid, entropy = completion_logprobs(
+                self.model, chunk, self.pad_id, True, self.forward, entropy_grad=cfg.entropy_coeff > 0
+            )
             mask = mask & valid
             ref_logp = None
-            if kl_coef > 0:
+            if cfg.kl_coef > 0:
                 with torch.no_grad():
                     ref_logp, _, _ = completion_logprobs(
                         self.reference(), chunk, self.pad_id, with_entropy=False
                     )
-            parts = grpo_loss(
-                logp,
-                old,
-                adv,
-                mask,
-                norm,
-                hyper["loss_aggregation"],
-                float(hyper["clip_low"]),
-                float(hyper["clip_high"]),
-                kl_coef,
-                ref_logp,
-                entropy,
-            )
+            parts = policy_loss(logp, old, adv, mask, norm, cfg, ref_logp, entropy)
             self.backward(parts.loss)
             totals += parts.stats
-        sums = self.reduce_sums(totals.tolist())
-        loss_sum, kl_sum, low, high, ent, tokens = sums
-        self._refuse_non_finite(opt, loss=loss_sum, kl=kl_sum, entropy=ent)
+            peaks = torch.maximum(peaks, parts.peaks)
+        s = dict(zip(SUM_STATS, self.reduce_sums(totals.tolist()), strict=True))
+        p = dict(zip(MAX_STATS, self.reduce_max(peaks.tolist()), strict=True))
+        self._refuse_non_finite(opt, loss=s["loss"], kl=s["kl_sum"], entropy=s["entropy_sum"])
         lr = float(hyper["learning_rate"]) * self.schedule.factor(self.rl_steps)
         try:
             grad_norm = opt.clip_and_step(lr, float(hyper["max_grad_norm"]))
         finally:
             self.model.eval()
         self.rl_steps += 1
+        synced = bool(hyper.get("sync_ref_model")) and self.rl_steps % int(hyper["ref_model_sync_steps"]) == 0
+        if synced:
+            self.sync_reference(float(hyper["ref_model_mixup_alpha"]))
+        tokens = s["tokens"]
         denom = max(tokens, 1.0)
         return {
-            "loss": loss_sum,
-            "kl": kl_sum / denom,
-            "clip_frac_low": low / denom,
-            "clip_frac_high": high / denom,
-            "entropy": ent / denom,
+            "loss": s["loss"],
+            "pg_loss": s["pg_loss"],
+            "kl_loss": s["kl_loss"],
+            "entropy_loss": s["entropy_loss"],
+            "kl": s["kl_sum"] / denom,
+            "entropy": s["entropy_sum"] / denom,
+            "clip_frac_low": s["clip_low"] / denom,
+            "clip_frac_high": s["clip_high"] / denom,
+            "clip_frac_dual": s["clip_dual"] / denom,
+            "ratio_mean": s["ratio_sum"] / denom if tokens else 1.0,
+            "ratio_min": -p["neg_ratio_min"] if tokens else 1.0,
+            "ratio_max": p["ratio_max"] if tokens else 1.0,
+            "rollout_is_weight_mean": s["is_weight_sum"] / denom if tokens else 1.0,
+            "rollout_is_capped_frac": s["is_capped"] / denom,
+            "ref_model_synced": synced,
             "grad_norm": grad_norm,
             "tokens": int(tokens),
+            "sequences": int(norm.sequences) if tokens else 0,
             "seconds": time.perf_counter() - t0,
             "learning_rate": lr,
         }
+
+    def sync_reference(self, alpha: float) -> None:
+        """π_ref ← α·π_θ + (1 − α)·π_ref, parameter by parameter (TR-DPO, Gorbatovski et al. 2024,
+        soft update; TRL's `sync_ref_model` / `ref_model_mixup_alpha`); α = 1 copies π_θ exactly."""
+        assert self.ref_state is not None
+        now = self.model.state_dict()
+        mixed = {}
+        for k, ref in self.ref_state.items():
+            cur = now[k].detach().to("cpu", dtype=ref.dtype, copy=True)
+            mixed[k] = torch.lerp(ref, cur, alpha) if ref.is_floating_point() else cur
+        self.set_reference(mixed)
+
+    def reference_kl(
+        self, seqs: list[TrainSeq], estimator: str, clamp: float, micro_batch_size: int
+    ) -> list[float]:
+        """Σ_t KL_t(π_θ ‖ π_ref) over each sequence's loss tokens (`kl.kl_estimate`), for a KL penalty
+        in the reward (verl `use_kl_in_reward`). The reference is set to the current weights when no
+        GRPO step has run yet (it would be at the first step)."""
+        if self.ref_state is None:
+            self.set_reference(self.snapshot())
+        out: list[float] = []
+        with torch.no_grad():
+            for i in range(0, len(seqs), micro_batch_size):
+                chunk = seqs[i : i + micro_batch_size]
+                logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, False)
+                ref, _, _ = completion_logprobs(self.reference(), chunk, self.pad_id, False)
+                keep = valid.clone()
+                for r, s in enumerate(chunk):
+                    if s.mask is not None:
+                        own = torch.tensor(s.mask, dtype=torch.bool, device=keep.device)
+                        keep[r, : len(s.completion)] &= own
+                kl = kl_estimate(logp, torch.where(keep, ref, logp), estimator, clamp)
+                out += torch.where(keep, kl, torch.zeros_like(kl)).sum(-1).tolist()
+        return out
 
     def _refuse_non_finite(self, opt: MasterAdamW, **values: float) -> None:
         """Drops the gradients and raises `NonFiniteError` when a value is NaN or infinite."""

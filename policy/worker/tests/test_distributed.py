@@ -36,12 +36,12 @@ def hyper(aggregation: str, mb: int) -> dict[str, Any]:
     return {
         "learning_rate": 1e-3,
         "micro_batch_size": mb,
-        "loss_aggregation": aggregation,
+        "loss_agg_mode": aggregation,
         "kl_coef": 0.05,
         "clip_low": 0.2,
         "clip_high": 0.28,
         "max_grad_norm": 1.0,
-        "dr_grpo_max_tokens": None,
+        "loss_agg_norm": 16 if aggregation == "seq-mean-token-sum-norm" else None,
     }
 
 
@@ -72,7 +72,7 @@ CASES = [
         "seq-mean-token-mean",
         [("grpo", 1, 10, "seq-mean-token-mean", 4), ("grpo", 3, 9, "seq-mean-token-mean", 1)],
     ),
-    ("dr-grpo", [("grpo", 1, 10, "dr-grpo", 10)]),
+    ("seq-mean-token-sum-norm", [("grpo", 1, 10, "seq-mean-token-sum-norm", 10)]),
     ("one sample, one empty rank", [("grpo", 4, 1, "token-mean", 2)]),
     ("sft", [("sft", 5, 6, "", 2)]),
     ("sharded optimizer", ZERO_STEPS),

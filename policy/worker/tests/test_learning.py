@@ -68,7 +68,7 @@ def test_sft_warm_start_then_grpo_raises_mean_reward() -> None:
             "learning_rate": 1e-3,
             "clip_low": 0.2,
             "clip_high": 0.28,
-            "loss_aggregation": "token-mean",
+            "loss_agg_mode": "token-mean",
             "micro_batch_size": 160,
         }
         after = before

@@ -100,9 +100,9 @@ def test_tokenize(shared_worker: Worker) -> None:
                         "advantage": 1,
                     }
                 ],
-                "hyper": {"loss_aggregation": "sum"},
+                "hyper": {"loss_agg_mode": "sum"},
             },
-            "hyper.loss_aggregation",
+            "hyper.loss_agg_mode",
         ),
         ("/v1/sft_step", {"examples": [{"prompt": "a"}]}, "examples.0.completion"),
         ("/v1/checkpoint", {}, "path"),

@@ -37,7 +37,9 @@ def params(w: Worker) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in w.engine.model.state_dict().items()}
 
 
-@pytest.mark.parametrize("aggregation", ["token-mean", "seq-mean-token-mean", "dr-grpo"])
+@pytest.mark.parametrize(
+    "aggregation", ["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"]
+)
 def test_micro_batches_equal_one_batch(aggregation: str, monkeypatch: pytest.MonkeyPatch) -> None:
     grads: list[torch.Tensor] = []
     original = MasterAdamW.clip_and_step
@@ -56,9 +58,11 @@ def test_micro_batches_equal_one_batch(aggregation: str, monkeypatch: pytest.Mon
             hyper = {
                 "learning_rate": 1e-3,
                 "micro_batch_size": mb,
-                "loss_aggregation": aggregation,
+                "loss_agg_mode": aggregation,
                 "kl_coef": 0.05,
             }
+            if aggregation == "seq-mean-token-sum-norm":
+                hyper["loss_agg_norm"] = 16
             # a first step makes the policy differ from the reference, so the KL term has a gradient
             w.ok(
                 "/v1/train_step",
