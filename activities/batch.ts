@@ -15,6 +15,7 @@ import { and, asc, eq, isNotNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { rollouts } from '../db/schema.js';
 import type { PolicyExpectation, TrainHyper, TrainSample } from '../policy/protocol.js';
+import { recipeAlgorithm } from '../workflows/algorithm.js';
 import type { AlgorithmConfig } from '../workflows/config.js';
 import type { EnvStepStats, TrainRecipe } from '../workflows/contracts.js';
 import type { Policy } from './deps.js';
@@ -137,7 +138,7 @@ export async function buildBatch(
   const built = await buildTrainBatch({
     groups: trainable,
     zeroVariance,
-    algorithm: recipe.algorithm,
+    algorithm: recipeAlgorithm(recipe.algorithm),
     envWeights: recipe.envWeights,
     envMaxTokens: recipe.envMaxTokens ?? {},
     dropZeroVariance: recipe.dropZeroVariance,

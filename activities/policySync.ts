@@ -30,7 +30,8 @@ import { and, asc, desc, eq, gt, isNotNull, lte } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { events, policyVersions, runs, stepMetrics } from '../db/schema.js';
 import type { InfoResponse } from '../policy/protocol.js';
-import type { RunConfig } from '../workflows/config.js';
+import { recipeAlgorithm } from '../workflows/algorithm.js';
+import type { AlgorithmConfig, RunConfig } from '../workflows/config.js';
 import type { SyncPolicyOutput, TrainRecipe } from '../workflows/contracts.js';
 import { buildBatch, hyperOf, referenceKlOf } from './batch.js';
 import type { Policy } from './deps.js';
@@ -241,14 +242,23 @@ async function replaySteps(
         'PolicyRestoreFailed',
       );
     }
+    let algorithm: AlgorithmConfig;
+    try {
+      algorithm = recipeAlgorithm(recipe.algorithm);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(
+        `step ${row.step} of run ${runId}: ${(err as Error).message}`,
+        'PolicyRestoreFailed',
+      );
+    }
     const key = `${runId}:${row.step}`;
     const expect = { run_id: runId, policy_version: version };
-    const kl = referenceKlOf(ctx.policy, recipe.algorithm, key, expect);
-    const { samples } = await buildBatch(ctx.db, runId, row.step, recipe, kl);
+    const kl = referenceKlOf(ctx.policy, algorithm, key, expect);
+    const { samples } = await buildBatch(ctx.db, runId, row.step, { ...recipe, algorithm }, kl);
     const res = await ctx.policy.trainStep({
       idempotency_key: key,
       samples,
-      hyper: hyperOf(recipe.algorithm, recipe.envMaxTokens),
+      hyper: hyperOf(algorithm, recipe.envMaxTokens),
       expect,
     });
     if (res.policy_version !== row.policyVersion) {

@@ -106,6 +106,37 @@ export const AlgorithmConfig = z
   });
 export type AlgorithmConfig = z.infer<typeof AlgorithmConfig>;
 
+/** Option names this block had before the GRPO family (issue 19), and what replaced them. */
+export const RENAMED_ALGORITHM_KEYS: Record<string, string> = {
+  advantage: 'use adv_estimator and scale_rewards ("dr-grpo" is scale_rewards "none")',
+  loss_aggregation:
+    'use loss_agg_mode ("dr-grpo" is "seq-mean-token-sum-norm" with a constant loss_agg_norm)',
+};
+
+/**
+ * The algorithm of a step recipe (`step_metrics.recipe`), in today's terms with the same arithmetic
+ * when an older multigym stored it: `advantage` grpo → scale_rewards group with the population std
+ * it used, dr-grpo → scale_rewards none; `loss_aggregation` → loss_agg_mode.
+ * @throws Error for loss_aggregation dr-grpo, whose normaliser was the batch's longest completion
+ *   (no constant reproduces it), or a recipe today's schema refuses
+ */
+export function recipeAlgorithm(stored: Record<string, unknown>): AlgorithmConfig {
+  const { advantage, loss_aggregation, ...rest } = stored;
+  if (advantage !== undefined)
+    Object.assign(rest, {
+      adv_estimator: 'grpo',
+      scale_rewards: advantage === 'dr-grpo' ? 'none' : 'group',
+      std_estimator: 'population',
+    });
+  if (loss_aggregation === 'dr-grpo')
+    throw new Error(
+      'this step was trained with the old dr-grpo aggregation (normalised by the batch’s longest ' +
+        'completion): it cannot be rebuilt exactly',
+    );
+  if (loss_aggregation !== undefined) rest.loss_agg_mode = loss_aggregation;
+  return AlgorithmConfig.parse(rest);
+}
+
 /** The advantage options of an algorithm config, with `scale_rewards` resolved. */
 export function advantageOptions(a: AlgorithmConfig): AdvantageOptions {
   return {

@@ -4,7 +4,7 @@
  * Imported by workflow code: zod only, no I/O.
  */
 import { z } from 'zod';
-import { AlgorithmConfig, algorithmEnvIssues } from './algorithm.js';
+import { AlgorithmConfig, algorithmEnvIssues, RENAMED_ALGORITHM_KEYS } from './algorithm.js';
 
 export { AlgorithmConfig } from './algorithm.js';
 
@@ -262,7 +262,16 @@ export const RunConfig = RunConfigFields.superRefine((c, ctx) => {
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;
 
-/** Formats zod issues as `path: message` lines for a failure message. */
+/** Formats zod issues as `path: message` lines for a failure message (with the new name of a renamed option). */
 export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return error.issues
+    .map((i) => {
+      const renamed =
+        i.code === 'unrecognized_keys' && i.path.at(-1) === 'algorithm'
+          ? i.keys.flatMap((k) => (RENAMED_ALGORITHM_KEYS[k] ? [`${k}: ${RENAMED_ALGORITHM_KEYS[k]}`] : []))
+          : [];
+      const hint = renamed.length ? ` (renamed: ${renamed.join('; ')}; see docs/algorithms.md)` : '';
+      return `${i.path.join('.') || '(root)'}: ${i.message}${hint}`;
+    })
+    .join('; ');
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hyperOf as trainHyper } from '../../activities/batch.js';
 import { TrainHyper } from '../../policy/protocol.js';
+import { recipeAlgorithm } from '../../workflows/algorithm.js';
 import { formatIssues, RunConfig } from '../../workflows/config.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -64,8 +65,14 @@ describe('algorithm config', () => {
     [{ clip_ratio_c: 1 }, /^algorithm\.clip_ratio_c: /],
     [{ ref_model_mixup_alpha: 0 }, /^algorithm\.ref_model_mixup_alpha: /],
     [{ kl_estimator: 'k4' }, /^algorithm\.kl_estimator: /],
-    [{ loss_aggregation: 'token-mean' }, /^algorithm: Unrecognized key: "loss_aggregation"/],
-    [{ advantage: 'dr-grpo' }, /^algorithm: Unrecognized key: "advantage"/],
+    [
+      { loss_aggregation: 'token-mean' },
+      /^algorithm: Unrecognized key: "loss_aggregation" \(renamed: loss_aggregation: use loss_agg_mode/,
+    ],
+    [
+      { advantage: 'dr-grpo' },
+      /^algorithm: Unrecognized key: "advantage" \(renamed: advantage: use adv_estimator and scale_rewards \("dr-grpo" is scale_rewards "none"\); see docs\/algorithms\.md\)/,
+    ],
     [
       { overlong_buffer: { len: 64 } },
       /^algorithm\.overlong_buffer\.len: 64 leaves no room before environment "math"'s sampling\.max_tokens \(64\)/,
@@ -110,6 +117,25 @@ describe('algorithm config', () => {
     const token = trainHyper(RunConfig.parse(base).algorithm, max);
     expect(token.loss_agg_norm).toBeUndefined();
     for (const h of [dr, own, inReward, token]) expect(TrainHyper.safeParse(h).success).toBe(true);
+  });
+
+  it('reads a step recipe stored before the rename with the arithmetic it was trained with', () => {
+    const old = {
+      advantage: 'grpo',
+      loss_aggregation: 'seq-mean-token-mean',
+      clip_low: 0.2,
+      clip_high: 0.28,
+    };
+    expect(recipeAlgorithm(old)).toMatchObject({
+      adv_estimator: 'grpo',
+      scale_rewards: 'group',
+      std_estimator: 'population', // what groupAdvantages used then
+      loss_agg_mode: 'seq-mean-token-mean',
+    });
+    expect(recipeAlgorithm({ advantage: 'dr-grpo' }).scale_rewards).toBe('none');
+    expect(() => recipeAlgorithm({ loss_aggregation: 'dr-grpo' })).toThrow(/cannot be rebuilt exactly/);
+    const now = RunConfig.parse({ ...base, algorithm: { adv_estimator: 'rloo' } }).algorithm;
+    expect(recipeAlgorithm(now)).toEqual(now);
   });
 
   it('parses every example config', () => {
