@@ -37,6 +37,8 @@ export interface QuickstartSizes {
   rolloutHeartbeatS?: number;
   /** Policy-worker flags (e.g. `--coalesce-generate`, so concurrent groups decode as one batch). */
   workerArgs?: string[];
+  /** Sequences per forward/backward pass of a GRPO step (default 32). */
+  microBatch?: number;
 }
 
 /** Default sizes for `--model tiny`. */
@@ -76,6 +78,9 @@ export const SMOLLM2_SIZES: QuickstartSizes = {
   chat: true,
   rolloutHeartbeatS: 1800,
   workerArgs: ['--coalesce-generate'],
+  // The fp32 logits over its 49,152-token vocabulary: 32 sequences a pass took the worker to 20 GB and
+  // the out-of-memory killer on a 24 GB machine; 4 keep a pass to a few hundred MB.
+  microBatch: 4,
 };
 
 /** Sizes by `--model`. */
@@ -228,7 +233,7 @@ export async function planRun(opts: {
       sampling: { max_tokens: (sizes.maxTokens ?? MAX_TOKENS)[name] ?? 32, temperature: 1 },
       config: envConfigs[name],
     })),
-    algorithm: { learning_rate: sizes.learningRate, micro_batch_size: 32 },
+    algorithm: { learning_rate: sizes.learningRate, micro_batch_size: sizes.microBatch ?? 32 },
     checkpoint_every: 1,
     checkpoint_dir: resolve(opts.stateDir, 'checkpoints'),
     continue_as_new_every: 50,

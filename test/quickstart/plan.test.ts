@@ -42,6 +42,7 @@ describe('quickstart plan', () => {
     ]);
     expect(config.steps).toBe(4);
     expect(config.timeouts.rollout_heartbeat_s).toBe(1800);
+    expect(config.algorithm.micro_batch_size).toBe(4);
   });
 
   it('keeps tiny on plain prompts and the default heartbeat', async () => {
@@ -50,5 +51,6 @@ describe('quickstart plan', () => {
     expect(math.config.prompt).toBeUndefined();
     expect(math.sampling.max_tokens).toBe(12);
     expect(config.timeouts.rollout_heartbeat_s).toBe(120);
+    expect(config.algorithm.micro_batch_size).toBe(32);
   });
 });
