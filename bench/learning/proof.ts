@@ -365,7 +365,7 @@ try {
       }
       const bad = await notOk(runId);
       if (Object.keys(bad).length) log(`${phase}: rollouts not ok: ${JSON.stringify(bad)}`);
-      (results.notOk ??= {})[phase] = bad;
+      results.notOk = { ...results.notOk, [phase]: bad };
     } catch (err) {
       // One phase's failure (an out-of-memory in an evaluation, say) is recorded; the next phase runs.
       log(`phase ${phase} failed: ${(err as Error).stack ?? err}`);

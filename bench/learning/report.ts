@@ -11,7 +11,8 @@ import type { EnvScore, PhaseResult, ProofSpec } from './spec.js';
 type Results = { spec: ProofSpec; phases: Record<string, PhaseResult> };
 const files = process.argv.slice(2).map((f) => JSON.parse(readFileSync(f, 'utf8')) as Results);
 const phases: Record<string, PhaseResult> = Object.assign({}, ...files.map((r) => r.phases));
-const pct = (s: EnvScore) => `${s.passed}/${s.tasks} = ${(100 * s.passRate).toFixed(1)}% ± ${(100 * s.se).toFixed(1)}`;
+const pct = (s: EnvScore) =>
+  `${s.passed}/${s.tasks} = ${(100 * s.passRate).toFixed(1)}% ± ${(100 * s.se).toFixed(1)}`;
 /** Difference of two independent pass rates in units of its standard error. */
 const z = (a: EnvScore, b: EnvScore) => {
   const se = Math.sqrt(a.se ** 2 + b.se ** 2);
@@ -24,7 +25,9 @@ if (base && joint && staged) {
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const env of Object.keys(base.eval)) {
     const [b, j, s] = [base.eval[env]!, joint.eval[env]!, staged.eval[env]!];
-    console.log(`| ${env} | ${pct(b)} | ${pct(j)} | ${z(b, j).toFixed(1)} | ${pct(s)} | ${z(b, s).toFixed(1)} |`);
+    console.log(
+      `| ${env} | ${pct(b)} | ${pct(j)} | ${z(b, j).toFixed(1)} | ${pct(s)} | ${z(b, s).toFixed(1)} |`,
+    );
   }
   console.log(
     `\njoint: ${joint.steps!.length} steps, ${joint.trainSeconds!.toFixed(0)} s of training; staged: ${staged.steps!.length} steps, ${staged.trainSeconds!.toFixed(0)} s; evaluations ${base.evalSeconds.toFixed(0)}/${joint.evalSeconds.toFixed(0)}/${staged.evalSeconds.toFixed(0)} s`,
@@ -36,8 +39,16 @@ if (base && joint && staged) {
   ] as const)
     for (const st of ph.steps ?? [])
       for (const [env, v] of Object.entries(st.envs))
-        points.push({ step: st.step, env: `${name}: ${env}`, meanReward: v.meanReward, passRate: v.passRate });
-  const svg = await rewardCurveSvg(points, 'SmolLM2-135M-Instruct GRPO on one H200: joint vs staged (training rollouts)');
+        points.push({
+          step: st.step,
+          env: `${name}: ${env}`,
+          meanReward: v.meanReward,
+          passRate: v.passRate,
+        });
+  const svg = await rewardCurveSvg(
+    points,
+    'SmolLM2-135M-Instruct GRPO on one H200: joint vs staged (training rollouts)',
+  );
   writeFileSync('docs/img/learning-proof-rewards.png', svgToPng(svg));
 }
 if (peer?.curve) {
@@ -54,8 +65,16 @@ if (peer?.curve) {
   }));
   for (const st of peer.steps ?? [])
     for (const v of Object.values(st.envs))
-      points.push({ step: st.step, env: 'training rollouts', meanReward: v.meanReward, passRate: v.passRate });
-  const svg = await rewardCurveSvg(points, 'Seeded arithmetic (the TRL comparison): SmolLM2-135M-Instruct on one H200');
+      points.push({
+        step: st.step,
+        env: 'training rollouts',
+        meanReward: v.meanReward,
+        passRate: v.passRate,
+      });
+  const svg = await rewardCurveSvg(
+    points,
+    'Seeded arithmetic (the TRL comparison): SmolLM2-135M-Instruct on one H200',
+  );
   writeFileSync('docs/img/learning-proof-arithmetic.png', svgToPng(svg));
 }
 process.exit(0);
