@@ -28,6 +28,11 @@ export interface ActivityDeps {
    * claimed by another run; default: the workflow's status on the activity's own Temporal client.
    */
   isRunActive?: (runId: string) => Promise<boolean>;
+  /**
+   * How long `validateRun` waits for a worker to poll an environment's task queue before failing the
+   * run with the command that serves it, ms (default 5000).
+   */
+  queueWaitMs?: number;
   /** The Temporal frontend's address, when known: put into the commands of error messages. */
   temporalAddress?: string;
 }

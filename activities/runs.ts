@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq, sql } from 'drizzle-orm';
 import { events, policyVersions, runs, stepMetrics } from '../db/schema.js';
-import { getEnvironment } from '../environments/registry.js';
+import { environmentSource, getEnvironment } from '../environments/registry.js';
 import { getReward } from '../rewards/registry.js';
 import { type RunConfig, rewardNameIssues } from '../workflows/config.js';
 import { configChanges, configMismatchMessage } from '../workflows/configIdentity.js';
@@ -15,7 +15,20 @@ import type { Activities, RunState } from '../workflows/contracts.js';
 import { pruneCheckpoints } from './checkpoints.js';
 import { type ActivityDeps, asActivityError, ensurePlugins, policyCache, withHeartbeat } from './deps.js';
 import { claimPolicy, type RestoreContext, restoreRunPolicy, runningOn } from './policySync.js';
+import { unservedEnvironments, unservedMessage } from './queuePollers.js';
 import { searchAttributesProblem } from './searchAttributes.js';
+
+/** The current activity's context, or undefined when called outside an activity (tests, scripts). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `base.a.b` for a zod issue path (`base` alone for an issue about the object itself). */
+const fieldPath = (base: string, path: PropertyKey[]): string => [base, ...path.map(String)].join('.');
 
 /** Builds the run bookkeeping activities. */
 export function runActivities(
@@ -78,7 +91,7 @@ export function runActivities(
         const parsed = env.configSchema.safeParse(spec.config);
         if (!parsed.success) {
           for (const issue of parsed.error.issues) {
-            problems.push(`environments.${i}.config.${issue.path.join('.')}: ${issue.message}`);
+            problems.push(`${fieldPath(`environments.${i}.config`, issue.path)}: ${issue.message}`);
           }
         }
         // The environment's defaults pass the same name checks as a run's own list.
@@ -96,7 +109,7 @@ export function runActivities(
             if (!c.success) {
               for (const issue of c.error.issues) {
                 problems.push(
-                  `environments.${i}.rewards.${j}.config.${issue.path.join('.')}: ${issue.message}`,
+                  `${fieldPath(`environments.${i}.rewards.${j}.config`, issue.path)}: ${issue.message}`,
                 );
               }
             }
@@ -114,10 +127,24 @@ export function runActivities(
           'InvalidRunConfig',
         );
       }
-      if (namespace) {
-        const client = Context.current().client;
-        const problem = await searchAttributesProblem(client.connection, namespace, deps.temporalAddress);
+      const ctx = activityContext();
+      if (namespace && ctx) {
+        const problem = await searchAttributesProblem(ctx.client.connection, namespace, deps.temporalAddress);
         if (problem) throw ApplicationFailure.nonRetryable(problem, 'MissingSearchAttributes');
+      }
+      if (ctx) {
+        const unserved = await unservedEnvironments(
+          ctx.client.connection,
+          namespace ?? ctx.client.options.namespace,
+          names,
+          { waitMs: deps.queueWaitMs },
+        );
+        if (unserved.length) {
+          throw ApplicationFailure.nonRetryable(
+            unservedMessage(unserved.map((name) => ({ name, source: environmentSource(name) }))),
+            'EnvironmentNotServed',
+          );
+        }
       }
       return { envs: names };
     },

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import '../environments/builtin.js';
 import { LogQueryError } from '../db/logs/filter.js';
-import { environmentNames, getEnvironment } from '../environments/registry.js';
+import { environmentNames, environmentSource, getEnvironment } from '../environments/registry.js';
 import { rewardNames } from '../rewards/registry.js';
 import { RunConfig } from '../workflows/config.js';
 import { runDev } from './commands/dev.js';
@@ -16,6 +16,7 @@ import { readRunConfig, startAndWatch } from './commands/run.js';
 import { fail, homeDir, openProjectDatabase, temporalAddress, temporalClient } from './context.js';
 import { openLogSource } from './logSource.js';
 import { acquirePgliteLock } from './pgliteLock.js';
+import { collectPlugin, loadCliPlugins, PLUGIN_FLAG_HELP, pluginLines } from './plugins.js';
 import { reconcileIfReachable } from './reconcile.js';
 import { RunFailedError } from './watch.js';
 import { installQuietRuntime, startWorkers } from './workers.js';
@@ -35,6 +36,16 @@ const int = (v: string) => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError('expected an integer');
   return n;
 };
+
+/** Loads `--plugin` and `MULTIGYM_PLUGINS` (printing what each registered), or exits 1 with the error. */
+async function loadPluginsOrFail(flags: string[], print = true): Promise<void> {
+  try {
+    const loaded = await loadCliPlugins(flags);
+    if (print) for (const line of pluginLines(loaded)) console.log(line);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
 
 const program = new Command('multigym')
   .description('Multi-environment RL post-training of language models on Temporal')
@@ -65,7 +76,11 @@ program
     8280,
   )
   .option('--no-dashboard', 'do not serve the reward-log dashboard and API')
-  .action(async (o) => runDev({ ...o, checkpointDir: o.checkpointDir && resolve(o.checkpointDir) }));
+  .option('--plugin <path|package>', PLUGIN_FLAG_HELP, collectPlugin, [])
+  .action(async (o) => {
+    await loadPluginsOrFail(o.plugin);
+    await runDev({ ...o, checkpointDir: o.checkpointDir && resolve(o.checkpointDir) });
+  });
 
 program
   .command('serve')
@@ -88,8 +103,16 @@ program
   .description('run orchestrator workers against TEMPORAL_ADDRESS (all queues, or only --env ones)')
   .option('--env <name...>', 'serve only these environment queues (multigym-env-<name>)')
   .option('--no-main', 'do not serve the main queue (workflows, training)')
-  .action(async (o: { env?: string[]; main: boolean }) => {
-    for (const e of o.env ?? []) getEnvironment(e);
+  .option('--plugin <path|package>', PLUGIN_FLAG_HELP, collectPlugin, [])
+  .action(async (o: { env?: string[]; main: boolean; plugin: string[] }) => {
+    await loadPluginsOrFail(o.plugin);
+    for (const e of o.env ?? []) {
+      try {
+        getEnvironment(e);
+      } catch (err) {
+        fail(`--env: ${(err as Error).message}`);
+      }
+    }
     // the token `multigym dev` wrote for its policy worker, unless the environment names one
     const tokenFile = resolve(homeDir(), 'policy.token');
     if (
@@ -205,18 +228,22 @@ program
   .requiredOption('--input <file>', 'JSONL: {"task": {...}, "completion": "..."} per line')
   .option('--output <file>', 'JSONL output (default stdout)')
   .option('--allow-errors', 'exit 0 even when some lines could not be scored (they still carry "error")')
-  .action(async (o: { env: string; input: string; output?: string; allowErrors?: boolean }) => {
-    const { runScore, scoreSummaryText } = await import('./commands/score.js');
-    const summary = await runScore(o);
-    console.error(scoreSummaryText(summary));
-    const unscored = summary.errors + summary.checkerErrors + summary.infraErrors;
-    if (unscored > 0 && !o.allowErrors) {
-      console.error(
-        `multigym: ${unscored} of ${summary.lines} lines could not be scored; fix them, or pass --allow-errors`,
-      );
-      process.exitCode = 1;
-    }
-  });
+  .option('--plugin <path|package>', PLUGIN_FLAG_HELP, collectPlugin, [])
+  .action(
+    async (o: { env: string; input: string; output?: string; allowErrors?: boolean; plugin: string[] }) => {
+      await loadPluginsOrFail(o.plugin, false);
+      const { runScore, scoreSummaryText } = await import('./commands/score.js');
+      const summary = await runScore(o);
+      console.error(scoreSummaryText(summary));
+      const unscored = summary.errors + summary.checkerErrors + summary.infraErrors;
+      if (unscored > 0 && !o.allowErrors) {
+        console.error(
+          `multigym: ${unscored} of ${summary.lines} lines could not be scored; fix them, or pass --allow-errors`,
+        );
+        process.exitCode = 1;
+      }
+    },
+  );
 
 program
   .command('config-schema')
@@ -230,10 +257,16 @@ program
 
 program
   .command('env')
-  .description('list the registered environments and reward checkers')
-  .action(() => {
-    for (const name of environmentNames())
-      console.log(`${name.padEnd(14)} ${getEnvironment(name).description}`);
+  .description('list the registered environments and reward checkers (built-in and plugins)')
+  .option('--plugin <path|package>', PLUGIN_FLAG_HELP, collectPlugin, [])
+  .action(async (o: { plugin: string[] }) => {
+    await loadPluginsOrFail(o.plugin, false);
+    for (const name of environmentNames()) {
+      const source = environmentSource(name);
+      console.log(
+        `${name.padEnd(14)} ${getEnvironment(name).description}${source && source !== 'builtin' ? ` (${source})` : ''}`,
+      );
+    }
     console.log(`\nreward checkers: ${rewardNames().join(', ')}`);
   });
 
@@ -262,7 +295,9 @@ program
   .option('--ui-port <port>', 'Temporal web UI port', int, 8233)
   .option('--policy-port <port>', 'policy worker port', int, 8765)
   .option('--dashboard-port <port>', 'reward-log dashboard and API port (0: any free one)', int, 8280)
+  .option('--plugin <path|package>', PLUGIN_FLAG_HELP, collectPlugin, [])
   .action(async (o) => {
+    await loadPluginsOrFail(o.plugin);
     const { runQuickstart } = await import('./commands/quickstart.js');
     await runQuickstart(o);
     process.exit(0);

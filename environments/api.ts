@@ -21,10 +21,14 @@ import type { JsonObject, RewardSpec } from '../rewards/api.js';
  * schemas and ground-truth calls…). Large payloads (long contexts) are stored by reference: `data`
  * holds the blob key, never the text.
  */
-export interface Task {
+export interface Task<D extends object = JsonObject> {
   /** Stable id, unique within (environment, split); e.g. `gsm8k/test/17`. */
   id: string;
-  data: JsonObject;
+  /**
+   * JSON only (it is stored and sent between processes): strings, finite numbers, booleans, null,
+   * arrays and plain objects. `D` may be an `interface`; `multigym plugin test` checks the values.
+   */
+  data: D;
 }
 
 /** What the environment may call on the policy: the worker protocol, nothing more. */
@@ -109,16 +113,21 @@ export interface Trajectory {
  * An environment plugin. `C` is the schema of its own config block in a run config.
  * A plugin module's default export is a `defineEnvironment` result.
  */
-export interface Environment<C extends z.ZodType = z.ZodType> {
+export interface Environment<C extends z.ZodType = z.ZodType, D extends object = JsonObject> {
   /** kebab-case, unique; also the task-queue suffix (`multigym-env-<name>`). */
   name: string;
   description: string;
   /** Validated when a run starts; errors name the field. */
   configSchema: C;
   /** Tasks in a deterministic order for (seed, split), starting at `ctx.start`; may be infinite. */
-  tasks(config: z.output<C>, ctx: TaskContext): AsyncIterable<Task>;
+  tasks(config: z.output<C>, ctx: TaskContext): AsyncIterable<Task<D>>;
   /** Samples a group of `ctx.n` trajectories of one task. Infrastructure errors throw (and are retried). */
-  rollout(task: Task, policy: PolicySampler, ctx: RolloutContext, config: z.output<C>): Promise<Trajectory[]>;
+  rollout(
+    task: Task<D>,
+    policy: PolicySampler,
+    ctx: RolloutContext,
+    config: z.output<C>,
+  ): Promise<Trajectory[]>;
   /** Default checkers and weights; a run may override them. */
   rewards: RewardSpec[];
   /**
@@ -127,16 +136,21 @@ export interface Environment<C extends z.ZodType = z.ZodType> {
    */
   checkerTimeoutMs?: number;
   /** Turns a record in the environment's own task format (one JSONL line) into a task: `multigym score`. */
-  parseTask(record: unknown, index: number): Task;
+  parseTask(record: unknown, index: number): Task<D>;
   /**
    * A reference completion for a task (reference answer, canonical solution, ground-truth call…),
    * used to warm-start a fresh policy with supervised steps; undefined when there is none.
    */
   demonstration?(
-    task: Task,
+    task: Task<D>,
     config: z.output<C>,
   ): Promise<{ prompt: string; completion: string } | undefined>;
 }
 
-/** Identity helper that types an environment plugin. */
-export const defineEnvironment = <C extends z.ZodType>(env: Environment<C>): Environment<C> => env;
+/**
+ * Identity helper that types an environment plugin. `D`, the task data's type, may be an interface;
+ * it is inferred from `tasks` (or give it: `defineEnvironment<typeof Config, MyTask>({...})`).
+ */
+export const defineEnvironment = <C extends z.ZodType, D extends object = JsonObject>(
+  env: Environment<C, D>,
+): Environment<C, D> => env;

@@ -74,6 +74,11 @@ export interface RewardChecker<C extends z.ZodType = z.ZodType> {
   description: string;
   /** Validated before the run starts; errors name the field. */
   configSchema: C;
+  /**
+   * Declared range of `value`, `[min, max]` (e.g. `[0, 1]`); `multigym plugin test` checks every
+   * scored rollout against it. Optional: without it only finiteness is checked.
+   */
+  range?: readonly [number, number];
   /** Where `score` runs: `pool` (default) or `caller`. See `CheckerPlacement`. */
   runsIn?: CheckerPlacement;
   score(

@@ -2,6 +2,7 @@
  * The reward-checker registry: built-ins are registered by `rewards/builtin/index.ts`; plugins
  * (a module whose default export is a `defineReward` result) by `registerReward`.
  */
+import { fileURLToPath } from 'node:url';
 import type { RewardChecker } from './api.js';
 
 const checkers = new Map<string, RewardChecker>();
@@ -25,7 +26,12 @@ export class RewardRegistryError extends Error {
 export function registerReward(checker: RewardChecker, source?: string): void {
   const existing = checkers.get(checker.name);
   if (existing && existing !== checker) {
-    throw new RewardRegistryError(`reward checker "${checker.name}" is already registered`);
+    const first = sources.get(existing);
+    const where = (src?: string) =>
+      !src ? 'code' : src.startsWith('file:') ? fileURLToPath(src) : src === BUILTIN_SOURCE ? 'builtin' : src;
+    throw new RewardRegistryError(
+      `reward checker "${checker.name}" is already registered by ${where(first)}; rename the one in ${where(source)}`,
+    );
   }
   checkers.set(checker.name, checker as RewardChecker);
   if (source) sources.set(checker, source);

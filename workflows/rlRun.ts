@@ -81,11 +81,14 @@ function parseConfig(raw: unknown) {
   return parsed.data;
 }
 
-/** An activity's invalid-config failure becomes the workflow's own non-retryable failure, message intact. */
+/** An activity's invalid-config (or no-worker-serves-it) failure becomes the workflow's own non-retryable failure, message intact. */
 function rethrowInvalidConfig(err: unknown): never {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === 'InvalidRunConfig') {
-    throw ApplicationFailure.nonRetryable(cause.message, 'InvalidRunConfig');
+  if (
+    cause instanceof ApplicationFailure &&
+    (cause.type === 'InvalidRunConfig' || cause.type === 'EnvironmentNotServed')
+  ) {
+    throw ApplicationFailure.nonRetryable(cause.message, cause.type);
   }
   throw err;
 }

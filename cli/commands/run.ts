@@ -3,8 +3,10 @@
  * per-environment mean reward) until the run ends; a failed run prints its cause chain.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { searchAttributesProblem } from '../../activities/searchAttributes.js';
+import { isPathSpecifier } from '../../environments/registry.js';
 import { dashboardMemo } from '../../server/discovery.js';
 import { formatIssues, RunConfig } from '../../workflows/config.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
@@ -12,7 +14,10 @@ import type { RlRunResult } from '../../workflows/rlRun.js';
 import { workflowUiLink } from '../context.js';
 import { watchRun } from '../watch.js';
 
-/** Reads and validates a JSON run config; throws an Error listing every bad field. */
+/**
+ * Reads and validates a JSON run config; throws an Error listing every bad field. Relative paths in
+ * `plugins` are made absolute against the config file's directory (the workers may run elsewhere).
+ */
 export function readRunConfig(path: string): RunConfig {
   let raw: unknown;
   try {
@@ -22,7 +27,11 @@ export function readRunConfig(path: string): RunConfig {
   }
   const parsed = RunConfig.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid run config ${path}: ${formatIssues(parsed.error)}`);
-  return parsed.data;
+  const dir = dirname(resolve(path));
+  return {
+    ...parsed.data,
+    plugins: parsed.data.plugins.map((p) => (isPathSpecifier(p) ? resolve(dir, p) : p)),
+  };
 }
 
 /**

@@ -185,6 +185,27 @@ describe('multigym run explains failures', () => {
     expect(r.output).toMatch(/run fail-plugin failed: invalid run config: plugins: .*no\/such-plugin\.js/);
   });
 
+  it('an environment no worker serves: fails at start naming the queue and the command, no running row', async () => {
+    // long-context is registered in this process but this stack serves only math and tool-use.
+    const r = await run(
+      'fail-unserved',
+      config({
+        environments: [
+          { name: 'math', prompts_per_step: 2, group_size: 2, sampling: { max_tokens: 8 }, config: {} },
+          { name: 'long-context', prompts_per_step: 1, group_size: 2, config: {} },
+        ],
+      }),
+      60_000,
+    );
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(
+      'run fail-unserved failed: no worker serves this environment: environment "long-context": no worker polls task queue multigym-env-long-context; serve it with `multigym worker --env long-context --no-main`',
+    );
+    expect(r.output).not.toContain('step 1/');
+    // Failed before anything was written: no run row left `running`.
+    expect((await runRow('fail-unserved'))?.status ?? 'none').not.toBe('running');
+  });
+
   it('a policy worker that does not answer: shown while waiting, then the run fails with it', async () => {
     const url = `http://127.0.0.1:${deadPort}`;
     const r = await run('fail-policy', config({ policy: { url }, timeouts: { policy_unreachable_s: 10 } }));

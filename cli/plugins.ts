@@ -1,0 +1,53 @@
+/**
+ * One way to name plugins on the command line: `--plugin PATH|PACKAGE` (repeatable) and
+ * `MULTIGYM_PLUGINS` (colon- or comma-separated), for `dev`, `worker`, `env`, `score` and
+ * `quickstart`. Paths resolve against the working directory here (a run config's `plugins` resolve
+ * against the config file's directory: `readRunConfig`).
+ */
+import { resolve } from 'node:path';
+import { isPathSpecifier, loadPlugin } from '../environments/registry.js';
+
+/** Commander collector of a repeatable `--plugin`. */
+export const collectPlugin = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Help text of `--plugin`. */
+export const PLUGIN_FLAG_HELP =
+  'load a plugin (a module path or an npm package) whose environments and checkers this command uses; repeatable; also MULTIGYM_PLUGINS=a:b';
+
+/**
+ * The plugins named by `MULTIGYM_PLUGINS` and then `flags`, paths made absolute against `cwd`,
+ * duplicates dropped.
+ */
+export function pluginSpecifiers(
+  flags: string[] = [],
+  envValue = process.env.MULTIGYM_PLUGINS,
+  cwd = process.cwd(),
+): string[] {
+  const fromEnv = (envValue ?? '')
+    .split(/[:,]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const all = [...fromEnv, ...flags].map((s) => (isPathSpecifier(s) ? resolve(cwd, s) : s));
+  return [...new Set(all)];
+}
+
+/** A loaded plugin: its specifier and the environment and checker names it registered. */
+export interface LoadedPlugin {
+  specifier: string;
+  names: string[];
+}
+
+/**
+ * Loads every plugin of `pluginSpecifiers(flags)`, in order. Throws the first plugin's error (it names
+ * the file, the export and the field).
+ */
+export async function loadCliPlugins(flags?: string[]): Promise<LoadedPlugin[]> {
+  const out: LoadedPlugin[] = [];
+  for (const specifier of pluginSpecifiers(flags))
+    out.push({ specifier, names: await loadPlugin(specifier) });
+  return out;
+}
+
+/** One line per plugin for a command's start-up output: `plugin FILE: name, name`. */
+export const pluginLines = (loaded: LoadedPlugin[]): string[] =>
+  loaded.map((p) => `plugin ${p.specifier}: ${p.names.join(', ')}`);
