@@ -1,7 +1,7 @@
 /**
  * Turns a completion into the program to test. Three shapes of answer are recognised:
- * - a fenced block (```python … ```; an unclosed last fence, as when generation stopped at the token
- *   limit, runs to the end of the text). The LAST Python block that defines the entry point is the
+ * - a fenced block (```python … ```; an unclosed last fence, as when the model stopped without closing
+ *   it, runs to the end of the text; a sample cut at the token limit has no answer at all). The LAST Python block that defines the entry point is the
  *   answer (a model that corrects itself writes the fix after the draft), else the last Python block.
  *   Blocks tagged for another language (```bash, ```text, ```console…) are not Python; untagged
  *   blocks count only when no block is tagged Python, and not when they hold shell commands
@@ -11,10 +11,11 @@
  * When the task has a `codePrefix` and the extracted code defines the entry point itself, the program
  * is the prefix (its imports and helpers) followed by that code, whose definition replaces the stub.
  */
+import { answerText, type NoAnswer } from '../../rewards/answerText.js';
 import type { CodeTaskData } from './task.js';
 
-/** How the code was found. */
-export type ExtractionMethod = 'fenced' | 'whole' | 'body' | 'full_function';
+/** How the code was found; `none` when the completion gives no answer (see `rewards/answerText.ts`). */
+export type ExtractionMethod = 'fenced' | 'whole' | 'body' | 'full_function' | 'none';
 
 /** Which shapes to accept: `auto` tries fenced, then full function, then body / whole text. */
 export type ExtractionMode = 'auto' | 'fenced' | 'whole' | 'body';
@@ -25,6 +26,8 @@ export interface Extracted {
   method: ExtractionMethod;
   /** Characters of model-written code in the program. */
   codeChars: number;
+  /** Why there is no program: an unclosed `<think>` or a sample cut at the token limit. */
+  missing?: NoAnswer;
 }
 
 const FENCE = /```[ \t]*([\w+#.-]*)[^\n]*\n([\s\S]*?)(?:\n?```|$)/g;
@@ -38,11 +41,6 @@ const SHELL_LINE =
  * may be helpers the body calls, and cut only at code that would run at import time or at a fence).
  */
 const BODY_STOPS = [/\nif __name__/, /\nprint\(/, /\nassert /, /\n```/];
-
-/** Removes `<think>…</think>` blocks (an unclosed one hides everything after it). */
-export function stripThinking(text: string): string {
-  return text.replace(/<think>[\s\S]*?(<\/think>|$)/g, '');
-}
 
 /** Code of the fenced blocks in a text, in order, with their language tags. */
 export function fencedBlocks(text: string): { lang: string; code: string }[] {
@@ -75,13 +73,24 @@ export function cutBody(text: string): string {
   return text.slice(0, end);
 }
 
-/** Extracts the program of a task from a completion. */
+/**
+ * Extracts the program of a task from a completion. Only the answer text counts, by the rule every
+ * checker shares (`rewards/answerText.ts`): what follows the last `</think>`; nothing when a `<think>`
+ * is never closed or the sample stopped at the token limit (`finishReason` `length`), so reasoning is
+ * never run as the solution and a cut program is not graded.
+ *
+ * @param finishReason the sample's finish reason, when known
+ * @returns the program; `program` is '' (method `none`, `missing` set) when there is no answer
+ */
 export function extractProgram(
   completion: string,
   task: CodeTaskData,
   mode: ExtractionMode = 'auto',
+  finishReason?: string,
 ): Extracted {
-  const text = stripThinking(completion);
+  const split = answerText(completion, { finishReason });
+  if (split.text === null) return { program: '', method: 'none', codeChars: 0, missing: split.missing };
+  const text = split.text;
   const prefix = task.codePrefix;
   const entry = task.entryPoint;
   const withPrefix = (code: string, method: ExtractionMethod): Extracted => {

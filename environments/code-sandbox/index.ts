@@ -67,7 +67,10 @@ export const codeSandboxEnvironment = defineEnvironment({
     return Promise.all(
       trajectories.map(async (t) => {
         if (t.status !== 'ok') return t;
-        const report = await runTests(dataOf(task), t.completion, options);
+        const report = await runTests(dataOf(task), t.completion, {
+          ...options,
+          finishReason: t.finishReason,
+        });
         ctx.heartbeat?.();
         // A report with `infraError` is kept as is: the checkers run such tests again (see above).
         return { ...t, extra: { ...t.extra, tests: report as unknown as Task['data'] } };

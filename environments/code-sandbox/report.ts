@@ -57,6 +57,8 @@ export interface RunTestsOptions {
   /** stdin/stdout cases run at most (the first ones). */
   maxCases?: number;
   extraction?: ExtractionMode;
+  /** The sample's finish reason: `length` (cut at the token limit) means no answer to run. */
+  finishReason?: string;
   /** Run without isolation (trusted development only; warns every run). */
   unsafe?: boolean;
 }

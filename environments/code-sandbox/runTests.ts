@@ -5,7 +5,7 @@
  * execution.
  */
 import { createHash } from 'node:crypto';
-import { extractProgram } from './extract.js';
+import { type Extracted, extractProgram } from './extract.js';
 import { runCases } from './ioCases.js';
 import { DEFAULTS, type RunReport, type RunTestsOptions, summarize, type TestReport } from './report.js';
 import type { CodeTaskData } from './task.js';
@@ -22,13 +22,16 @@ export function runTests(
   completion: string,
   opts: RunTestsOptions = {},
 ): Promise<TestReport> {
-  const extracted = extractProgram(completion, task, opts.extraction ?? 'auto');
+  const extracted = extractProgram(completion, task, opts.extraction ?? 'auto', opts.finishReason);
+  // How the program was found is part of the report, so part of the key; the finish reason only
+  // matters through it (`missing`).
+  const { finishReason: _, ...runOpts } = opts;
   const key = createHash('sha256')
-    .update(JSON.stringify([task, extracted.program, opts]))
+    .update(JSON.stringify([task, extracted.program, extracted.method, extracted.missing ?? null, runOpts]))
     .digest('hex');
   let report = memo.get(key);
   if (!report) {
-    report = execute(task, extracted.program, opts).then((r) => ({
+    report = execute(task, extracted, opts).then((r) => ({
       ...r,
       extraction: extracted.method,
       codeChars: extracted.codeChars,
@@ -41,16 +44,23 @@ export function runTests(
   return report;
 }
 
-async function execute(task: CodeTaskData, program: string, opts: RunTestsOptions): Promise<RunReport> {
+async function execute(task: CodeTaskData, extracted: Extracted, opts: RunTestsOptions): Promise<RunReport> {
+  const program = extracted.program;
   const names = task.cases
     ? task.cases.slice(0, opts.maxCases ?? DEFAULTS.maxCases).map((_, i) => `case_${i}`)
     : (task.tests ?? []).map((_, i) => `test_${i}`);
   if (!program.trim()) {
     return summarize(
-      names.map((name) => ({ name, status: 'error', error: 'no code found in the completion' })),
+      names.map((name) => ({ name, status: 'error', error: noCodeReason(extracted) })),
       { stderrTail: [], runStatus: 'not_run', durationMs: 0 },
     );
   }
   if (names.length === 0) return summarize([], { stderrTail: [], runStatus: 'not_run', durationMs: 0 });
   return task.cases ? runCases(task, program, opts) : runUnitTests(task, program, names, opts);
+}
+
+function noCodeReason(extracted: Extracted): string {
+  if (extracted.missing === 'truncated') return 'no answer: the sample was cut at the token limit';
+  if (extracted.missing === 'unclosed_think') return 'no answer: <think> was never closed';
+  return 'no code found in the completion';
 }

@@ -95,6 +95,7 @@ export async function testReport(
           testTimeoutMs: config.testTimeoutMs,
           maxCases: config.maxCases,
           extraction: config.extraction,
+          finishReason: t.finishReason,
           unsafe: config.unsafe,
         } satisfies RunTestsOptions);
   if (report.infraError) throw new SandboxInfraError(report.infraError);

@@ -338,6 +338,53 @@ describe('code extraction', () => {
     const broken = await scoreBoth(asTask(task), `${block('return a + b')}\nActually:\n${block('return 0')}`);
     expect(broken.all.value).toBe(0);
   });
+  it('runs only the answer text: reasoning before a lone </think>, an unclosed <think> or a cut sample is never run', () => {
+    const mbpp: CodeTaskData = { ...he, format: 'mbpp', codePrefix: undefined };
+    const good = '```python\ndef f(x):\n    return x\n```';
+    // The chat template opened <think> in the prompt: the code before the lone </think> is reasoning.
+    expect(extractProgram(`${good}\n</think>\nNo code here.`, mbpp, 'fenced')).toMatchObject({ program: '' });
+    expect(extractProgram(`${good}\n</think>\nNo code here.`, mbpp)).toMatchObject({
+      method: 'whole',
+      program: '\nNo code here.',
+    });
+    expect(extractProgram(`draft\n</think>\n${good}`, mbpp).program).toBe('def f(x):\n    return x');
+    // Two reasoning blocks: only what follows the last one counts.
+    const two = `<think>${good}</think>\nmiddle\n<think>more</think>\nfinal words`;
+    expect(extractProgram(two, mbpp, 'fenced').program).toBe('');
+    for (const [text, reason] of [
+      [`<think>plan\n${good}`, 'unclosed_think'],
+      [`${good}\n<think>let me check`, 'unclosed_think'],
+    ] as const) {
+      expect(extractProgram(text, mbpp), text).toMatchObject({
+        program: '',
+        method: 'none',
+        missing: reason,
+      });
+    }
+    expect(extractProgram(good, mbpp, 'auto', 'length')).toMatchObject({ program: '', missing: 'truncated' });
+    expect(extractProgram(good, mbpp, 'auto', 'stop').program).toBe('def f(x):\n    return x');
+  });
+  it('scores 0 when the right code sits in the reasoning and the answer is wrong, or when the sample was cut', async () => {
+    const task = asTask(allEasyTasks().find((t) => t.source === 'easy/add')!);
+    const block = (body: string) => `\`\`\`python\ndef add(a, b):\n    ${body}\n\`\`\``;
+    const lone = await scoreBoth(task, `${block('return a + b')}\n</think>\n${block('return 0')}`);
+    expect(lone.all.value).toBe(0);
+    const onlyReasoning = await scoreBoth(task, `${block('return a + b')}\n</think>\nThe answer is above.`);
+    expect(onlyReasoning.all.value).toBe(0);
+    const unclosed = await scoreBoth(task, `<think>\n${block('return a + b')}`);
+    expect(unclosed.all.value).toBe(0);
+    expect(JSON.stringify(unclosed.all.details)).toContain('<think> was never closed');
+    const cut = await scoreTrajectory(
+      specs,
+      { completion: block('return a + b'), completionTokens: 0, finishReason: 'length' },
+      task,
+      BUDGET_MS,
+    );
+    expect(cut.components[0]!.value).toBe(0);
+    expect(JSON.stringify(cut.components[0]!.details)).toContain('cut at the token limit');
+    const answered = await scoreBoth(task, `<think>${block('return 0')}</think>\n${block('return a + b')}`);
+    expect(answered.all.value).toBe(1);
+  });
   it('continues the prefix with a body and cuts what runs at import time', () => {
     const ex = extractProgram('    return x\n\nprint(f(2))\n', he);
     expect(ex).toMatchObject({ method: 'body', program: `${he.codePrefix}    return x\n` });
