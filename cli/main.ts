@@ -303,6 +303,48 @@ program
     process.exit(0);
   });
 
+const plugin = program
+  .command('plugin')
+  .description('write and test plugins: your own environments and reward checkers (docs/plugins.md)');
+plugin
+  .command('new <name>')
+  .description('write a single-turn environment package (environment, checker, tests, README) into ./NAME')
+  .option('--dir <dir>', 'directory to write (default ./NAME)')
+  .option(
+    '--no-link',
+    'do not link node_modules/{multigym,zod,tsx} to this multigym (run npm install instead)',
+  )
+  .action(async (name: string, o: { dir?: string; link: boolean }) => {
+    const { runPluginNew } = await import('./plugin/new.js');
+    let made: { dir: string; files: string[] };
+    try {
+      made = runPluginNew(name, o);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    console.log(`wrote ${made.dir}: ${made.files.join(', ')}`);
+    console.log(
+      `next: multigym plugin test ${made.dir}; then multigym dev --plugin ${made.dir} and a run config naming "${name}"`,
+    );
+  });
+plugin
+  .command('test <plugin>')
+  .description(
+    "contract test of a plugin's environments and checkers: deterministic JSON tasks, valid rollouts against a policy worker, rewards in range, config schema as JSON Schema",
+  )
+  .option('--policy-url <url>', 'policy worker to sample from (default: start a tiny CPU one for the test)')
+  .option('--config <json>', 'config of each environment by name, e.g. \'{"countdown": {"numbers": 4}}\'')
+  .option('--tasks <n>', 'tasks drawn for the determinism and data checks (default 6)', int)
+  .option('--rollouts <n>', 'tasks rolled out and scored (default 2)', int)
+  .option('--seed <n>', 'run seed of the tasks (default 1)', int)
+  .option('--split <split>', 'split of the tasks (default train)')
+  .option('--data <dir>', 'real data sets (default MULTIGYM_DATA)')
+  .action(async (specifier: string, o: Record<string, unknown>) => {
+    const { runPluginTest } = await import('./plugin/test.js');
+    const checks = await runPluginTest(specifier, { ...o, dataDir: o.data as string | undefined });
+    process.exit(checks.every((c) => c.ok) ? 0 : 1);
+  });
+
 const data = program
   .command('data')
   .description('public data sets (GSM8K, MATH-500, HumanEval, BFCL, haystack corpus)');

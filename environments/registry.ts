@@ -3,7 +3,8 @@
  * path or an npm package whose default export is a `defineEnvironment` result) by `loadPlugin`.
  */
 
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerReward } from '../rewards/registry.js';
 import type { Environment } from './api.js';
@@ -71,13 +72,44 @@ export const isPathSpecifier = (specifier: string): boolean =>
   specifier.startsWith('.') || isAbsolute(specifier);
 
 /**
- * Loads a plugin module (a path relative to `cwd`, an absolute path, or a package name) and registers
+ * The module file of a plugin path: the file itself, or for a package directory its package.json's
+ * `exports["."]` (a string, or its `import`/`default` condition), else `main`, else `index.ts`/`index.js`.
+ * @throws EnvironmentRegistryError when a directory names no entry that exists.
+ */
+export function pluginEntry(path: string): string {
+  if (!existsSync(path) || !statSync(path).isDirectory()) return path;
+  const pkgFile = join(path, 'package.json');
+  const candidates: string[] = [];
+  if (existsSync(pkgFile)) {
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: unknown; main?: unknown };
+    const dot =
+      typeof pkg.exports === 'string'
+        ? pkg.exports
+        : (pkg.exports as Record<string, unknown> | undefined)?.['.'];
+    const entry =
+      typeof dot === 'string'
+        ? dot
+        : ((dot as Record<string, unknown> | undefined)?.import ??
+          (dot as Record<string, unknown> | undefined)?.default);
+    if (typeof entry === 'string') candidates.push(entry);
+    if (typeof pkg.main === 'string') candidates.push(pkg.main);
+  }
+  candidates.push('index.ts', 'index.js', 'index.mjs');
+  for (const c of candidates) if (existsSync(join(path, c))) return join(path, c);
+  throw new EnvironmentRegistryError(
+    `plugin ${path}: a directory without an entry module (package.json "exports" or "main", or index.ts/index.js)`,
+  );
+}
+
+/**
+ * Loads a plugin module (a path relative to `cwd`, an absolute path, a package directory, or a package
+ * name) and registers
  * its default export: an environment (`defineEnvironment`), a reward checker (`defineReward`), or an
  * array of them. Returns the registered names. Errors (`EnvironmentRegistryError`) name the file, the
  * export (`default` or `default[i]`) and the field.
  */
 export async function loadPlugin(specifier: string, cwd = process.cwd()): Promise<string[]> {
-  const file = isPathSpecifier(specifier) ? resolve(cwd, specifier) : specifier;
+  const file = isPathSpecifier(specifier) ? pluginEntry(resolve(cwd, specifier)) : specifier;
   const url = isPathSpecifier(specifier) ? pathToFileURL(file).href : specifier;
   let mod: { default?: unknown };
   try {
