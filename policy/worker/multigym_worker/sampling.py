@@ -59,22 +59,63 @@ class SampleOut:
     text: str
 
 
+#: Candidates kept by `top_p_filter`'s top-k prefilter before it falls back to a full sort.
+TOP_P_PREFILTER = 1024
+
+
 def warp_logits(logits: Tensor, temperature: float, top_k: int, top_p: float) -> Tensor:
     """Temperature, then top-k, then nucleus filtering (Holtzman et al. 2020, eq. 3); removed entries
-    become −inf. `logits` [B, V] fp32."""
+    become −inf. `logits` [B, V] fp32. The nucleus is found without sorting the vocabulary when it
+    lies within the `TOP_P_PREFILTER` most likely tokens (`top_p_filter`)."""
     logits = logits / temperature
     if top_k > 0 and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p < 1.0:
-        sorted_logits, idx = torch.sort(logits, dim=-1, descending=True)
-        probs = sorted_logits.softmax(-1)
-        before = probs.cumsum(-1) - probs  # mass strictly above each token
-        remove = before >= top_p
-        remove[:, 0] = False
-        sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
-        logits = torch.empty_like(logits).scatter_(-1, idx, sorted_logits)
+        logits = top_p_filter(logits, top_p, top_k)
     return logits
+
+
+def top_p_sorted(logits: Tensor, top_p: float) -> Tensor:
+    """Nucleus filtering by a full sort of each row: keeps the most likely tokens whose mass strictly
+    above them is < `top_p` (the first always). `logits` [B, V]; removed entries become −inf."""
+    sorted_logits, idx = torch.sort(logits, dim=-1, descending=True)
+    probs = sorted_logits.softmax(-1)
+    before = probs.cumsum(-1) - probs  # mass strictly above each token
+    remove = before >= top_p
+    remove[:, 0] = False
+    sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
+    return torch.empty_like(logits).scatter_(-1, idx, sorted_logits)
+
+
+def top_p_filter(logits: Tensor, top_p: float, top_k: int = 0) -> Tensor:
+    """The same filter as `top_p_sorted`, from the k = min(`TOP_P_PREFILTER`, top_k) most likely
+    tokens (`torch.topk`) instead of a sort of all V.
+
+    Exact: when the k candidates hold a mass ≥ `top_p`, every token below them has a mass above it
+    ≥ `top_p` and is removed by `top_p_sorted` too; rows whose k candidates hold less fall back to
+    `top_p_sorted` (one host sync per call to find them). Probabilities are softmax(logits) over the
+    whole vocabulary, as in `top_p_sorted`, so the two agree up to fp32 rounding of the mass at the
+    boundary. `logits` [B, V] (−inf allowed); returns [B, V] with removed entries −inf.
+    """
+    v = logits.shape[-1]
+    k = min(TOP_P_PREFILTER, top_k if top_k > 0 else v, v)
+    if k >= v:
+        return top_p_sorted(logits, top_p)
+    vals, idx = torch.topk(logits, k, dim=-1)  # descending
+    m = vals[:, :1]
+    denom = torch.exp(logits - m).sum(-1, keepdim=True)
+    probs = torch.exp(vals - m) / denom
+    cum = probs.cumsum(-1)
+    remove = (cum - probs) >= top_p
+    remove[:, 0] = False
+    keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, idx, ~remove)
+    out = logits.masked_fill(~keep, float("-inf"))
+    short = cum[:, -1] < top_p
+    if bool(short.any()):
+        rows = short.nonzero().squeeze(-1)
+        out[rows] = top_p_sorted(logits[rows], top_p)
+    return out
 
 
 _MASK64 = (1 << 64) - 1

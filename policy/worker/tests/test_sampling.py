@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from conftest import Worker
 
-from multigym_worker.sampling import warp_logits
+from multigym_worker import sampling
+from multigym_worker.sampling import draw, warp_logits
 
 
 def teacher_forced(w: Worker, prompt: list[int], completion: list[int]) -> torch.Tensor:
@@ -60,6 +61,47 @@ def test_warp_logits_top_k_and_top_p() -> None:
     # nucleus 0.7: keep 0.5 and 0.3 (the mass above 0.3 is 0.5 < 0.7), drop the rest
     assert torch.isinf(warp_logits(logits, 1.0, 0, 0.7)).tolist() == [[False, False, True, True]]
     assert torch.isinf(warp_logits(logits, 1.0, 0, 0.85)).tolist() == [[False, False, False, True]]
+
+
+def reference_warp(logits: torch.Tensor, temperature: float, top_k: int, top_p: float) -> torch.Tensor:
+    """`warp_logits` as it was before the top-k prefilter (a full sort per row for top-p)."""
+    logits = logits / temperature
+    if top_k > 0 and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, idx = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        before = probs.cumsum(-1) - probs
+        remove = before >= top_p
+        remove[:, 0] = False
+        sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
+        logits = torch.empty_like(logits).scatter_(-1, idx, sorted_logits)
+    return logits
+
+
+def test_prefiltered_top_p_keeps_the_sorted_nucleus_and_draws_the_same_tokens() -> None:
+    # Peaked rows keep their nucleus inside the prefilter; flat rows (mass spread over thousands of
+    # tokens) fall back to the sort; a batch mixes both. Same uniforms -> same tokens as the old path.
+    g = torch.Generator().manual_seed(0)
+    v = 20_000
+    fallbacks = 0
+    for trial in range(12):
+        scale = torch.tensor([0.3, 2.0, 6.0, 12.0])[torch.randint(0, 4, (16, 1), generator=g)]
+        logits = torch.randn(16, v, generator=g) * scale
+        temperature = [1.0, 0.7, 1.3][trial % 3]
+        top_k = [0, 0, 50, 3000][trial % 4]
+        top_p = [0.9, 0.5, 0.95, 0.99][trial % 4]
+        ref = reference_warp(logits, temperature, top_k, top_p)
+        got = warp_logits(logits, temperature, top_k, top_p)
+        assert torch.equal(torch.isinf(got), torch.isinf(ref))
+        assert torch.equal(got[~torch.isinf(got)], ref[~torch.isinf(ref)])
+        kept = (~torch.isinf(ref)).sum(-1)
+        fallbacks += int((kept > sampling.TOP_P_PREFILTER).sum())
+        u = torch.rand(16, generator=g, dtype=torch.float64)
+        assert torch.equal(draw(got.softmax(-1), u), draw(ref.softmax(-1), u))
+    assert fallbacks > 0  # the sort fallback ran too
+    assert fallbacks < 12 * 16  # and the prefilter alone decided most rows
 
 
 def test_stop_string_ends_the_sample(shared_worker: Worker) -> None:
