@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from .decode import Decoder
+from .decode import Decoder, bucket_for
 from .model import CausalLM, KVCache
 from .tokenizer import PolicyTokenizer
 
@@ -178,15 +178,25 @@ class Sampler:
         max_batch: most rows decoded together; larger requests run in chunks.
         cuda_graphs: capture decode steps in CUDA graphs (CUDA only; requests of at least
             `GRAPH_MIN_TOKENS` new tokens).
+        compaction: once the rows still decoding fit a smaller bucket (`decode.buckets`), drop the
+            finished ones from the batch (checked every 8th step, or every step with stop strings),
+            so ragged lengths stop paying for finished rows. Rows sample the same tokens either way
+            (up to the rounding of batch-size-dependent kernels, as with coalesced requests).
     """
 
     GRAPH_MIN_TOKENS = 16
     GRAPH_SLOT_ROUND = 64
 
     def __init__(
-        self, model: CausalLM, tok: PolicyTokenizer, max_batch: int = 256, cuda_graphs: bool = True
+        self,
+        model: CausalLM,
+        tok: PolicyTokenizer,
+        max_batch: int = 256,
+        cuda_graphs: bool = True,
+        compaction: bool = True,
     ) -> None:
         self.model = model
+        self.compaction = compaction
         self.tok = tok
         self.max_batch = max_batch
         self.cuda_graphs = cuda_graphs
@@ -275,52 +285,86 @@ class Sampler:
         stops = [x for x in p.stop if x]
         stop_window = max((len(x.encode()) for x in stops), default=0) + 2
         host_tokens: list[list[int]] = [[] for _ in range(b)]
-        if p.temperature != 0:
-            uniforms = stream_uniforms(streams, max_new).to(device)
+        uniforms = stream_uniforms(streams, max_new).to(device) if p.temperature != 0 else None
+        # The tensors above are per batch position; `rows` maps positions to prompt rows, and
+        # compaction (see decode.py) reorders and shrinks them, storing every row's results in `done`.
+        rows = torch.arange(b, device=device)
+        done: list[Tensor] | None = None
 
         for step in range(max_new):
-            lse = torch.logsumexp(logits, dim=-1)
-            if p.temperature == 0:
-                nxt = logits.argmax(-1)
-            else:
-                if p.temperature == 1 and p.top_k == 0 and p.top_p >= 1:
-                    probs = torch.exp(logits - lse[:, None])
+            with torch.profiler.record_function("sampler.sample"):
+                lse = torch.logsumexp(logits, dim=-1)
+                if uniforms is None:
+                    nxt = logits.argmax(-1)
                 else:
-                    probs = warp_logits(logits, p.temperature, p.top_k, p.top_p).softmax(-1)
-                nxt = draw(probs, uniforms[:, step])
-            if track_think:
-                if budget is not None:
-                    nxt = torch.where(in_think & (think_count >= budget), torch.full_like(nxt, close_id), nxt)
-                opened = (nxt == open_id) & ~in_think
-                closed = (nxt == close_id) & in_think
-                thinking += (in_think | opened) & active
-                think_count += in_think & ~closed & active
-                in_think = (in_think | opened) & ~closed
-            nxt = torch.where(active, nxt, torch.full_like(nxt, tok.pad_id))
-            out_tok[:, step] = nxt
-            # ≤ 0 in exact arithmetic; the clamp keeps a rounding error from breaking the protocol
-            out_lp[:, step] = (logits.gather(-1, nxt[:, None]).squeeze(-1) - lse).clamp(max=0.0)
-            n_new += active
-            hit_eos = active & torch.isin(nxt, eos)
-            reason = torch.where(hit_eos, torch.full_like(reason, 1), reason)
-            active = active & ~hit_eos
-            hit_len = active & (n_new >= limits)
-            reason = torch.where(hit_len, torch.full_like(reason, 2), reason)
-            active = active & ~hit_len
-            if stops:
-                act_host = active.tolist()
-                for r, t in enumerate(nxt.tolist()):
-                    if not act_host[r]:
-                        continue
-                    host_tokens[r].append(t)
-                    tail = tok.decode(host_tokens[r][-stop_window:])
-                    if any(x in tail for x in stops):
-                        reason[r] = 3
-                        active[r] = False
-            if step == max_new - 1 or ((step % 8 == 7 or stops) and not bool(active.any())):
+                    if p.temperature == 1 and p.top_k == 0 and p.top_p >= 1:
+                        probs = torch.exp(logits - lse[:, None])
+                    else:
+                        probs = warp_logits(logits, p.temperature, p.top_k, p.top_p).softmax(-1)
+                    nxt = draw(probs, uniforms[:, step])
+            with torch.profiler.record_function("sampler.bookkeeping"):
+                if track_think:
+                    if budget is not None:
+                        over = in_think & (think_count >= budget)
+                        nxt = torch.where(over, torch.full_like(nxt, close_id), nxt)
+                    opened = (nxt == open_id) & ~in_think
+                    closed = (nxt == close_id) & in_think
+                    thinking += (in_think | opened) & active
+                    think_count += in_think & ~closed & active
+                    in_think = (in_think | opened) & ~closed
+                nxt = torch.where(active, nxt, torch.full_like(nxt, tok.pad_id))
+                out_tok[:, step] = nxt
+                # ≤ 0 in exact arithmetic; the clamp keeps a rounding error from breaking the protocol
+                out_lp[:, step] = (logits.gather(-1, nxt[:, None]).squeeze(-1) - lse).clamp(max=0.0)
+                n_new += active
+                hit_eos = active & torch.isin(nxt, eos)
+                reason = torch.where(hit_eos, torch.full_like(reason, 1), reason)
+                active = active & ~hit_eos
+                hit_len = active & (n_new >= limits)
+                reason = torch.where(hit_len, torch.full_like(reason, 2), reason)
+                active = active & ~hit_len
+                if stops:
+                    act_host = active.tolist()
+                    for r, t in enumerate(nxt.tolist()):
+                        if not act_host[r]:
+                            continue
+                        host_tokens[r].append(t)
+                        tail = tok.decode(host_tokens[r][-stop_window:])
+                        if any(x in tail for x in stops):
+                            reason[r] = 3
+                            active[r] = False
+            if step == max_new - 1:
                 break
-            logits = dec.step(nxt, tp + step)
+            if step % 8 == 7 or stops:
+                n_act = int(active.sum())  # the step's one host sync
+                if n_act == 0:
+                    break
+                nb = bucket_for(dec.b, n_act)
+                if self.compaction and nb < dec.n:
+                    with torch.profiler.record_function("sampler.compact"):
+                        per_row = [out_tok, out_lp, n_new, reason, thinking]
+                        if done is None:
+                            done = [x.clone() for x in per_row]
+                        for store, x in zip(done, per_row, strict=True):
+                            store[rows] = x
+                        # rows still decoding first (in order), then finished ones to fill the bucket
+                        keep = torch.argsort((~active).to(torch.uint8), stable=True)[:nb]
+                        dec.compact(keep)
+                        out_tok, out_lp, n_new, reason, thinking = (x[keep] for x in per_row)
+                        nxt, active, limits, in_think, think_count, rows = (
+                            x[keep] for x in (nxt, active, limits, in_think, think_count, rows)
+                        )
+                        if uniforms is not None:
+                            uniforms = uniforms[keep]
+                        if stops:
+                            host_tokens = [host_tokens[i] for i in keep.tolist()]
+            with torch.profiler.record_function("sampler.forward"):
+                logits = dec.step(nxt, tp + step)
 
+        if done is not None:
+            for store, x in zip(done, [out_tok, out_lp, n_new, reason, thinking], strict=True):
+                store[rows] = x
+            out_tok, out_lp, n_new, reason, thinking = done
         if not track_think:
             rows = zip(prompts, out_tok.tolist(), n_new.tolist(), strict=True)
             thinking = torch.tensor([self._count_thinking(x, r[:n]) for x, r, n in rows])
