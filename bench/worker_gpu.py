@@ -9,8 +9,20 @@ For the built-in `base` model (≈125M) and a randomly initialised model shaped 
       sequence → clipped surrogate → backward → AdamW) on the same batch and micro-batch size, with
       MFU against the bf16 matmul rate measured in the same run.
 
+  (c) with --ragged, the same on ragged lengths (issue 20): end-of-sequence ids are a set of
+      vocabulary ids drawn by the random model at every step, so lengths spread geometrically up to
+      --ragged-max (1,024) with a long tail; useful tokens/s (tokens of the samples, none after
+      their end) of the sampler with and without compaction, beside its equal-length rate and HF
+      `generate` with the same end ids;
+  (d) with --profile, a torch.profiler breakdown of one equal-length generate call: kernels by
+      device time, kernel and graph launches, host syncs, and the sampler's own ranges
+      (sampler.forward / sample / bookkeeping / compact).
+
 Run (GPU):  PYTHONPATH=policy/worker python3 bench/worker_gpu.py
+Issue 20 (GPU): PYTHONPATH=policy/worker python3 bench/worker_gpu.py \
+    --models base,qwen2.5-0.5b-shape,smollm2-135m-shape --skip-train --ragged --profile --json gen.json
 Smoke test (CPU, tiny sizes):  PYTHONPATH=policy/worker .venv/bin/python bench/worker_gpu.py --smoke
+    (add --ragged --profile --skip-train for the issue-20 modes)
 """
 
 from __future__ import annotations
@@ -39,6 +51,20 @@ QWEN05B = {
     "max_position_embeddings": 32768,
     "rope_theta": 1e6,
     "rms_norm_eps": 1e-6,
+    "tie_word_embeddings": True,
+}
+
+
+SMOLLM2_135M = {
+    "vocab_size": 49152,
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "max_position_embeddings": 8192,
+    "rope_theta": 100000.0,
+    "rms_norm_eps": 1e-5,
     "tie_word_embeddings": True,
 }
 
@@ -83,13 +109,22 @@ def build_pair(name: str, device: torch.device, dtype: torch.dtype, smoke: bool)
         )  # fmt: skip
         hf = transformers.LlamaForCausalLM(hf_cfg)
         hf.load_state_dict(ours.state_dict(), strict=False)
-    else:
+    elif name == "smollm2-135m-shape":
+        torch.manual_seed(0)
+        hf_cfg = transformers.LlamaConfig(**SMOLLM2_135M)
+        hf = transformers.LlamaForCausalLM(hf_cfg)
+        raw = hf_cfg.to_dict() | {"model_type": "llama"}
+        ours = CausalLM(config_from_hf(raw))
+        load_weights(ours, hf.state_dict())
+    elif name == "qwen2.5-0.5b-shape":
         torch.manual_seed(0)
         hf_cfg = transformers.Qwen2Config(**QWEN05B)
         hf = transformers.Qwen2ForCausalLM(hf_cfg)
         raw = hf_cfg.to_dict() | {"model_type": "qwen2"}
         ours = CausalLM(config_from_hf(raw))
         load_weights(ours, hf.state_dict())
+    else:
+        raise SystemExit(f"--models: unknown {name!r} (base, qwen2.5-0.5b-shape, smollm2-135m-shape)")
     hf.config._attn_implementation = "sdpa"
     ours.to(device=device, dtype=dtype).eval()
     ours.inv_freq = ours.inv_freq.float()
@@ -135,6 +170,119 @@ def gen_bench(
         "hf_tok_s": hf_tps,
         "speedup": ours_tps / hf_tps,
     }
+
+
+def end_ids(vocab: int, mean_len: int) -> list[int]:
+    """vocab / mean_len ids spread over the vocabulary (a random model draws one of them with a
+    probability of about 1 / mean_len per step: geometric lengths of that mean)."""
+    m = max(1, vocab // mean_len)
+    return list(range(16, vocab, max(1, (vocab - 16) // m)))[:m]
+
+
+def ragged_bench(
+    ours: CausalLM, hf, batch: int, prompt: int, longest: int, mean_len: int, device: torch.device,
+    equal_tok_s: float,
+) -> dict:
+    """Useful tokens/s on ragged lengths: the sampler with and without compaction and HF `generate`,
+    the same prompts and end ids; lengths summarised from the compacted run (the uncompacted one
+    samples the same tokens up to batch-size rounding)."""
+    vocab = ours.config.vocab_size
+    g = torch.Generator().manual_seed(batch + 1)
+    rows = torch.randint(16, vocab, (batch, prompt), generator=g).tolist()
+    tok = PolicyTokenizer.builtin()
+    tok.eos_ids = end_ids(vocab, mean_len)
+    params = SamplingParams(max_tokens=longest, temperature=1.0, seed=0)
+    res: dict = {"batch": batch, "max_tokens": longest, "end_ids": len(tok.eos_ids)}
+    lengths: dict[str, list[int]] = {}
+    for label, compaction in (("plain", False), ("compacted", True)):
+        sampler = Sampler(ours, tok, max_batch=batch, compaction=compaction)
+
+        def run(sampler: Sampler = sampler, label: str = label) -> None:
+            lengths[label] = [len(o.token_ids) for o in sampler.generate(rows, params)]
+
+        t = timed(run, device, 2)
+        res[f"{label}_tok_s"] = sum(lengths[label]) / t
+        del sampler
+    ls = sorted(lengths["compacted"])
+    res["lengths"] = {
+        "min": ls[0], "p50": ls[len(ls) // 2], "p90": ls[int(len(ls) * 0.9)], "max": ls[-1],
+        "mean": sum(ls) / len(ls), "at_max_tokens": sum(x == longest for x in ls),
+    }  # fmt: skip
+    ids = torch.tensor(rows, device=device)
+    gc = transformers.GenerationConfig(
+        do_sample=True, temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=longest,
+        eos_token_id=tok.eos_ids, pad_token_id=tok.eos_ids[0],
+    )  # fmt: skip
+    counted = {}
+
+    def run_hf() -> None:
+        with torch.no_grad():
+            out = hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gc)
+        new = out[:, prompt:]
+        useful = 0
+        end = set(tok.eos_ids)
+        for r in new.tolist():  # up to and including the first end id
+            ends = [i for i, t in enumerate(r) if t in end]
+            useful += ends[0] + 1 if ends else len(r)
+        counted["hf"] = useful
+
+    t_hf = timed(run_hf, device, 1)
+    res["hf_tok_s"] = counted["hf"] / t_hf
+    res["equal_length_tok_s"] = equal_tok_s
+    res["compacted_vs_equal"] = res["compacted_tok_s"] / equal_tok_s
+    res["compacted_vs_plain"] = res["compacted_tok_s"] / res["plain_tok_s"]
+    res["compacted_vs_hf"] = res["compacted_tok_s"] / res["hf_tok_s"]
+    return res
+
+
+def profile_generate(ours: CausalLM, batch: int, prompt: int, new: int, device: torch.device, top: int) -> dict:
+    """torch.profiler over one equal-length generate call (after a warm-up): the `top` kernels /
+    operators by self device time (CPU time on CPU), launches, host syncs and the sampler's ranges."""
+    from torch.profiler import ProfilerActivity, profile
+
+    g = torch.Generator().manual_seed(batch)
+    rows = torch.randint(16, ours.config.vocab_size, (batch, prompt), generator=g).tolist()
+    tok = PolicyTokenizer.builtin()
+    tok.eos_ids = []
+    sampler = Sampler(ours, tok, max_batch=batch)
+    params = SamplingParams(max_tokens=new, temperature=1.0, seed=0)
+    sampler.generate(rows, params)
+    sync(device)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    t0 = time.perf_counter()
+    with profile(activities=acts) as prof:
+        sampler.generate(rows, params)
+        sync(device)
+    wall = time.perf_counter() - t0  # with the profiler's own overhead
+    cuda = device.type == "cuda"
+    events = prof.key_averages()
+
+    def dev_us(e) -> float:
+        return float(getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0.0)))
+
+    def tot_dev_us(e) -> float:
+        return float(getattr(e, "device_time_total", getattr(e, "cuda_time_total", 0.0)))
+
+    by = {e.key: e for e in events}
+    launches = {k: by[k].count for k in ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cudaGraphLaunch") if k in by}
+    syncs = {
+        k: by[k].count
+        for k in ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "aten::_local_scalar_dense", "aten::item")
+        if k in by
+    }
+    ranges = {
+        k: {"count": by[k].count, "cpu_ms": by[k].cpu_time_total / 1e3, "device_ms": tot_dev_us(by[k]) / 1e3}
+        for k in ("sampler.forward", "sampler.sample", "sampler.bookkeeping", "sampler.compact")
+        if k in by
+    }
+    key = dev_us if cuda else (lambda e: float(e.self_cpu_time_total))
+    ranked = sorted((e for e in events if not e.key.startswith("sampler.")), key=key, reverse=True)[:top]
+    total = sum(key(e) for e in events if not e.key.startswith("sampler."))
+    return {
+        "batch": batch, "new_tokens": new, "wall_ms": wall * 1e3, "ms_per_step": wall * 1e3 / new,
+        "launches": launches, "host_syncs": syncs, "ranges": ranges,
+        "top": [{"name": e.key, "count": e.count, "self_ms": key(e) / 1e3, "share": key(e) / max(total, 1.0)} for e in ranked],
+    }  # fmt: skip
 
 
 def graph_check(ours: CausalLM, device: torch.device) -> dict:
@@ -268,12 +416,20 @@ def main() -> None:
         help="comma-separated models whose trainer is also timed with torch.compile",
     )
     p.add_argument("--skip-generate", action="store_true", help="time training only")
+    p.add_argument("--skip-train", action="store_true", help="time generation only")
+    p.add_argument("--ragged", action="store_true", help="also time ragged lengths (issue 20)")
+    p.add_argument("--ragged-max", type=int, default=1024, help="ragged mode's max_tokens")
+    p.add_argument("--ragged-mean", type=int, default=256, help="ragged mode's mean length (end-id count)")
+    p.add_argument("--profile", action="store_true", help="torch.profiler breakdown of a generate call")
+    p.add_argument("--profile-tokens", type=int, default=64, help="new tokens of the profiled call")
     p.add_argument("--json", default=None, help="write the results here too")
     args = p.parse_args()
     smoke = args.smoke
     device = torch.device("cpu" if smoke else "cuda")
     dtype = torch.float32 if smoke else torch.bfloat16
     prompt, new = (16, 8) if smoke else (128, 256)
+    ragged_max, ragged_mean = (48, 12) if smoke else (args.ragged_max, args.ragged_mean)
+    profile_tokens = 8 if smoke else args.profile_tokens
     batches = [4] if smoke else [int(b) for b in args.batches.split(",")]
     peak = matmul_tflops(device, 512 if smoke else 8192)
     print(
@@ -297,9 +453,31 @@ def main() -> None:
                 f"[{name}] generate batch {b}: ours {r['ours_tok_s']:.0f} tok/s, HF generate {r['hf_tok_s']:.0f} tok/s, {r['speedup']:.2f}x",
                 flush=True,
             )
+        for b in [] if args.skip_generate or not args.ragged else batches:
+            eq = next(x["ours_tok_s"] for x in res["generate"] if x["batch"] == b)
+            r = ragged_bench(ours, hf, b, prompt, ragged_max, ragged_mean, device, eq)
+            res.setdefault("ragged", []).append(r)
+            ln = r["lengths"]
+            print(
+                f"[{name}] ragged batch {b} (lengths min {ln['min']} p50 {ln['p50']} p90 {ln['p90']} max {ln['max']} mean {ln['mean']:.0f}, {ln['at_max_tokens']} at {ragged_max}): useful tok/s compacted {r['compacted_tok_s']:.0f}, uncompacted {r['plain_tok_s']:.0f} ({r['compacted_vs_plain']:.2f}x), HF generate {r['hf_tok_s']:.0f} ({r['compacted_vs_hf']:.2f}x); equal-length rate {eq:.0f} ({r['compacted_vs_equal']:.2f}x)",
+                flush=True,
+            )
+        for b in batches if args.profile else []:
+            r = profile_generate(ours, b, prompt, profile_tokens, device, 25)
+            res.setdefault("profile", []).append(r)
+            print(
+                f"[{name}] profile batch {b}, {profile_tokens} new tokens: {r['ms_per_step']:.2f} ms/step under the profiler; launches {r['launches']}; host syncs {r['host_syncs']}",
+                flush=True,
+            )
+            for k, v in r["ranges"].items():
+                print(f"    {k:22s} x{v['count']:<5d} cpu {v['cpu_ms']:9.2f} ms  device {v['device_ms']:9.2f} ms")
+            for e in r["top"]:
+                print(f"    {e['self_ms']:9.2f} ms {e['share']:6.1%} x{e['count']:<6d} {e['name'][:90]}")
         tb = 4 if smoke else args.train_batch
         mb = 2 if smoke else args.micro_batch
         variants = [False, True] if name in args.compile.split(",") else [False]
+        if args.skip_train:
+            variants = []
         for comp in variants:
             r = train_bench(ours, hf, tb, prompt, new, mb, device, peak, comp)
             res["train"]["compiled" if comp else "eager"] = r
