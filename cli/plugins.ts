@@ -4,6 +4,7 @@
  * `quickstart`. Paths resolve against the working directory here (a run config's `plugins` resolve
  * against the config file's directory: `readRunConfig`).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isPathSpecifier, loadPlugin } from '../environments/registry.js';
 
@@ -15,8 +16,8 @@ export const PLUGIN_FLAG_HELP =
   'load a plugin (a module path or an npm package) whose environments and checkers this command uses; repeatable; also MULTIGYM_PLUGINS=a:b';
 
 /**
- * The plugins named by `MULTIGYM_PLUGINS` and then `flags`, paths made absolute against `cwd`,
- * duplicates dropped.
+ * The plugins named by `MULTIGYM_PLUGINS` and then `flags`, paths (`./x`, `/x`, or any name that
+ * exists under `cwd`) made absolute against `cwd`, duplicates dropped; anything else is a package name.
  */
 export function pluginSpecifiers(
   flags: string[] = [],
@@ -27,7 +28,10 @@ export function pluginSpecifiers(
     .split(/[:,]/)
     .map((s) => s.trim())
     .filter(Boolean);
-  const all = [...fromEnv, ...flags].map((s) => (isPathSpecifier(s) ? resolve(cwd, s) : s));
+  // `examples/countdown` is a path when it exists there, else a package name.
+  const all = [...fromEnv, ...flags].map((s) =>
+    isPathSpecifier(s) || existsSync(resolve(cwd, s)) ? resolve(cwd, s) : s,
+  );
   return [...new Set(all)];
 }
 

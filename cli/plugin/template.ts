@@ -31,8 +31,8 @@ export function pluginTemplate(name: string, multigymDependency: string): Record
  * The plugin: multigym loads this module's default export (\`--plugin PATH\`, \`MULTIGYM_PLUGINS\`
  * or a run config's "plugins").
  */
-import checker from './checker.ts';
-import environment from './environment.ts';
+import checker from './checker.js';
+import environment from './environment.js';
 
 export default [environment, checker];
 `,
@@ -81,7 +81,7 @@ export function taskAt(seed: number, split: string, index: number, max: number):
  */
 import { defineEnvironment, singleTurnRollout } from 'multigym';
 import { z } from 'zod';
-import { type SumTask, taskAt } from './tasks.ts';
+import { type SumTask, taskAt } from './tasks.js';
 
 /** The environment's block in a run config: \`"config": { "max": 99 }\`. */
 export const Config = z
@@ -144,9 +144,9 @@ export default defineReward({
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import checker from '../checker.ts';
-import environment from '../environment.ts';
-import { taskAt } from '../tasks.ts';
+import checker from '../checker.js';
+import environment from '../environment.js';
+import { taskAt } from '../tasks.js';
 
 test('tasks are the same for a seed and split, and differ across splits', () => {
   assert.deepEqual(taskAt(1, 'train', 5, 99), taskAt(1, 'train', 5, 99));

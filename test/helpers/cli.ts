@@ -30,7 +30,12 @@ export async function runCli(
   const file = join(mkdtempSync(join(tmpdir(), 'multigym-cli-')), 'output.log');
   const fd = openSync(file, 'w');
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(repoRoot, 'cli/main.ts'), ...args], {
+    // Outside the repository `--import tsx` does not resolve: run the `multigym` launcher there.
+    const outside = opts.cwd !== undefined && !resolve(opts.cwd).startsWith(repoRoot);
+    const entry = outside
+      ? [resolve(repoRoot, 'cli/bin.js')]
+      : ['--import', 'tsx', resolve(repoRoot, 'cli/main.ts')];
+    const child = spawn(process.execPath, [...entry, ...args], {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', fd, fd],

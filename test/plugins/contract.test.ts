@@ -57,6 +57,20 @@ describe('contract test', () => {
     }
   });
 
+  it('the countdown example plugin passes it', async () => {
+    const checks = await checkPluginContract(join(repoRoot, 'examples/countdown'), opts);
+    expect(failed(checks)).toEqual([]);
+    expect(checks.map((c) => `${c.subject}: ${c.check}`)).toEqual(
+      expect.arrayContaining([
+        'environment countdown: rollout of countdown/train/0',
+        'environment countdown: rewards of countdown/train/0',
+        'environment countdown: demonstration scores',
+        'checker countdown-expression: declared range',
+      ]),
+    );
+    expect(checks.find((c) => c.check === 'demonstration scores')?.detail).toMatch(/scores 1\.000$/);
+  });
+
   it('a plugin breaking the contract fails the checks that name the breach', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'multigym-bad-plugin-'));
     const file = join(dir, 'bad.ts');

@@ -96,6 +96,11 @@ describe('plugin errors and names', () => {
     ]);
     expect(pluginSpecifiers(['./a.ts'], './a.ts', '/w')).toEqual(['/w/a.ts']);
     expect(pluginSpecifiers([], '', '/w')).toEqual([]);
+    // A bare name is a path when it exists under the cwd, else a package.
+    expect(pluginSpecifiers(['examples/countdown', 'no-such-package'], '', repoRoot)).toEqual([
+      join(repoRoot, 'examples/countdown'),
+      'no-such-package',
+    ]);
   });
 
   it("a run config's plugin paths resolve against the config file's directory", () => {
