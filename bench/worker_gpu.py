@@ -310,9 +310,20 @@ def graph_check(ours: CausalLM, device: torch.device) -> dict:
             .cpu()
         )
         worst = max(worst, float((tf - torch.tensor(o.logprobs)).abs().max()))
+    identical = f"{same}/{len(rows)}"
+    # ragged: end ids stop rows at varied steps, so the batch compacts through its buckets; the
+    # graphs of the smaller buckets must sample what eager steps at the same bucket sizes sample
+    tok.eos_ids = end_ids(ours.config.vocab_size, 12)
+    rows = [torch.randint(16, ours.config.vocab_size, (int(n),), generator=g).tolist() for n in range(8, 40)]
+    eager = Sampler(ours, tok, cuda_graphs=False).generate(rows, params)
+    graph = Sampler(ours, tok, cuda_graphs=True).generate(rows, params)
+    ragged_same = sum(a.token_ids == b.token_ids for a, b in zip(eager, graph, strict=True))
+    lengths = sorted(len(o.token_ids) for o in graph)
     return {
-        "identical_rows": f"{same}/{len(rows)}",
+        "identical_rows": identical,
         "max_logprob_diff_vs_teacher_forced": worst,
+        "ragged_identical_rows": f"{ragged_same}/{len(rows)}",
+        "ragged_lengths": f"{lengths[0]}..{lengths[-1]}",
     }
 
 
@@ -407,7 +418,8 @@ def main() -> None:
         help="CPU, tiny model, small sizes: checks the code paths",
     )
     p.add_argument("--models", default="base,qwen2.5-0.5b-shape")
-    p.add_argument("--batches", default="64,256")
+    p.add_argument("--batches", default=None, help="generation batch sizes (default 64,256; 4 with --smoke)")
+    p.add_argument("--new-tokens", type=int, default=None, help="equal-length new tokens (256; 8 with --smoke)")
     p.add_argument("--train-batch", type=int, default=64)
     p.add_argument("--micro-batch", type=int, default=16)
     p.add_argument(
@@ -418,8 +430,8 @@ def main() -> None:
     p.add_argument("--skip-generate", action="store_true", help="time training only")
     p.add_argument("--skip-train", action="store_true", help="time generation only")
     p.add_argument("--ragged", action="store_true", help="also time ragged lengths (issue 20)")
-    p.add_argument("--ragged-max", type=int, default=1024, help="ragged mode's max_tokens")
-    p.add_argument("--ragged-mean", type=int, default=256, help="ragged mode's mean length (end-id count)")
+    p.add_argument("--ragged-max", type=int, default=None, help="ragged mode's max_tokens (1024; 48 with --smoke)")
+    p.add_argument("--ragged-mean", type=int, default=None, help="ragged mean length, sets the end-id count (256; 12)")
     p.add_argument("--profile", action="store_true", help="torch.profiler breakdown of a generate call")
     p.add_argument("--profile-tokens", type=int, default=64, help="new tokens of the profiled call")
     p.add_argument("--json", default=None, help="write the results here too")
@@ -428,9 +440,11 @@ def main() -> None:
     device = torch.device("cpu" if smoke else "cuda")
     dtype = torch.float32 if smoke else torch.bfloat16
     prompt, new = (16, 8) if smoke else (128, 256)
-    ragged_max, ragged_mean = (48, 12) if smoke else (args.ragged_max, args.ragged_mean)
+    new = args.new_tokens or new
+    ragged_max = args.ragged_max or (48 if smoke else 1024)
+    ragged_mean = args.ragged_mean or (12 if smoke else 256)
     profile_tokens = 8 if smoke else args.profile_tokens
-    batches = [4] if smoke else [int(b) for b in args.batches.split(",")]
+    batches = [int(b) for b in (args.batches or ("4" if smoke else "64,256")).split(",")]
     peak = matmul_tflops(device, 512 if smoke else 8192)
     print(
         f"device {torch.cuda.get_device_name() if not smoke else 'cpu'}, torch {torch.__version__}, transformers {transformers.__version__}"
