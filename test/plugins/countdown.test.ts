@@ -2,12 +2,15 @@
  * The countdown example plugin (examples/countdown): its safe expression parser, its seeded
  * generator (every task solvable by its own solution), its checker, and its example run config.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunConfig } from '../../cli/commands/run.js';
 import checker from '../../examples/countdown/checker.js';
 import { firstUnavailable, parseExpression } from '../../examples/countdown/expression.js';
 import { countdownTask } from '../../examples/countdown/generator.js';
+import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const score = async (completion: string, data: { numbers: number[]; target: number }) =>
@@ -70,5 +73,24 @@ describe('countdown tasks and checker', () => {
     const config = readRunConfig(join(repoRoot, 'examples/countdown/run.json'));
     expect(config.plugins).toEqual([join(repoRoot, 'examples/countdown')]);
     expect(config.environments.map((e) => e.name)).toEqual(['countdown', 'math']);
+  });
+
+  it('multigym score --plugin scores completions with its checker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'multigym-countdown-score-'));
+    const input = join(dir, 'in.jsonl');
+    const task = { numbers: [2, 3, 7], target: 13 };
+    writeFileSync(
+      input,
+      `${JSON.stringify({ task, completion: 'Answer: 2 * 3 + 7' })}\n${JSON.stringify({ task, completion: 'Answer: 2 + 3 + 7' })}\n`,
+    );
+    const r = await runCli(
+      ['score', '--env', 'countdown', '--plugin', 'examples/countdown', '--input', input],
+      {
+        env: { MULTIGYM_PLUGINS: '' },
+      },
+    );
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/"reward":1,.*"countdown-expression":1/);
+    expect(r.output).toMatch(/"reward":0,.*"evaluates to 12, not 13"/);
   });
 });

@@ -2,11 +2,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ActivityDeps } from '../../activities/deps.js';
+import { runActivities } from '../../activities/runs.js';
 import { readRunConfig } from '../../cli/commands/run.js';
 import { pluginSpecifiers } from '../../cli/plugins.js';
 import { getEnvironment, loadPlugin } from '../../environments/registry.js';
 import { getReward } from '../../rewards/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
+import { RunConfig } from '../../workflows/config.js';
 import { repoRoot } from '../helpers/paths.js';
 
 describe('plugins', () => {
@@ -118,5 +121,19 @@ describe('plugin errors and names', () => {
       }),
     );
     expect(readRunConfig(file).plugins).toEqual([join(dir, 'plugins/countdown.ts'), 'some-package']);
+  });
+
+  it('a config error of a plugin environment names the field without an empty segment', async () => {
+    await loadPlugin(join(repoRoot, 'examples/countdown'));
+    const { validateRun } = runActivities({} as ActivityDeps);
+    const config = RunConfig.parse({
+      name: 'p',
+      steps: 1,
+      policy: { url: 'http://127.0.0.1:1' },
+      environments: [{ name: 'countdown', prompts_per_step: 1, group_size: 2, config: { colour: 'red' } }],
+    });
+    await expect(validateRun({ config })).rejects.toThrow(
+      'invalid run config: environments.0.config: Unrecognized key: "colour"',
+    );
   });
 });
