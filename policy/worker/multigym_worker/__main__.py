@@ -131,7 +131,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with --distributed: shard AdamW's moments over the ranks (ZeRO stage 1)",
     )
-    return p.parse_args(argv)
+    p.add_argument(
+        "--parallel",
+        choices=("ddp", "fsdp"),
+        default="ddp",
+        help="with --distributed: ddp (a whole replica trains on every rank) or fsdp (FSDP2 "
+        "fully_shard: fp32 weights, gradients and AdamW state sharded over the ranks; a whole "
+        "replica in the serving dtype samples); see multigym_worker/fsdp.py",
+    )
+    args = p.parse_args(argv)
+    if args.parallel == "fsdp" and not args.distributed:
+        p.error("--parallel fsdp needs --distributed (start with torchrun)")
+    if args.parallel == "fsdp" and args.shard_optimizer:
+        p.error("--shard-optimizer is for --parallel ddp; fsdp shards the optimizer state already")
+    return args
 
 
 def build_engine(args: argparse.Namespace) -> Engine:

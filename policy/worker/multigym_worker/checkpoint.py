@@ -293,6 +293,7 @@ def commit(engine: Engine, staged: Staged) -> None:
     tr = engine.trainer
     tr.opt = None  # free the old moments before the new ones are built
     copy_weights(engine.model, staged.weights)
+    tr.weights_changed()
     tr.set_reference(staged.reference)
     if staged.optimizer is not None:
         tr.optimizer().load_state_dict(staged.optimizer)

@@ -7,9 +7,10 @@ Rank 0 serves the HTTP protocol alone. For every request that touches the model 
 the validated body to the other ranks over the control group, then all ranks run the same `Engine`
 method, so the policy version and the idempotency records stay identical everywhere:
   * `/v1/generate`: each rank samples its block of the rows, rank 0 answers with all of them;
-  * `/v1/train_step`, `/v1/sft_step`: each rank computes its shard's gradients (DDP, summed);
+  * `/v1/train_step`, `/v1/sft_step`: each rank computes its shard's gradients (DDP, summed; or
+    FSDP with `--parallel fsdp`: reduce-scattered, then all-gathered into the sampler's replica);
   * `/v1/checkpoint`: rank 0 alone writes the files (the replicas are identical) after a sharded
-    optimizer state (`--shard-optimizer`) is gathered on it;
+    optimizer state (`--shard-optimizer`, `--parallel fsdp`) is gathered;
   * `/v1/load`: every rank loads the same directory (one host, or a shared filesystem);
   * `/v1/reset`: every rank puts back the same base weights;
   * `/v1/tokenize`, `/health`, `/v1/info`: rank 0 alone, nothing is broadcast.
@@ -56,19 +57,30 @@ STOP = "stop"
 Outcome = tuple[str, int]
 
 
-def make_distributed(engine: Engine, ctx: DistContext, shard_optimizer: bool = False) -> None:
+def make_distributed(
+    engine: Engine, ctx: DistContext, shard_optimizer: bool = False, parallel: str = "ddp"
+) -> None:
     """Replaces `engine`'s trainer and sampler by their data-parallel versions (collective: every
-    rank must call it, after loading the same model). `shard_optimizer`: ZeRO-1 AdamW moments."""
+    rank must call it, after loading the same model). `shard_optimizer`: ZeRO-1 AdamW moments (DDP);
+    `parallel`: "ddp" or "fsdp" (`fsdp.FSDPTrainer`: the engine's model stays the sampler's whole
+    replica, a sharded fp32 copy trains)."""
     o = engine.opts
-    engine.trainer = DistributedTrainer(
-        engine.model,
-        engine.tok.pad_id,
-        o.optim or OptimConfig(),
-        o.schedule or Schedule(),
-        ctx,
-        o.compile,
-        shard_optimizer,
-    )
+    if parallel == "fsdp":
+        from .fsdp import FSDPTrainer
+
+        engine.trainer = FSDPTrainer(
+            engine.model, engine.tok.pad_id, o.optim or OptimConfig(), o.schedule or Schedule(), ctx
+        )
+    else:
+        engine.trainer = DistributedTrainer(
+            engine.model,
+            engine.tok.pad_id,
+            o.optim or OptimConfig(),
+            o.schedule or Schedule(),
+            ctx,
+            o.compile,
+            shard_optimizer,
+        )
     engine.sampler = DistributedSampler(engine.sampler, ctx)  # type: ignore[assignment]
 
 
@@ -173,7 +185,7 @@ def main_distributed(args: argparse.Namespace) -> None:
     args.device = str(ctx.device)
     try:
         engine = build_engine(args)
-        make_distributed(engine, ctx, args.shard_optimizer)
+        make_distributed(engine, ctx, args.shard_optimizer, args.parallel)
         resume(engine, args)  # every rank: after the data-parallel trainer exists
         if ctx.rank == 0:
             asyncio.run(serve_rank0(args, engine, Coordinator(engine, ctx), token))

@@ -172,6 +172,17 @@ class Trainer:
         """Maxima of per-process statistics over the whole step (here: unchanged)."""
         return values
 
+    def micro_batches(self, seqs: list[TrainSeq], size: int) -> list[list[TrainSeq]]:
+        """`seqs` cut into consecutive micro-batches of at most `size` (FSDP pads the count so every
+        rank runs as many forward/backward passes as the others)."""
+        return [seqs[i : i + size] for i in range(0, len(seqs), size)]
+
+    def weights_changed(self) -> None:
+        """Called after the model's weights were replaced in place (checkpoint load)."""
+
+    def after_step(self) -> None:
+        """Called after every applied optimizer step (FSDP hands the new weights to the sampler)."""
+
     def begin_micro_batch(self, last: bool) -> None:
         """Called before each micro-batch's forward pass; `last` marks the step's final one."""
 
@@ -216,13 +227,12 @@ class Trainer:
         norm.sequences = max(1, norm.sequences)
         self.model.train()
         opt.zero_grad()
-        mb = int(hyper["micro_batch_size"])
+        chunks = self.micro_batches(seqs, int(hyper["micro_batch_size"]))
         device = next(self.model.parameters()).device
         totals = torch.zeros(len(SUM_STATS), device=device)
         peaks = torch.full((len(MAX_STATS),), NO_TOKEN, device=device)
-        for i in range(0, len(seqs), mb):
-            chunk = seqs[i : i + mb]
-            self.begin_micro_batch(last=i + mb >= len(seqs))
+        for j, chunk in enumerate(chunks):
+            self.begin_micro_batch(last=j == len(chunks) - 1)
             # per-token inputs are built on the host and copied without blocking the host
             tc = max(len(s.completion) for s in chunk)
             old_h = torch.zeros((len(chunk), tc))
@@ -230,7 +240,10 @@ class Trainer:
             for r, s in enumerate(chunk):
                 n = len(s.completion)
                 old_h[r, :n] = torch.tensor(s.old_logprobs, dtype=torch.float32)
-                mask_h[r, :n] = masks[i + r]
+                if s.mask is not None:
+                    mask_h[r, :n] = torch.tensor(s.mask, dtype=torch.bool)
+                else:
+                    mask_h[r, :n] = True
             adv_h = torch.tensor([s.advantage for s in chunk], dtype=torch.float32)
             old, mask, adv = (to_device(t, device) for t in (old_h, mask_h, adv_h))
             logp, valid, entropy = completion_logprobs(
@@ -256,6 +269,7 @@ class Trainer:
         finally:
             self.model.eval()
         self.rl_steps += 1
+        self.after_step()
         synced = bool(hyper.get("sync_ref_model")) and self.rl_steps % int(hyper["ref_model_sync_steps"]) == 0
         if synced:
             self.sync_reference(float(hyper["ref_model_mixup_alpha"]))
@@ -342,9 +356,9 @@ class Trainer:
         self.model.train()
         opt.zero_grad()
         loss_total = torch.zeros((), device=next(self.model.parameters()).device)
-        for i in range(0, len(seqs), micro_batch_size):
-            chunk = seqs[i : i + micro_batch_size]
-            self.begin_micro_batch(last=i + micro_batch_size >= len(seqs))
+        chunks = self.micro_batches(seqs, micro_batch_size)
+        for j, chunk in enumerate(chunks):
+            self.begin_micro_batch(last=j == len(chunks) - 1)
             logp, valid, _ = completion_logprobs(self.model, chunk, self.pad_id, False, self.forward)
             loss = -torch.where(valid, logp, torch.zeros_like(logp)).sum() / total
             self.backward(loss)
@@ -355,4 +369,5 @@ class Trainer:
             opt.clip_and_step(learning_rate, self.optim_cfg.sft_max_grad_norm)
         finally:
             self.model.eval()
+        self.after_step()
         return {"loss": loss_sum, "tokens": int(total), "seconds": time.perf_counter() - t0}

@@ -1,5 +1,6 @@
 """The data-parallel worker as users start it: torchrun, 2 gloo ranks on CPU, HTTP on rank 0, AdamW
-moments sharded (`--shard-optimizer`, so a checkpoint first gathers them on rank 0).
+state sharded (DDP with `--shard-optimizer`, and FSDP with `--parallel fsdp`), so a checkpoint first
+gathers it.
 
 Covers what only the launcher does: requests announced to rank 1, generation gathered in request
 order, idempotent replays, an error every rank raises, a checkpoint written by rank 0 and loaded by
@@ -27,10 +28,10 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 class Launched:
-    """`torchrun --standalone --nproc-per-node 2 -m multigym_worker --distributed` (tiny, CPU,
-    `--shard-optimizer`)."""
+    """`torchrun --standalone --nproc-per-node 2 -m multigym_worker --distributed` (tiny, CPU) with
+    `flags` (how the state is sharded)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, flags: list[str]) -> None:
         env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
         cmd += ["-m", "multigym_worker", "--model", "tiny", "--device", "cpu", "--distributed"]
@@ -41,7 +42,7 @@ class Launched:
             "1",
             "--seed",
             "3",
-            "--shard-optimizer",
+            *flags,
             "--checkpoint-dir",
             str(root),
         ]
@@ -86,9 +87,9 @@ class Launched:
         self.proc.wait(60)
 
 
-@pytest.fixture
-def launched(tmp_path: Path) -> Any:
-    w = Launched(tmp_path)
+@pytest.fixture(params=[["--shard-optimizer"], ["--parallel", "fsdp"]], ids=["ddp-zero1", "fsdp"])
+def launched(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    w = Launched(tmp_path, request.param)
     yield w
     w.stop()
 
