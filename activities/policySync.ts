@@ -70,6 +70,14 @@ async function checkWorker(ctx: RestoreContext, runId: string, config: RunConfig
       'PolicyModelMismatch',
     );
   }
+  if (!info.rollout_modes.includes(config.policy.rollout_mode)) {
+    throw ApplicationFailure.nonRetryable(
+      `policy worker ${config.policy.url} serves rollout modes ${info.rollout_modes.join(', ')}; run ` +
+        `${runId} sets policy.rollout_mode ${config.policy.rollout_mode}. Set policy.rollout_mode to ` +
+        `one of those, or start a worker that serves it.`,
+      'PolicyRolloutModeUnsupported',
+    );
+  }
   if (info.run_id !== null && info.run_id !== runId && (await ctx.isRunActive(info.run_id))) {
     throw ApplicationFailure.nonRetryable(
       `policy worker ${config.policy.url} holds the weights of run ${info.run_id}, which is still ` +

@@ -416,6 +416,12 @@ export const InfoResponse = z.object({
     .string()
     .nullable()
     .describe('Checkpoint the current state was loaded from; null once a step changed it, or never loaded.'),
+  rollout_modes: z
+    .array(z.enum(['sync', 'one_step_off']))
+    .default(['sync'])
+    .describe(
+      'Run config policy.rollout_mode values this worker serves; a worker that does not send the field serves "sync".',
+    ),
 });
 export type InfoResponse = z.infer<typeof InfoResponse>;
 

@@ -209,6 +209,18 @@ const RunConfigFields = z.strictObject({
         'The model the worker must serve, as its /v1/info names it (e.g. "builtin:tiny" or a directory); ' +
           'the run refuses a worker serving another. Unchecked when absent.',
       ),
+    rollout_mode: z
+      .enum(['sync', 'one_step_off'])
+      .default('sync')
+      .describe(
+        'How sampling and training share the worker\'s GPUs. "sync" (default): each step samples with ' +
+          'the newest weights, then trains. "one_step_off" (one-step off-policy, as verl\'s ' +
+          'one_step_off_policy recipe, AReaL and prime-rl): the worker samples step N+1 on its own GPUs ' +
+          'with the weights of step N while step N trains, the trainer handing each new version to ' +
+          'the sampler after its step; every rollout keeps the policy version that sampled it ' +
+          '(its staleness is the trained version minus that, corrected by the importance ratio). The ' +
+          'run refuses a mode the worker does not list in /v1/info rollout_modes.',
+      ),
   }),
   environments: z.array(EnvSpec).min(1).describe('The environment mixture, trained simultaneously.'),
   algorithm: AlgorithmConfig.default(AlgorithmConfig.parse({})),

@@ -91,6 +91,7 @@ export function instantPolicy(): Policy & { calls: Record<string, number> } {
         last_idempotency_key: null,
         checkpoint_dir: '/nonexistent',
         loaded_from: null,
+        rollout_modes: ['sync'],
       };
     },
     async trainStep(req: TrainStepRequest): Promise<TrainStepResponse> {

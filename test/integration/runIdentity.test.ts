@@ -195,6 +195,17 @@ describe('every run starts from its own weights', () => {
     expect(named.policyVersion).toBe(2);
   }, 600_000);
 
+  it('a run asking for a rollout mode the worker does not serve is refused before anything is written', async () => {
+    const f = await failure(
+      run('ident-overlap', config({ policy: { url: stack.policy.url, rollout_mode: 'one_step_off' } })),
+    );
+    expect(f.type).toBe('PolicyRolloutModeUnsupported');
+    expect(f.message).toContain(
+      'serves rollout modes sync; run ident-overlap sets policy.rollout_mode one_step_off',
+    );
+    expect(await db().select().from(runs).where(eq(runs.id, 'ident-overlap'))).toHaveLength(0);
+  }, 600_000);
+
   it('refuses a second run on a worker another running run holds, and names it', async () => {
     const handle = await stack.temporal.client.workflow.start('rlRun', {
       taskQueue: MAIN_QUEUE,

@@ -52,6 +52,7 @@ function scriptedPolicy(
         last_idempotency_key: null,
         checkpoint_dir: '/nonexistent',
         loaded_from: null,
+        rollout_modes: ['sync'],
       };
     },
     async tokenize(req) {
