@@ -16,7 +16,13 @@ import { readRunConfig, startAndWatch } from './commands/run.js';
 import { fail, homeDir, openProjectDatabase, temporalAddress, temporalClient } from './context.js';
 import { openLogSource } from './logSource.js';
 import { acquirePgliteLock } from './pgliteLock.js';
-import { collectPlugin, loadCliPlugins, PLUGIN_FLAG_HELP, pluginLines } from './plugins.js';
+import {
+  collectPlugin,
+  loadCliPlugins,
+  PLUGIN_FLAG_HELP,
+  pluginLines,
+  warnOnPluginEdits,
+} from './plugins.js';
 import { reconcileIfReachable } from './reconcile.js';
 import { RunFailedError } from './watch.js';
 import { installQuietRuntime, startWorkers } from './workers.js';
@@ -37,11 +43,17 @@ const int = (v: string) => {
   return n;
 };
 
-/** Loads `--plugin` and `MULTIGYM_PLUGINS` (printing what each registered), or exits 1 with the error. */
+/**
+ * Loads `--plugin` and `MULTIGYM_PLUGINS`, or exits 1 with the error. For commands that serve
+ * (`print`): prints what each registered, and warns when a plugin's files change (restart to reload).
+ */
 async function loadPluginsOrFail(flags: string[], print = true): Promise<void> {
   try {
     const loaded = await loadCliPlugins(flags);
-    if (print) for (const line of pluginLines(loaded)) console.log(line);
+    if (print) {
+      for (const line of pluginLines(loaded)) console.log(line);
+      warnOnPluginEdits(loaded);
+    }
   } catch (err) {
     fail((err as Error).message);
   }

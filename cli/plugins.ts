@@ -4,9 +4,9 @@
  * `quickstart`. Paths resolve against the working directory here (a run config's `plugins` resolve
  * against the config file's directory: `readRunConfig`).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { isPathSpecifier, loadPlugin } from '../environments/registry.js';
+import { existsSync, type FSWatcher, watch } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isPathSpecifier, loadPlugin, pluginEntry } from '../environments/registry.js';
 
 /** Commander collector of a repeatable `--plugin`. */
 export const collectPlugin = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -55,3 +55,37 @@ export async function loadCliPlugins(flags?: string[]): Promise<LoadedPlugin[]> 
 /** One line per plugin for a command's start-up output: `plugin FILE: name, name`. */
 export const pluginLines = (loaded: LoadedPlugin[]): string[] =>
   loaded.map((p) => `plugin ${p.specifier}: ${p.names.join(', ')}`);
+
+/**
+ * Warns once per plugin when a source file beside its entry module changes: running workers keep the
+ * code they imported, so an edit takes effect only after a restart (never silently half-applied).
+ * Watches the entry's folder (not its subfolders, not node_modules); returns a function that stops.
+ */
+export function warnOnPluginEdits(
+  loaded: LoadedPlugin[],
+  warn: (line: string) => void = (line) => console.warn(line),
+): () => void {
+  const watchers: FSWatcher[] = [];
+  for (const { specifier } of loaded) {
+    if (!isPathSpecifier(specifier)) continue;
+    let warned = false;
+    try {
+      const dir = dirname(pluginEntry(specifier));
+      const w = watch(dir, { persistent: false }, (_event, file) => {
+        if (warned || !file || !/\.(m?[jt]s|json)$/.test(file)) return;
+        warned = true;
+        warn(
+          `multigym: plugin ${specifier} changed on disk (${file}); running workers keep the code they loaded: ` +
+            'restart this command to load it',
+        );
+      });
+      w.on('error', () => undefined);
+      watchers.push(w);
+    } catch {
+      // A folder that cannot be watched (permissions, a network file system): no warning, no failure.
+    }
+  }
+  return () => {
+    for (const w of watchers) w.close();
+  };
+}

@@ -41,6 +41,7 @@ export const exactMatch = defineReward({
   name: 'exact-match',
   description: 'Extracted answer (or completion) string-equal to the reference after normalisation: 0 or 1.',
   configSchema: config,
+  range: [0, 1],
   score(trajectory, task, cfg) {
     const references = referenceAnswers(task, cfg.answerField);
     if (references === null) {

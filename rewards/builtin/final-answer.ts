@@ -77,6 +77,7 @@ export const finalAnswer = defineReward({
   description:
     "Final answer after the tool calls equals the task's answer (numbers by math equivalence): 0 or 1.",
   configSchema: FinalAnswerConfig,
+  range: [0, 1],
   async score(trajectory, task, config) {
     const data = readToolTask(task.data);
     if (!data?.answer) return { value: 0, applicable: false, details: { reason: 'task has no answer' } };

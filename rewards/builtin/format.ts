@@ -65,6 +65,7 @@ export const format = defineReward({
   name: 'format',
   description: 'Share of format rules followed (<think> block, \\boxed{} answer, …): in [0, 1].',
   configSchema: config,
+  range: [0, 1],
   score(trajectory, _task, cfg) {
     const turns = assistantTurns(trajectory);
     const last = turns[turns.length - 1]!;

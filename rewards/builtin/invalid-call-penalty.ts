@@ -48,6 +48,7 @@ export const invalidCallPenalty = defineReward({
   description:
     'Penalty for unreadable calls, unknown functions and schema-breaking arguments: −min(1, k·count).',
   configSchema: InvalidCallPenaltyConfig,
+  range: [-1, 0],
   score(trajectory, task, config) {
     const data = readToolTask(task.data);
     if (!data) return { value: 0, applicable: false, details: { reason: 'not a tool-use task' } };

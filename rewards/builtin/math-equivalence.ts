@@ -56,6 +56,7 @@ export const mathEquivalence = defineReward({
   description:
     'Final answer mathematically equivalent to the reference (numbers, LaTeX, sets, intervals): 0 or 1.',
   configSchema: config,
+  range: [0, 1],
   score(trajectory, task, cfg) {
     const reference = referenceAnswer(task, cfg.answerField);
     if (reference === null) {

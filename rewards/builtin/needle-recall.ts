@@ -92,6 +92,7 @@ export const needleRecall = defineReward({
   description:
     'Fraction of the expected needles (answers) found in the completion, whole-word; range [0, 1].',
   configSchema: config,
+  range: [0, 1],
   score(trajectory, task, cfg) {
     const answers = answerForms(task.data[cfg.field]);
     if (answers.length === 0) {

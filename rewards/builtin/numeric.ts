@@ -46,6 +46,7 @@ export const numeric = defineReward({
   name: 'numeric',
   description: 'Extracted answer numerically equal to the reference within a tolerance: 0 or 1.',
   configSchema: config,
+  range: [0, 1],
   score(trajectory, task, cfg) {
     const reference = referenceAnswer(task, cfg.answerField);
     const ref = reference === null ? null : asNumber(reference);

@@ -41,6 +41,7 @@ export const toolCallMatch = defineReward({
   name: 'tool-call-match',
   description: 'BFCL AST match of the calls made against the ground truth (order free); 1 or 0 (or partial).',
   configSchema: ToolCallMatchConfig,
+  range: [0, 1],
   score(trajectory, task, config) {
     const data = readToolTask(task.data);
     if (!data) return { value: 0, applicable: false, details: { reason: 'not a tool-use task' } };

@@ -33,6 +33,7 @@ export const turnBudget = defineReward({
   description:
     'Penalty for turns past the budget: 0 within it, linearly down to −1 at the turn limit; −1 without an answer.',
   configSchema: TurnBudgetConfig,
+  range: [-1, 0],
   score(trajectory, task, config) {
     const data = readToolTask(task.data);
     const extra = (trajectory.extra ?? {}) as {

@@ -12,6 +12,7 @@ export const unitTestsFraction = defineReward({
   name: 'unit-tests-fraction',
   description: 'Fraction of unit tests / stdin-stdout cases the program passes in the sandbox. Range [0, 1].',
   configSchema: unitTestsConfig,
+  range: [0, 1],
   runsIn: 'caller',
   score: (t, task, config) => scoreWith(t, task, config, (r) => r.passed / r.total),
 });

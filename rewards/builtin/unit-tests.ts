@@ -141,6 +141,7 @@ export const unitTests = defineReward({
   description:
     '1 when the program passes all unit tests / stdin-stdout cases in the sandbox, else 0. Range {0, 1}.',
   configSchema: unitTestsConfig,
+  range: [0, 1],
   // The sandbox is a subprocess with its own limits; a pool thread would only duplicate its state.
   runsIn: 'caller',
   score: (t, task, config) => scoreWith(t, task, config, (r) => (r.passed === r.total ? 1 : 0)),

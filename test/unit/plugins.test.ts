@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { runActivities } from '../../activities/runs.js';
 import { readRunConfig } from '../../cli/commands/run.js';
-import { pluginSpecifiers } from '../../cli/plugins.js';
+import { pluginSpecifiers, warnOnPluginEdits } from '../../cli/plugins.js';
 import { getEnvironment, loadPlugin } from '../../environments/registry.js';
 import { getReward } from '../../rewards/registry.js';
 import { scoreTrajectory } from '../../rewards/score.js';
@@ -135,5 +135,27 @@ describe('plugin errors and names', () => {
     await expect(validateRun({ config })).rejects.toThrow(
       'invalid run config: environments.0.config: Unrecognized key: "colour"',
     );
+  });
+
+  it('warns when a loaded plugin is edited: running workers keep the code they loaded', async () => {
+    const pluginDir = mkdtempSync(join(tmpdir(), 'mg-plugin-edit-'));
+    const file = join(pluginDir, 'index.mjs');
+    writeFileSync(file, 'export default [];\n');
+    const warnings: string[] = [];
+    let edited: () => void = () => undefined;
+    const seen = new Promise<void>((r) => (edited = r));
+    const stop = warnOnPluginEdits([{ specifier: file, names: [] }], (line) => {
+      warnings.push(line);
+      edited();
+    });
+    try {
+      writeFileSync(join(pluginDir, 'checker.ts'), 'export const x = 1;\n');
+      await seen;
+      expect(warnings).toEqual([
+        `multigym: plugin ${file} changed on disk (checker.ts); running workers keep the code they loaded: restart this command to load it`,
+      ]);
+    } finally {
+      stop();
+    }
   });
 });
