@@ -366,8 +366,8 @@ class Sampler:
                 store[rows] = x
             out_tok, out_lp, n_new, reason, thinking = done
         if not track_think:
-            rows = zip(prompts, out_tok.tolist(), n_new.tolist(), strict=True)
-            thinking = torch.tensor([self._count_thinking(x, r[:n]) for x, r, n in rows])
+            done_rows = zip(prompts, out_tok.tolist(), n_new.tolist(), strict=True)
+            thinking = torch.tensor([self._count_thinking(x, r[:n]) for x, r, n in done_rows])
         return self._collect(out_tok, out_lp, n_new, reason, thinking, stops)
 
     def _count_thinking(self, prompt: Sequence[int], ids: list[int]) -> int:
