@@ -1,10 +1,12 @@
 /**
  * The seeded arithmetic set of the comparison with TRL's `GRPOTrainer` (issue 22): 2–3-digit sums,
  * two-digit products and short word problems, each asking for "Answer: <number>". Written as math
- * environment JSONL records (`question`, `answer`); the reward is `math-equivalence` (1 for the right
- * number: it reads the number after "Answer:", else the last number) plus 0.1 × `regex` for the
- * "Answer: <number>" format, as in the TRL run. (`final-answer` would not do: it scores tool-use tasks
- * only and is not applicable to math records, so it silently adds nothing.)
+ * environment JSONL records (`question`, `answer`); the reward is TRL's: 1 for the right number after
+ * "Answer:" (`numeric` with only the `answer-is` rule, which also reads "the answer is N") plus
+ * 0.1 × `regex` for the "Answer: <number>" format (so 1.1 = TRL's criterion exactly). Not `math-equivalence`: it evaluates expressions, so restating the question ("Answer:
+ * 73 * 89") scores 1, and a 421-s run on one H200 learned exactly that (docs/BENCHMARKS.md); nor its
+ * fallback to the last number, which TRL's reward does not have. (`final-answer` would not do either:
+ * it scores tool-use tasks only and is not applicable to math records, so it silently adds nothing.)
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -69,7 +71,7 @@ export const ARITHMETIC_ENV: EnvSpec = EnvSpec.parse({
   eval_split: 'test',
   sampling: { max_tokens: 96, temperature: 1, top_p: 1 },
   rewards: [
-    { checker: 'math-equivalence', weight: 1 },
+    { checker: 'numeric', weight: 1, config: { rules: ['answer-is'] } },
     { checker: 'regex', weight: 0.1, config: { pattern: 'Answer:\\s*-?[0-9][0-9,]*' } },
   ],
   config: {

@@ -16,7 +16,7 @@
  * rewritten after every phase, so a run cut short keeps what it finished.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
@@ -45,8 +45,18 @@ const { values: args } = parseArgs({
     steps: { type: 'string' },
     'unsafe-sandbox': { type: 'boolean', default: false },
     'eval-tasks': { type: 'string' },
+    // The peer phase: training seconds to stop after, an evaluation every this many training seconds
+    // (in addition to spec.peer.evalEvery steps; 0 = none), and a wall-clock deadline (s since the
+    // driver started) after which training stops and a last evaluation runs, so that a device call
+    // with a hard limit still ends with a saved result.
+    'peer-seconds': { type: 'string' },
+    'peer-eval-seconds': { type: 'string' },
+    'peer-eval-every': { type: 'string' },
+    'peer-eval-tasks': { type: 'string' },
+    deadline: { type: 'string' },
   },
 });
+const started = performance.now();
 if (!args.data || !args.out) throw new Error('--data DIR and --out DIR are required');
 const dataDir = resolve(args.data);
 const outDir = resolve(args.out);
@@ -58,6 +68,14 @@ if (args['unsafe-sandbox'])
   for (const e of [...spec.envs, ...(spec.peer ? [spec.peer.env] : [])])
     if (e.name === 'code-sandbox') e.config = { ...e.config, unsafe: true };
 if (args['eval-tasks']) spec.evalTasks = Number(args['eval-tasks']);
+if (spec.peer) {
+  if (args['peer-seconds']) spec.peer.maxTrainSeconds = Number(args['peer-seconds']);
+  if (args['peer-eval-every']) spec.peer.evalEvery = Number(args['peer-eval-every']);
+  if (args['peer-eval-tasks']) spec.peer.evalTasks = Number(args['peer-eval-tasks']);
+  if (args['peer-eval-seconds']) spec.peer.evalEverySeconds = Number(args['peer-eval-seconds']);
+}
+const deadline = args.deadline ? Number(args.deadline) : Number.POSITIVE_INFINITY;
+const wallSeconds = () => (performance.now() - started) / 1000;
 const resultsFile = resolve(outDir, 'results.json');
 const results: {
   spec: ProofSpec;
@@ -68,7 +86,11 @@ const results: {
 } = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : { spec, phases: {} };
 results.failures ??= [];
 const failures = results.failures;
-const save = () => writeFileSync(resultsFile, JSON.stringify(results, null, 1));
+// Written whole and renamed, so a copy taken while the run goes on is never half a file.
+const save = () => {
+  writeFileSync(`${resultsFile}.tmp`, JSON.stringify(results, null, 1));
+  renameSync(`${resultsFile}.tmp`, resultsFile);
+};
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 /** Starts the policy worker; resolves with its process and URL once it listens. */
@@ -113,14 +135,14 @@ results.worker = await policy.info();
 log(`policy worker ${worker.url}: ${JSON.stringify(results.worker)}`);
 
 /** The run config the activities see (validated like a real run's). */
-const runConfig = (name: string, envs: EnvSpec[]) =>
+const runConfig = (name: string, envs: EnvSpec[], algorithm = spec.algorithm) =>
   RunConfig.parse({
     name,
     seed: spec.seed,
     steps: Math.max(1, spec.steps),
     policy: { url: worker.url },
     environments: envs,
-    algorithm: spec.algorithm,
+    algorithm,
     data_dir: dataDir,
   });
 
@@ -165,9 +187,12 @@ async function evaluate(
   envs: EnvSpec[] = spec.envs,
   tasks = spec.evalTasks,
   phase = 'eval:0',
+  algorithm = spec.algorithm,
+  strict?: number,
 ): Promise<{ scores: PhaseResult['eval']; seconds: number }> {
   const t0 = performance.now();
-  const cfg = runConfig(runId, envs);
+  // A run id names one config (startRun refuses another): the algorithm is the training run's.
+  const cfg = runConfig(runId, envs, algorithm);
   if (phase === 'eval:0') await call('startRun', { runId, config: cfg });
   const per = await Promise.all(
     cfg.environments.map(async (e) => {
@@ -193,7 +218,13 @@ async function evaluate(
         plugins: [],
       });
       const rewards = await rolloutChunks(runId, phase, 0, evalSpec, taskIds, true, cfg.policy.url);
-      return [e.name, score(rewards.map((r) => r[0] ?? 0))] as const;
+      return [
+        e.name,
+        score(
+          rewards.map((r) => r[0] ?? 0),
+          strict,
+        ),
+      ] as const;
     }),
   );
   return { scores: Object.fromEntries(per), seconds: (performance.now() - t0) / 1000 };
@@ -208,14 +239,14 @@ async function train(
   schedule: EnvSpec[][],
   after: (step: number, trainSeconds: number) => Promise<boolean>,
   algorithm = spec.algorithm,
+  steps: StepRecord[] = [],
 ): Promise<{ steps: StepRecord[]; seconds: number }> {
   const all = [...new Map(schedule.flat().map((e) => [e.name, e])).values()];
-  const cfg = { ...runConfig(runId, all), algorithm: RunConfig.shape.algorithm.parse(algorithm) };
+  const cfg = runConfig(runId, all, algorithm);
   await call('validateRun', { config: cfg });
   await call('startRun', { runId, config: cfg });
   await policy.reset({ run_id: runId });
   const cursors: Record<string, number> = {};
-  const steps: StepRecord[] = [];
   let seconds = 0;
   for (const [i, envs] of schedule.entries()) {
     const step = i + 1;
@@ -265,6 +296,18 @@ async function train(
     if (await after(step, seconds)) break;
   }
   return { steps, seconds };
+}
+
+/** The first `n` completions (by task) of one evaluation of a run: what the held-out answers look like. */
+async function sampleCompletions(runId: string, phase: string, n = 6): Promise<string[]> {
+  const res = await database.db.execute(
+    sql`SELECT task_id, completion FROM rollouts WHERE run_id = ${runId} AND phase = ${phase} ORDER BY task_id LIMIT ${n}`,
+  );
+  const rows = ((res as { rows?: unknown[] }).rows ?? (res as unknown as unknown[])) as {
+    task_id: string;
+    completion: string;
+  }[];
+  return rows.map((r) => `${r.task_id}: ${r.completion.slice(0, 200)}`);
 }
 
 /** Rollouts of a run that are not `ok` (checker errors, rejected contexts…), by env and status. */
@@ -332,34 +375,55 @@ try {
       } else if (phase === 'peer' && spec.peer) {
         const p = spec.peer;
         const curve: NonNullable<PhaseResult['curve']> = [];
+        const peerSteps: StepRecord[] = [];
+        let trained = 0;
+        // Rewritten after every evaluation, so a run cut short keeps its curve.
+        const record = () => {
+          results.phases.peer = {
+            eval: { [p.env.name]: curve[curve.length - 1]!.score },
+            evalSeconds: curve.reduce((a, c) => a + (c.evalSeconds ?? 0), 0),
+            steps: peerSteps,
+            trainSeconds: trained,
+            curve,
+          };
+          save();
+        };
         const probe = async (step: number, seconds: number) => {
-          const ev = await evaluate(runId, [p.env], p.evalTasks, `eval:${step}`);
+          // strictPassed: right number after "Answer:" and the format bonus (reward 1.1), TRL's criterion.
+          const ev = await evaluate(runId, [p.env], p.evalTasks, `eval:${step}`, p.algorithm, 1.1);
           const s = ev.scores[p.env.name]!;
-          curve.push({ step, trainSeconds: seconds, score: s });
-          log(`${runId} held-out after ${step} steps, ${seconds.toFixed(0)} s: ${s.passed}/${s.tasks}`);
+          const samples = await sampleCompletions(runId, `eval:${step}`);
+          curve.push({ step, trainSeconds: seconds, score: s, evalSeconds: ev.seconds, samples });
+          log(
+            `${runId} held-out after ${step} steps, ${seconds.toFixed(0)} s: ${s.passed}/${s.tasks} ` +
+              `(with "Answer:" ${s.strictPassed}) ` +
+              `(eval ${ev.seconds.toFixed(1)} s, wall ${wallSeconds().toFixed(0)} s)`,
+          );
+          record();
           return ev;
         };
         await policy.reset({ run_id: runId });
-        await call('startRun', { runId, config: runConfig(runId, [p.env]) });
+        await call('startRun', { runId, config: runConfig(runId, [p.env], p.algorithm) });
         await probe(0, 0);
-        const tr = await train(
+        const every = p.evalEverySeconds ?? 0;
+        let nextEval = every;
+        await train(
           runId,
           Array.from({ length: 100_000 }, () => [p.env]),
           async (step, seconds) => {
-            const last = seconds >= p.maxTrainSeconds;
-            if (step % p.evalEvery === 0 || last) await probe(step, seconds);
+            trained = seconds;
+            const late = wallSeconds() >= deadline;
+            if (late) log(`${runId}: wall-clock deadline ${deadline} s reached after step ${step}`);
+            const last = seconds >= p.maxTrainSeconds || late;
+            const due = (p.evalEvery > 0 && step % p.evalEvery === 0) || (every > 0 && seconds >= nextEval);
+            if (due || last) await probe(step, seconds);
+            while (every > 0 && nextEval <= seconds) nextEval += every;
             return last;
           },
           p.algorithm,
+          peerSteps,
         );
-        const final = curve[curve.length - 1]!;
-        results.phases.peer = {
-          eval: { [p.env.name]: final.score },
-          evalSeconds: 0,
-          steps: tr.steps,
-          trainSeconds: tr.seconds,
-          curve,
-        };
+        record();
       } else {
         throw new Error(`unknown phase ${phase}`);
       }

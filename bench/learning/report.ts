@@ -2,14 +2,21 @@
  * Turns the learning proof's results (proof.ts's results.json files) into the PNG reward curves of
  * docs/ and the Markdown tables of docs/BENCHMARKS.md, printed to stdout.
  *
- *   npx tsx bench/learning/report.ts bench/learning/results/joint-staged.json bench/learning/results/peer.json
+ *   npx tsx bench/learning/report.ts bench/learning/results/joint-staged.json bench/learning/results/peer.json \
+ *     [--peer-title=TITLE]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type CurvePoint, rewardCurveSvg, svgToPng } from '../../cli/report/chart.js';
 import type { EnvScore, PhaseResult, ProofSpec } from './spec.js';
 
 type Results = { spec: ProofSpec; phases: Record<string, PhaseResult> };
-const files = process.argv.slice(2).map((f) => JSON.parse(readFileSync(f, 'utf8')) as Results);
+const argv = process.argv.slice(2);
+const peerTitle =
+  argv.find((a) => a.startsWith('--peer-title='))?.slice('--peer-title='.length) ??
+  'Seeded arithmetic (the TRL comparison): SmolLM2-135M-Instruct on one H200';
+const files = argv
+  .filter((a) => !a.startsWith('--'))
+  .map((f) => JSON.parse(readFileSync(f, 'utf8')) as Results);
 const phases: Record<string, PhaseResult> = Object.assign({}, ...files.map((r) => r.phases));
 const pct = (s: EnvScore) =>
   `${s.passed}/${s.tasks} = ${(100 * s.passRate).toFixed(1)}% ± ${(100 * s.se).toFixed(1)}`;
@@ -52,9 +59,12 @@ if (base && joint && staged) {
   writeFileSync('docs/img/learning-proof-rewards.png', svgToPng(svg));
 }
 if (peer?.curve) {
-  console.log('\n| policy steps | training s | held-out accuracy |');
-  console.log('| --- | --- | --- |');
-  for (const c of peer.curve) console.log(`| ${c.step} | ${c.trainSeconds.toFixed(0)} | ${pct(c.score)} |`);
+  console.log('\n| policy steps | training s | held-out accuracy | of them with "Answer:" | eval s |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const c of peer.curve)
+    console.log(
+      `| ${c.step} | ${c.trainSeconds.toFixed(0)} | ${pct(c.score)} | ${c.score.strictPassed ?? '—'} | ${c.evalSeconds?.toFixed(1) ?? '—'} |`,
+    );
   const reached = peer.curve.find((c) => c.score.passRate >= 0.22);
   console.log(`\nfirst evaluation at ≥ 22%: ${reached ? `${reached.trainSeconds.toFixed(0)} s` : 'none'}`);
   const points: CurvePoint[] = peer.curve.map((c) => ({
@@ -71,10 +81,7 @@ if (peer?.curve) {
         meanReward: v.meanReward,
         passRate: v.passRate,
       });
-  const svg = await rewardCurveSvg(
-    points,
-    'Seeded arithmetic (the TRL comparison): SmolLM2-135M-Instruct on one H200',
-  );
+  const svg = await rewardCurveSvg(points, peerTitle);
   writeFileSync('docs/img/learning-proof-arithmetic.png', svgToPng(svg));
 }
 process.exit(0);

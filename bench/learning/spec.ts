@@ -27,6 +27,8 @@ export interface ProofSpec {
     algorithm: Partial<AlgorithmConfig>;
     maxTrainSeconds: number;
     evalEvery: number;
+    /** Also evaluate each time training crosses another multiple of this many seconds (0/absent: never). */
+    evalEverySeconds?: number;
     evalTasks: number;
   };
 }
@@ -39,6 +41,8 @@ export interface EnvScore {
   /** √(p(1−p)/n). */
   se: number;
   meanReward: number;
+  /** Tasks with reward ≥ `strict` (when asked for: the peer's "right number after Answer:" = 1.1). */
+  strictPassed?: number;
 }
 
 /** Per-environment statistics of one training step (from `trainStep`). */
@@ -57,11 +61,21 @@ export interface PhaseResult {
   /** Training wall time, evaluations excluded, s. */
   trainSeconds?: number;
   /** Held-out scores during training (peer phase): after `step` steps and `trainSeconds` of training. */
-  curve?: { step: number; trainSeconds: number; score: EnvScore }[];
+  curve?: {
+    step: number;
+    trainSeconds: number;
+    score: EnvScore;
+    evalSeconds?: number;
+    /** A few held-out completions of this evaluation (`task id: text`), to see what was rewarded. */
+    samples?: string[];
+  }[];
 }
 
-/** Pass rate and its standard error from rewards (pass = reward ≥ 1 − 1e-9). */
-export function score(rewards: number[]): EnvScore {
+/**
+ * Pass rate and its standard error from rewards (pass = reward ≥ 1 − 1e-9); with `strict`, also the
+ * count of rewards ≥ `strict` − 1e-9 (e.g. 1.1 = correct and in the required format).
+ */
+export function score(rewards: number[], strict?: number): EnvScore {
   const n = rewards.length;
   const passed = rewards.filter((r) => r >= 1 - 1e-9).length;
   const p = n ? passed / n : 0;
@@ -71,6 +85,7 @@ export function score(rewards: number[]): EnvScore {
     passRate: p,
     se: n ? Math.sqrt((p * (1 - p)) / n) : 0,
     meanReward: n ? rewards.reduce((a, b) => a + b, 0) / n : 0,
+    ...(strict === undefined ? {} : { strictPassed: rewards.filter((r) => r >= strict - 1e-9).length }),
   };
 }
 
