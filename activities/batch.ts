@@ -31,6 +31,8 @@ interface BatchRow {
   logprobs: number[];
   completionMask: (0 | 1)[] | null;
   finishReason: string;
+  /** The policy version that sampled the rollout (the worker's generate response). */
+  policyVersion: number;
 }
 
 /** A step's batch and what it was built from. */
@@ -44,6 +46,31 @@ export interface StepBatch {
   advantages: number[];
   /** Reward shaping and selection metrics of the batch (step_metrics.train). */
   metrics: BatchMetrics;
+  /** The policy version that sampled each of `samples`, in order. */
+  sampledBy: number[];
+}
+
+/** How far behind the trained policy a batch's rollouts were sampled (step_metrics.train). */
+export interface StalenessMetrics {
+  /** Mean and maximum over the batch's samples of (version trained from − version sampled by); 0 in
+   * the synchronous rollout mode, up to 1 in one_step_off. */
+  rollout_staleness_mean: number;
+  rollout_staleness_max: number;
+}
+
+/**
+ * Staleness of a batch: `trainedFrom` (the policy version the step's update starts from) minus the
+ * version that sampled each sample (`sampledBy`); 0 and 0 for an empty batch. Never throws: it runs
+ * after the worker applied the step, so a negative value (a sample newer than the weights, which no
+ * rollout mode produces) is recorded as it is rather than failing a step that already happened.
+ */
+export function stalenessOf(sampledBy: number[], trainedFrom: number): StalenessMetrics {
+  if (sampledBy.length === 0) return { rollout_staleness_mean: 0, rollout_staleness_max: 0 };
+  const lag = sampledBy.map((v) => trainedFrom - v);
+  return {
+    rollout_staleness_mean: lag.reduce((a, b) => a + b, 0) / lag.length,
+    rollout_staleness_max: Math.max(...lag),
+  };
 }
 
 /**
@@ -70,6 +97,7 @@ export async function buildBatch(
       logprobs: rollouts.logprobs,
       completionMask: rollouts.completionMask,
       finishReason: rollouts.finishReason,
+      policyVersion: rollouts.policyVersion,
     })
     .from(rollouts)
     .where(and(ofStep, eq(rollouts.status, 'ok'), isNotNull(rollouts.reward)))
@@ -157,6 +185,7 @@ export async function buildBatch(
     ids: built.advantages.map((a) => a.row.id),
     advantages: built.advantages.map((a) => a.advantage),
     metrics: built.metrics,
+    sampledBy: built.samples.map(({ row }) => row.policyVersion),
   };
 }
 

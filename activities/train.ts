@@ -8,7 +8,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { policyVersions, runs, stepMetrics } from '../db/schema.js';
 import type { Activities, RunState, TrainRecipe, TrainStepInput } from '../workflows/contracts.js';
-import { buildBatch, hyperOf, referenceKlOf } from './batch.js';
+import { buildBatch, hyperOf, referenceKlOf, stalenessOf } from './batch.js';
 import { type ActivityDeps, asActivityError, policyCache, withHeartbeat } from './deps.js';
 
 /** Builds the `trainStep` activity. */
@@ -68,7 +68,7 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
       } catch (err) {
         throw asActivityError(err, input);
       }
-      const { samples, envs, ids, advantages, metrics } = batch;
+      const { samples, envs, ids, advantages, metrics, sampledBy } = batch;
       if (samples.length === 0) {
         // Every rollout was rejected (e.g. contexts over the model's window): nothing to train on. The
         // step is recorded as skipped and the policy version stays; retrying would change nothing.
@@ -109,7 +109,9 @@ export function trainActivities(deps: ActivityDeps): Pick<Activities, 'trainStep
       } catch (err) {
         throw asActivityError(err, input);
       }
-      await recordStep(input, res.policy_version, { ...res.metrics, ...metrics }, envs, true);
+      // the update started from the version before this step's: the rollouts' lag behind it
+      const staleness = stalenessOf(sampledBy, res.policy_version - 1);
+      await recordStep(input, res.policy_version, { ...res.metrics, ...metrics, ...staleness }, envs, true);
       return {
         policyVersion: res.policy_version,
         samples: samples.length,

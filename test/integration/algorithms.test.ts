@@ -69,6 +69,9 @@ function expectTermMetrics(m: Record<string, number>): void {
     'kl_in_reward_mean',
   ])
     expect(typeof m[k], k).toBe('number');
+  // synchronous rollouts: every sample was drawn by the policy the step trains from
+  expect(m.rollout_staleness_mean).toBe(0);
+  expect(m.rollout_staleness_max).toBe(0);
 }
 
 describe('example run configs on CPU', () => {
