@@ -9,6 +9,7 @@ method, so the policy version and the idempotency records stay identical everywh
   * `/v1/generate`: each rank samples its block of the rows, rank 0 answers with all of them;
   * `/v1/train_step`, `/v1/sft_step`: each rank computes its shard's gradients (DDP, summed; or
     FSDP with `--parallel fsdp`: reduce-scattered, then all-gathered into the sampler's replica);
+  * `/v1/reference_kl`: every rank computes the whole batch (the same answer);
   * `/v1/checkpoint`: rank 0 alone writes the files (the replicas are identical) after a sharded
     optimizer state (`--shard-optimizer`, `--parallel fsdp`) is gathered;
   * `/v1/load`: every rank loads the same directory (one host, or a shared filesystem);
@@ -46,6 +47,9 @@ ALL_RANKS: dict[str, Callable[[Engine, dict[str, Any]], dict[str, Any]]] = {
     "/v1/generate": Engine.generate,
     "/v1/train_step": Engine.train_step,
     "/v1/sft_step": Engine.sft_step,
+    # every rank: under FSDP its forward passes are collective; under DDP it keeps the ranks'
+    # idempotency records and reference policy the same
+    "/v1/reference_kl": Engine.reference_kl,
     "/v1/load": Engine.load,
     "/v1/reset": Engine.reset,
 }

@@ -118,6 +118,10 @@ def test_two_rank_worker_over_http(launched: Launched, tmp_path: Path) -> None:
     hyper = {"learning_rate": 1e-3, "micro_batch_size": 3, "kl_coef": 0.02}
     first = w.ok("/v1/train_step", {"idempotency_key": "k1", "samples": samples, "hyper": hyper})
     assert first["policy_version"] == 1 and not first["replayed"]
+    # the KL in the reward: π_θ (one step on) against π_ref (the start), every rank in step
+    kl_body = {"samples": samples, "kl_estimator": "k1", "kl_clamp": 10.0, "micro_batch_size": 4}
+    kl = w.ok("/v1/reference_kl", {**kl_body, "idempotency_key": "k1"})
+    assert len(kl["kl"]) == len(samples) and any(abs(x) > 0 for x in kl["kl"]), kl
     again = w.ok("/v1/train_step", {"idempotency_key": "k1", "samples": samples, "hyper": hyper})
     assert again["replayed"] and again["metrics"] == first["metrics"] and again["policy_version"] == 1
 
