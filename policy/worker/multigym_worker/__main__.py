@@ -142,6 +142,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.parallel == "fsdp" and not args.distributed:
         p.error("--parallel fsdp needs --distributed (start with torchrun)")
+    if args.parallel == "fsdp" and args.compile:
+        p.error("--compile is not supported with --parallel fsdp yet (drop one of them)")
     if args.parallel == "fsdp" and args.shard_optimizer:
         p.error("--shard-optimizer is for --parallel ddp; fsdp shards the optimizer state already")
     return args

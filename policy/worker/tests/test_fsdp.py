@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from gloo import run_ranks
 from test_distributed import hyper, make_batch
 
+from multigym_worker.__main__ import parse_args
 from multigym_worker.distributed import DistContext, DistributedTrainer
 from multigym_worker.fsdp import FSDPTrainer, load_train_state, save_train_state
 from multigym_worker.models import copy_weights, load_model
@@ -211,3 +213,22 @@ def test_two_fsdp_ranks_equal_one_process_and_the_checkpoint_loads_on_one(tmp_pa
         [p.float().flatten() for p in MasterAdamW(start, 0, (0.9, 0.999), 1e-8).params]
     )
     assert float((moved.abs() > 5e-4).float().mean()) > 0.9  # the step moved almost every weight by ≈ lr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--parallel", "fsdp"], "--parallel fsdp needs --distributed"),
+        (["--distributed", "--parallel", "fsdp", "--shard-optimizer"], "fsdp shards the optimizer state"),
+        (
+            ["--distributed", "--parallel", "fsdp", "--compile"],
+            "--compile is not supported with --parallel fsdp",
+        ),
+    ],
+)
+def test_fsdp_flags_that_do_not_combine_are_refused(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--model", "tiny", "--device", "cpu", *flags])
+    assert message in capsys.readouterr().err
