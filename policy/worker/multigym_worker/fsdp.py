@@ -30,9 +30,10 @@ Checkpoints, two ways:
     at any world size, including one process without a process group (a plain model), because DCP
     reshards by parameter name and global offsets. Nothing is gathered on one rank.
   * the worker's `/v1/checkpoint` keeps its one format (`checkpoint.py`): weights from the replica,
-    the whole optimizer state gathered on every rank first (`FSDPAdamW.consolidate`), so a worker
+    the whole optimizer state first gathered on rank 0 (`FSDPAdamW.consolidate`), so a worker
     checkpoint loads under FSDP, DDP or one process alike. Cost: the whole fp32 state passes through
-    host memory (12 bytes/parameter: 36 GB for 3B); a DCP-backed `/v1/checkpoint` is not wired yet.
+    rank 0's host memory (12 bytes/parameter: 36 GB for 3B); a DCP-backed `/v1/checkpoint` is not
+    wired yet.
 
 Limits: a layer is the unit of sharding (its whole weights are gathered for its forward); the
 reference policy (KL) is a second sharded copy built from a whole CPU copy (as under DDP); the
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import Tensor
 from torch.distributed.checkpoint.state_dict import (
@@ -118,8 +120,9 @@ def load_whole(sharded: CausalLM, whole: dict[str, Tensor]) -> None:
 class FSDPAdamW(MasterAdamW):
     """`MasterAdamW` over the sharded fp32 parameters (they are the masters). Its checkpoint form is
     the whole state in `MasterAdamW`'s format (`masters` holds the whole fp32 weights when the
-    replica serves in another dtype), gathered by `consolidate` on every rank, so a worker checkpoint
-    written under FSDP loads under DDP, in one process and at any world size, and the reverse."""
+    replica serves in another dtype), gathered on rank 0 by `consolidate` (run on every rank), so a
+    worker checkpoint written under FSDP loads under DDP, in one process and at any world size, and
+    the reverse."""
 
     def __init__(
         self, model: CausalLM, weight_decay: float, betas: tuple[float, float], eps: float, mixed: bool
@@ -128,27 +131,32 @@ class FSDPAdamW(MasterAdamW):
         self.replica_mixed = mixed
         self._whole: dict | None = None
 
-    def consolidate(self) -> None:
-        """Gathers the whole state (collective: every rank); `state_dict` returns it until the next step."""
+    def consolidate(self, to: int = 0) -> None:
+        """Gathers the whole state on rank `to` (collective: every rank all-gathers each tensor in
+        turn; only `to` keeps a host copy, so one host holds the 12 bytes/parameter once, not once
+        per rank); `state_dict` returns it there until the next step."""
+        keep = (dist.get_rank() if dist.is_initialized() else 0) == to
+
+        def host(t: Tensor) -> Tensor | None:
+            whole = full_tensor(t.detach())
+            return whole.to("cpu", copy=True) if keep else None
+
         whole = super().state_dict()  # its per-parameter dicts are the live state: build new ones
-        state = {
-            i: {k: full_tensor(v).to("cpu", copy=True) for k, v in entry.items()}
-            for i, entry in whole["opt"]["state"].items()
-        }
+        state = {i: {k: host(v) for k, v in entry.items()} for i, entry in whole["opt"]["state"].items()}
         whole["opt"] = {**whole["opt"], "state": state}
-        whole["masters"] = (
-            [full_tensor(m.detach()).cpu() for m in self.masters] if self.replica_mixed else None
-        )
-        self._whole = whole
+        whole["masters"] = [host(m) for m in self.masters] if self.replica_mixed else None
+        self._whole = whole if keep else None
 
     def state_dict(self) -> dict:
-        """The state gathered by the last `consolidate`.
+        """The state gathered by the last `consolidate` (on the rank it gathered to).
 
         Raises:
-            RuntimeError: `consolidate` has not run since the last step.
+            RuntimeError: `consolidate` has not run since the last step, or gathered to another rank.
         """
         if self._whole is None:
-            raise RuntimeError("FSDPAdamW.state_dict: call consolidate() on every rank first")
+            raise RuntimeError(
+                "FSDPAdamW.state_dict: call consolidate() on every rank first (rank 0 holds it)"
+            )
         return self._whole
 
     def clip_and_step(self, lr: float, max_grad_norm: float) -> float:

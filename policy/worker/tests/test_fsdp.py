@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.distributed as dist
 from gloo import run_ranks
 from test_distributed import hyper, make_batch
 
@@ -73,7 +74,13 @@ def resume_midway(ctx: DistContext, trainer: FSDPTrainer, steps: list[tuple]) ->
     fresh FSDP trainer on other weights loads it as `/v1/load` does and takes the other steps."""
     first = run_case(trainer, steps[:1])
     trainer.before_checkpoint()
-    state = trainer.opt.state_dict()  # type: ignore[union-attr]
+    # rank 0 alone holds the gathered state (it writes the checkpoint); every rank loads it
+    held: list[Any] = [trainer.opt.state_dict() if ctx.rank == 0 else None]  # type: ignore[union-attr]
+    if ctx.rank != 0:
+        with pytest.raises(RuntimeError, match="rank 0 holds it"):
+            trainer.opt.state_dict()  # type: ignore[union-attr]
+    dist.broadcast_object_list(held, src=0)
+    state = held[0]
     weights = {k: v.clone() for k, v in trainer.replica.state_dict().items()}
     replica, tok, _ = load_model("tiny", CPU, torch.float32, 99)
     fresh = FSDPTrainer(replica, tok.pad_id, OptimConfig(), Schedule(), ctx)
@@ -129,6 +136,8 @@ def bf16_fsdp_and_ddp(ctx: DistContext) -> dict[str, Any]:
         trainer = cls(replica, tok.pad_id, OptimConfig(), Schedule(), ctx)
         m = trainer.train_step(make_batch(1, 6), hyper("token-mean", 2))
         trainer.before_checkpoint()
+        if ctx.rank != 0:  # rank 0 holds FSDP's gathered state
+            continue
         state = trainer.opt.state_dict()  # type: ignore[union-attr]
         masters = torch.cat([x.flatten() for x in state["masters"]])
         out[kind] = {"metrics": m, "masters": masters, "dtype": next(replica.parameters()).dtype}
