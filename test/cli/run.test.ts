@@ -12,7 +12,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, runs } from '../../db/schema.js';
 import type { RunConfigInput } from '../../workflows/config.js';
-import { stopUpdate } from '../../workflows/messages.js';
+import { progressQuery, stopUpdate } from '../../workflows/messages.js';
 import { MAIN_QUEUE } from '../../workflows/queues.js';
 import { freePort } from '../e2e/ports.js';
 import { ESC, runCli } from '../helpers/cli.js';
@@ -253,6 +253,12 @@ describe('runs that cannot go on', () => {
       policy: { url: proxy.url },
       timeouts: { stop_grace_s: 2 },
     });
+    // Past `starting`: startRun (claim, row, the base checkpoint) is done, so what retries is a step.
+    await waitFor(
+      'the run to be running',
+      async () => ((await handle.query(progressQuery)).status === 'running' ? true : undefined),
+      120_000,
+    );
     await proxy.close();
     await waitFor('a retried activity', () => retrying('stop-retrying'), 120_000);
     await handle.executeUpdate(stopUpdate, { args: [{}] });

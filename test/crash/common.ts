@@ -163,7 +163,7 @@ export async function within(ms: number, work: Promise<unknown> | undefined): Pr
 
 /**
  * Asserts the run left the database whole: every rollout and reward once, one reward row set per ok
- * rollout, the full number of rollouts per step, and steps and policy versions 1..N without gaps.
+ * rollout, the full number of rollouts per step, steps 1..N and policy versions 0..N without gaps.
  */
 export async function expectIntact(db: Database, runId: string): Promise<void> {
   const report = await integrity(db, runId);
@@ -175,6 +175,7 @@ export async function expectIntact(db: Database, runId: string): Promise<void> {
   expect(report.rolloutsPerStep).toEqual(Array(RUN.steps).fill(RUN.prompts * RUN.group));
   expect(report.metricSteps).toEqual(oneTo(RUN.steps));
   expect(report.metricVersions).toEqual(oneTo(RUN.steps));
-  expect(report.versions).toEqual(oneTo(RUN.steps));
-  expect(report.versionSteps).toEqual(oneTo(RUN.steps));
+  // Version 0 at step 0: the start weights, which a run that checkpoints saves before its first step.
+  expect(report.versions).toEqual([0, ...oneTo(RUN.steps)]);
+  expect(report.versionSteps).toEqual([0, ...oneTo(RUN.steps)]);
 }

@@ -245,7 +245,7 @@ describe('multigym logs while another process holds the embedded database', () =
     );
     const bad = await logs([SEED_RUN, '--max-reward', 'x'], homeEnv);
     expect(bad.output).toContain('multigym: --max-reward: expected a number');
-  });
+  }, 300_000); // four CLI processes: each starts tsx, which takes tens of seconds on a loaded 2-core machine
 
   it('says what to do when the owner serves no API', async () => {
     await server.stop();
