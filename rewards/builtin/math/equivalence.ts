@@ -7,6 +7,10 @@
  * 2. `numeric`  — both plain numbers (thousands separators, signs, fractions, mixed numbers,
  *                 decimals, percentages), exact rationals: integers and fractions compare exactly,
  *                 decimals within `relTol` (`numbers.ts`).
+ *    `unevaluated` — a plain number is matched only by a plain number in lowest terms: an
+ *                 arithmetic expression (`73 \times 89`, `512+377`, `(73)(89)`, `2^{10}`, `\sqrt{4}`)
+ *                 or an unreduced fraction (`12/4`, `\frac{2}{4}`) restates the question rather than
+ *                 answering it, and a policy that copies the question must not be paid for it.
  * 3. `equation` — both equations (assignments kept: `y = 2x + 3`) equal up to a constant non-zero
  *                 factor (`2x - y = -3`); otherwise their sides compare pairwise (step 6).
  * 4. `interval` — intervals and unions (`[1,2)\cup(3,\infty)`): same brackets, equivalent endpoints;
@@ -40,6 +44,7 @@ export type EquivalenceMethod =
   | 'equation'
   | 'text'
   | 'symbolic'
+  | 'unevaluated'
   | 'timeout'
   | 'none';
 
@@ -178,9 +183,8 @@ export function isEquivalent(
   });
   if (a === b) return verdict(true, 'string');
 
-  const na = readNumber(a);
-  const nb = readNumber(b);
-  if (na && nb) return verdict(numbersEqual(na, nb, relTol, absTol), 'numeric');
+  const plain = plainNumberVerdict(a, b, relTol, absTol);
+  if (plain) return verdict(...plain);
   const limits = {
     relTol,
     absTol,
@@ -193,6 +197,41 @@ export function isEquivalent(
     if (err instanceof OutOfTime) return verdict(false, 'timeout');
     throw err;
   }
+}
+
+/**
+ * The verdict when either answer (normalised) is a plain number, else null: a plain number equals only
+ * a plain number, and a fraction in lowest terms only one in lowest terms (see `unevaluated` in the
+ * module comment). The other side not a plain number is `unevaluated` when it holds a digit (an
+ * expression of numbers), else `none`. Symmetric, like the rest of the comparison.
+ */
+function plainNumberVerdict(
+  a: string,
+  b: string,
+  relTol: number,
+  absTol: number,
+): [boolean, EquivalenceMethod] | null {
+  const na = readNumber(unwrap(a));
+  const nb = readNumber(unwrap(b));
+  if (!na && !nb) return null;
+  // A repeating decimal (`0.\overline{3}`) is a number written another way: the symbolic step reads it.
+  if (REPEATING.test(a) || REPEATING.test(b)) return null;
+  if (!na || !nb) return [false, /\d/.test(na ? b : a) ? 'unevaluated' : 'none'];
+  if (na.unreduced !== nb.unreduced) return [false, 'unevaluated'];
+  return [numbersEqual(na, nb, relTol, absTol), 'numeric'];
+}
+
+const REPEATING = /^[-+]?\d*\.\d*\\overline\{\d+\}$/;
+
+/** A number inside brackets or a `\boxed{}` is that number: `(5)`, `\boxed{5}`. */
+function unwrap(s: string): string {
+  let prev: string;
+  let out = s;
+  do {
+    prev = out;
+    out = out.replace(/^\((.*)\)$/, '$1').replace(/^\\boxed\{(.*)\}$/, '$1');
+  } while (out !== prev);
+  return out;
 }
 
 /** An equation's two sides (one top-level `=`, no `<=` / `>=`), or null. */
@@ -223,9 +262,8 @@ function compareNormalized(
 ): [boolean, EquivalenceMethod] {
   const { relTol, absTol } = limits;
   if (a === b) return [true, 'string'];
-  const na = readNumber(a);
-  const nb = readNumber(b);
-  if (na && nb) return [numbersEqual(na, nb, relTol, absTol), 'numeric'];
+  const plain = plainNumberVerdict(a, b, relTol, absTol);
+  if (plain) return plain;
   if (depth > 4) return [false, 'none'];
   const same = (x: string, y: string) => compareNormalized(x, y, limits, depth + 1)[0];
 

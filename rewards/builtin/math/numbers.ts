@@ -15,6 +15,21 @@ export interface ReadNumber {
   approx: boolean;
   /** Written with `%`; `exact` is then the number before the sign (50 for `50%`). */
   percent: boolean;
+  /**
+   * Written as a fraction that is not in lowest terms (`12/4`, `\frac{2}{4}`, `3/1`, `1\frac{3}{2}`,
+   * a decimal over a number): a division left for the reader to do.
+   */
+  unreduced: boolean;
+}
+
+/** `n/d` as written is in lowest terms: integers, d > 1, gcd 1. */
+function reduced(n: string, d: string): boolean {
+  if (!/^\d+$/.test(n) || !/^\d+$/.test(d)) return false;
+  let a = BigInt(n);
+  let b = BigInt(d);
+  if (b <= 1n) return false;
+  while (b) [a, b] = [b, a % b];
+  return a === 1n;
 }
 
 const UNSIGNED = String.raw`(\d+(?:\.\d+)?)(?:[eE]([-+]?\d+))?`;
@@ -50,19 +65,22 @@ export function readNumber(normalized: string): ReadNumber | null {
     s = s.slice(0, -1);
   }
   const signed = (sign: string | undefined, x: Fraction | null) => (x && sign === '-' ? x.neg() : x);
-  const made = (exact: Fraction | null, written: string): ReadNumber | null =>
-    exact ? { exact, approx: written.includes('.'), percent } : null;
+  const made = (exact: Fraction | null, written: string, unreduced = false): ReadNumber | null =>
+    exact ? { exact, approx: written.includes('.'), percent, unreduced } : null;
   let m = PLAIN.exec(s);
   if (m) return made(signed(m[1], decimal(m[2]!, Number(m[3] ?? 0))), m[2]!);
   m = TIMES_TEN.exec(s);
   if (m) return made(signed(m[1], decimal(m[2]!, Number(m[3] ?? m[4]))), m[2]!);
   m = SLASH.exec(s) ?? FRAC.exec(s);
   if (m && Number(m[3]) !== 0) {
-    return made(signed(m[1], new Fraction(m[2]!).div(new Fraction(m[3]!))), m[2]! + m[3]!);
+    const [n, d] = [m[2]!.replace(/^[-+]/, ''), m[3]!.replace(/^[-+]/, '')];
+    return made(signed(m[1], new Fraction(m[2]!).div(new Fraction(m[3]!))), m[2]! + m[3]!, !reduced(n, d));
   }
   m = MIXED_FRAC.exec(s);
   if (m && Number(m[4]) !== 0) {
-    return made(signed(m[1], new Fraction(m[3]!).div(new Fraction(m[4]!)).add(new Fraction(m[2]!))), '');
+    const value = new Fraction(m[3]!).div(new Fraction(m[4]!)).add(new Fraction(m[2]!));
+    const proper = reduced(m[3]!, m[4]!) && BigInt(m[3]!) < BigInt(m[4]!);
+    return made(signed(m[1], value), '', !proper);
   }
   return null;
 }
