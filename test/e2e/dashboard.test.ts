@@ -8,7 +8,6 @@
  * another process answers through the dashboard's API (the embedded database is held by `dev`). A
  * screenshot is saved under test-artifacts/ (gitignored).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,36 +17,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { chromiumPath, launchChromium } from './browser.js';
+import { type DevProcess, startDev } from './devProcess.js';
 import { freePort } from './ports.js';
 
 const RUN = `dash-e2e-${Date.now().toString(36)}`;
 const artifacts = resolve(repoRoot, 'test-artifacts');
 let home: string;
-let dev: ChildProcess;
-let devLog = '';
+let dev: DevProcess;
 let dashboard: string;
 let temporalAddress: string;
 let browser: Browser;
 let env: NodeJS.ProcessEnv;
-
-const waitForLog = (re: RegExp, timeoutMs: number) =>
-  new Promise<RegExpExecArray>((resolveMatch, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ${re} in multigym dev's output:\n${devLog}`)),
-      timeoutMs,
-    );
-    const check = () => {
-      const m = re.exec(devLog);
-      if (m) {
-        clearTimeout(timer);
-        resolveMatch(m);
-      } else if (dev.exitCode !== null) {
-        clearTimeout(timer);
-        reject(new Error(`multigym dev exited (${dev.exitCode}):\n${devLog}`));
-      } else setTimeout(check, 250);
-    };
-    check();
-  });
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'multigym-dash-e2e-'));
@@ -56,23 +36,18 @@ beforeAll(async () => {
   env = { ...process.env, MULTIGYM_HOME: home, TEMPORAL_ADDRESS: temporalAddress };
   delete env.DATABASE_URL;
   delete env.MULTIGYM_POLICY_TOKEN;
-  dev = spawn(
-    process.execPath,
+  dev = startDev(
     [
-      '--import',
-      'tsx',
-      resolve(repoRoot, 'cli/main.ts'),
-      'dev',
       ...['--temporal-port', String(temporalPort), '--ui-port', String(uiPort)],
       ...['--policy-port', String(policyPort), '--dashboard-port', '0'],
     ],
-    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, env },
   );
-  dev.stdout!.on('data', (b: Buffer) => (devLog += b.toString()));
-  dev.stderr!.on('data', (b: Buffer) => (devLog += b.toString()));
-  dashboard = (await waitForLog(/reward-log dashboard and API: (http:\/\/127\.0\.0\.1:\d+)/, 300_000))[1]!;
-  await waitForLog(/^ready\./m, 300_000);
-  const policyUrl = (await waitForLog(/policy worker \(tiny, cpu\) on (http:\/\/[\d.:]+)/, 1000))[1]!;
+  dashboard = (
+    await dev.waitForLog(/reward-log dashboard and API: (http:\/\/127\.0\.0\.1:\d+)/, 300_000)
+  )[1]!;
+  await dev.waitForLog(/^ready\./m, 300_000);
+  const policyUrl = (await dev.waitForLog(/policy worker \(tiny, cpu\) on (http:\/\/[\d.:]+)/, 1000))[1]!;
   const config = join(home, 'run.json');
   writeFileSync(
     config,
@@ -94,13 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (dev && dev.exitCode === null) {
-    const exited = new Promise((r) => dev.once('exit', r));
-    dev.kill('SIGINT');
-    const timer = setTimeout(() => dev.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await dev?.stop();
   if (home) rmSync(home, { recursive: true, force: true });
 }, 120_000);
 

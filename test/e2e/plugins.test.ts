@@ -5,42 +5,20 @@
  * trains; `multigym logs` shows its rewards under its name. A config whose plugin no worker was
  * started with fails at once, naming the queue and the command that serves it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
+import { join, } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { repoRoot } from '../helpers/paths.js';
+import { type DevProcess, startDev } from './devProcess.js';
 import { freePort } from './ports.js';
 
 let home: string;
 let work: string;
-let dev: ChildProcess;
-let devLog = '';
+let dev: DevProcess;
 let env: NodeJS.ProcessEnv;
 let policyUrl: string;
 const token = 'plugins-e2e-token';
-
-const waitForLog = (re: RegExp, timeoutMs: number) =>
-  new Promise<RegExpExecArray>((resolveMatch, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ${re} in multigym dev's output:\n${devLog}`)),
-      timeoutMs,
-    );
-    const check = () => {
-      const m = re.exec(stripVTControlCharacters(devLog));
-      if (m) {
-        clearTimeout(timer);
-        resolveMatch(m);
-      } else if (dev.exitCode !== null) {
-        clearTimeout(timer);
-        reject(new Error(`multigym dev exited (${dev.exitCode}):\n${devLog}`));
-      } else setTimeout(check, 250);
-    };
-    check();
-  });
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'multigym-plugins-e2e-'));
@@ -57,31 +35,20 @@ beforeAll(async () => {
   delete env.MULTIGYM_PLUGINS;
   const made = await runCli(['plugin', 'new', 'word-sum'], { env, cwd: work });
   expect(made.code, made.output).toBe(0);
-  dev = spawn(
-    process.execPath,
+  dev = startDev(
     [
-      resolve(repoRoot, 'cli/bin.js'),
-      'dev',
       ...['--temporal-port', String(temporalPort), '--ui-port', String(uiPort)],
       ...['--policy-port', String(policyPort), '--dashboard-port', '0'],
       ...['--plugin', './word-sum'],
     ],
-    { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: work, env },
   );
-  dev.stdout!.on('data', (b: Buffer) => (devLog += b.toString()));
-  dev.stderr!.on('data', (b: Buffer) => (devLog += b.toString()));
-  await waitForLog(/^ready\./m, 300_000);
-  policyUrl = (await waitForLog(/policy worker \(tiny, cpu\) on (http:\/\/[\d.:]+)/, 1000))[1]!;
+  await dev.waitForLog(/^ready\./m, 300_000);
+  policyUrl = (await dev.waitForLog(/policy worker \(tiny, cpu\) on (http:\/\/[\d.:]+)/, 1000))[1]!;
 }, 420_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null) {
-    const exited = new Promise((r) => dev.once('exit', r));
-    dev.kill('SIGINT');
-    const timer = setTimeout(() => dev.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await dev?.stop();
   if (home) rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
@@ -95,10 +62,10 @@ function writeConfig(dir: string, name: string, config: object): string {
 
 describe('a plugin from `multigym plugin new`, end to end', () => {
   it('passes its contract test, and trains beside math under `multigym dev --plugin`', async () => {
-    expect(stripVTControlCharacters(devLog)).toMatch(
+    expect(dev.log()).toMatch(
       new RegExp(`^plugin ${join(work, 'word-sum')}: word-sum, word-sum-answer$`, 'm'),
     );
-    expect(devLog).toContain('multigym-env-word-sum');
+    expect(dev.log()).toContain('multigym-env-word-sum');
     const contract = await runCli(['plugin', 'test', './word-sum', '--policy-url', policyUrl], {
       env,
       cwd: work,
