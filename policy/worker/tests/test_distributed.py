@@ -81,13 +81,19 @@ CASES = [
 PROMPTS = [[11, 12, 13], [20, 21], [30, 31, 32, 33, 34], [40], [50, 51, 52]]
 
 
+def full(t: torch.Tensor) -> torch.Tensor:
+    """The whole tensor of a DTensor (collective, under FSDP), or the tensor."""
+    return t.full_tensor() if hasattr(t, "full_tensor") else t
+
+
 def run_case(trainer: Trainer, steps: list[tuple]) -> dict[str, Any]:
-    """Runs `steps` and returns each step's metrics and gradient and the final weights."""
+    """Runs `steps`; returns each step's metrics and whole gradient (before clipping) and the final
+    whole weights (DTensors gathered, so FSDP ranks compare with one process)."""
     grads: list[torch.Tensor] = []
     original = MasterAdamW.clip_and_step
 
     def spy(self: MasterAdamW, lr: float, max_norm: float) -> float:
-        grads.append(torch.cat([p.grad.flatten() for p in self.params]).clone())
+        grads.append(torch.cat([full(p.grad).flatten() for p in self.params]).clone())
         return original(self, lr, max_norm)
 
     MasterAdamW.clip_and_step = spy  # type: ignore[method-assign]
@@ -103,7 +109,7 @@ def run_case(trainer: Trainer, steps: list[tuple]) -> dict[str, Any]:
             metrics.append(m)
     finally:
         MasterAdamW.clip_and_step = original  # type: ignore[method-assign]
-    weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    weights = {k: full(v.detach()).clone() for k, v in trainer.model.state_dict().items()}
     return {"metrics": metrics, "grads": grads, "weights": weights}
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.distributed as dist
 from gloo import run_ranks
-from test_distributed import hyper, make_batch
+from test_distributed import full, hyper, make_batch, run_case
 
 from multigym_worker.__main__ import parse_args
 from multigym_worker.distributed import DistContext, DistributedTrainer
@@ -35,38 +35,6 @@ CASES = [
         [("grpo", 1, 10, "token-mean", 2), ("grpo", 2, 7, "token-mean", 3)],
     ),
 ]
-
-
-def full(t: torch.Tensor) -> torch.Tensor:
-    """The whole tensor of a DTensor (collective), or the tensor."""
-    return t.full_tensor() if hasattr(t, "full_tensor") else t
-
-
-def run_case(trainer: Trainer, steps: list[tuple]) -> dict[str, Any]:
-    """Runs `steps`; returns each step's metrics and whole gradient (before clipping) and the final
-    whole weights."""
-    grads: list[torch.Tensor] = []
-    original = MasterAdamW.clip_and_step
-
-    def spy(self: MasterAdamW, lr: float, max_norm: float) -> float:
-        grads.append(torch.cat([full(p.grad).flatten() for p in self.params]).clone())
-        return original(self, lr, max_norm)
-
-    MasterAdamW.clip_and_step = spy  # type: ignore[method-assign]
-    try:
-        metrics = []
-        for kind, seed, n, aggregation, mb in steps:
-            seqs = make_batch(seed, n)
-            if kind == "grpo":
-                m = trainer.train_step(seqs, hyper(aggregation, mb))
-            else:
-                m = trainer.sft_step(seqs, 1e-3, mb)
-            m.pop("seconds")
-            metrics.append(m)
-    finally:
-        MasterAdamW.clip_and_step = original  # type: ignore[method-assign]
-    weights = {k: full(v.detach()).clone() for k, v in trainer.model.state_dict().items()}
-    return {"metrics": metrics, "grads": grads, "weights": weights}
 
 
 def resume_midway(ctx: DistContext, trainer: FSDPTrainer, steps: list[tuple]) -> dict[str, Any]:
