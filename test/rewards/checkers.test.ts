@@ -72,6 +72,13 @@ describe('built-in reward checkers', () => {
     ).toBe(0);
   });
 
+  it('numeric: a decimal within relTol of an integer reference but wrong in a digit scores 0 (issue 13)', async () => {
+    expect((await score('numeric', traj('\\boxed{1000000.5}'), task('1000000'))).value).toBe(0);
+    expect((await score('numeric', traj('The answer is 2.9999999'), task('3'))).value).toBe(0);
+    expect((await score('numeric', traj('\\boxed{0.333333}'), task('1/3'))).value).toBe(1);
+    expect((await score('numeric', traj('\\boxed{1000000.0}'), task('1000000'))).value).toBe(1);
+  });
+
   it('numeric uses the tolerance and is not applicable to symbolic references', async () => {
     expect((await score('numeric', traj('about 3.1416'), task('3.14159'), { relTol: 1e-4 })).value).toBe(1);
     expect((await score('numeric', traj('about 3.1416'), task('3.14159'))).value).toBe(0);

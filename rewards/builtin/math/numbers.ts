@@ -13,6 +13,11 @@ export interface ReadNumber {
   exact: Fraction;
   /** Written with a decimal point: a rounded value, compared within the relative tolerance. */
   approx: boolean;
+  /**
+   * Of a decimal, the value of its last written digit (`2.9999999` → 10^-7, `1.50e3` → 10); null for
+   * exact numbers and decimals over a number. A decimal states its value to within one such unit.
+   */
+  unit: Fraction | null;
   /** Written with `%`; `exact` is then the number before the sign (50 for `50%`). */
   percent: boolean;
   /**
@@ -65,12 +70,22 @@ export function readNumber(normalized: string): ReadNumber | null {
     s = s.slice(0, -1);
   }
   const signed = (sign: string | undefined, x: Fraction | null) => (x && sign === '-' ? x.neg() : x);
-  const made = (exact: Fraction | null, written: string, unreduced = false): ReadNumber | null =>
-    exact ? { exact, approx: written.includes('.'), percent, unreduced } : null;
+  const made = (
+    exact: Fraction | null,
+    written: string,
+    unreduced = false,
+    unit: Fraction | null = null,
+  ): ReadNumber | null => (exact ? { exact, approx: written.includes('.'), percent, unreduced, unit } : null);
+  /** A decimal mantissa × 10^exponent, with the unit of its last digit. */
+  const scientific = (sign: string | undefined, mantissa: string, exponent: number) => {
+    const places = mantissa.split('.')[1]?.length;
+    const unit = places === undefined ? null : decimal('1', exponent - places);
+    return made(signed(sign, decimal(mantissa, exponent)), mantissa, false, unit);
+  };
   let m = PLAIN.exec(s);
-  if (m) return made(signed(m[1], decimal(m[2]!, Number(m[3] ?? 0))), m[2]!);
+  if (m) return scientific(m[1], m[2]!, Number(m[3] ?? 0));
   m = TIMES_TEN.exec(s);
-  if (m) return made(signed(m[1], decimal(m[2]!, Number(m[3] ?? m[4]))), m[2]!);
+  if (m) return scientific(m[1], m[2]!, Number(m[3] ?? m[4]));
   m = SLASH.exec(s) ?? FRAC.exec(s);
   if (m && Number(m[3]) !== 0) {
     const [n, d] = [m[2]!.replace(/^[-+]/, ''), m[3]!.replace(/^[-+]/, '')];
@@ -130,16 +145,49 @@ export function fractionsClose(
   return diff.lte(scale.mul(fromNumber(relTol)));
 }
 
+/** Relative error of double-precision noise (`0.1 + 0.2` printed as `0.30000000000000004`). */
+const FLOAT_NOISE = new Fraction(1, 10n ** 14n);
+
+/**
+ * A decimal against an exact number (integer or fraction): the decimal must be right in every digit
+ * it writes, rounded or cut — less than one unit of its last digit away (`0.333333` and `0.6666666`
+ * are 1/3 and 2/3; `2.9999999` is not 3 and `1000000.5` is not 1000000, though both are within
+ * `relTol`) — or off by double-precision noise only (relative error ≤ 1e-14). True when both or
+ * neither are decimals (the tolerances alone decide).
+ */
+function digitsRight(
+  a: ReadNumber,
+  b: ReadNumber,
+  aValue: Fraction,
+  bValue: Fraction,
+  scale: Fraction,
+): boolean {
+  if (a.approx === b.approx) return true;
+  const unit = (a.approx ? a : b).unit;
+  const diff = aValue.sub(bValue).abs();
+  if (unit === null || diff.lt(unit.mul(scale))) return true;
+  const exact = (a.approx ? bValue : aValue).abs();
+  return exact.n !== 0n && diff.lte(exact.mul(FLOAT_NOISE));
+}
+
 /**
  * Compares two read numbers. A percent on one side only also matches its fraction
- * (`50%` = `0.5` = `50`): graders differ on which one a question wants, so both are accepted.
+ * (`50%` = `0.5` = `50`): graders differ on which one a question wants, so both are accepted. A
+ * decimal equals an exact number only when its digits are all right (`digitsRight`), whatever
+ * the tolerances.
  */
 export function numbersEqual(a: ReadNumber, b: ReadNumber, relTol?: number, absTol?: number): boolean {
   const approx = a.approx || b.approx;
-  if (fractionsClose(a.exact, b.exact, approx, relTol, absTol)) return true;
+  const one = new Fraction(1);
+  if (fractionsClose(a.exact, b.exact, approx, relTol, absTol) && digitsRight(a, b, a.exact, b.exact, one))
+    return true;
   if (a.percent !== b.percent) {
     const [p, q] = a.percent ? [a, b] : [b, a];
-    return fractionsClose(p.exact.div(100), q.exact, approx, relTol, absTol);
+    const pValue = p.exact.div(100);
+    const scale = p.approx ? new Fraction(1, 100) : one;
+    return (
+      fractionsClose(pValue, q.exact, approx, relTol, absTol) && digitsRight(p, q, pValue, q.exact, scale)
+    );
   }
   return false;
 }
