@@ -68,6 +68,8 @@ export interface BuiltContext {
   rounds: number;
   needles: PlacedNeedle[];
   answers: string[];
+  /** Look-alike strings that are not answers: the plan's, or a generated body's other words. */
+  distractors: string[];
   /** Per-answer facts of generated bodies (word counts); empty otherwise. */
   facts: Record<string, number>;
   /** Body span in the prompt (UTF-16 offsets) and haystack characters without inserts. */
@@ -135,6 +137,7 @@ async function writeOnce(
   let needles: PlacedNeedle[] = [];
   let body = { start: 0, end: 0, haystackChars: 0 };
   let answers = plan.answers;
+  let distractors = plan.distractors;
   let facts: Record<string, number> = {};
   const blob = await writeBlob(opts.blobDir, opts.key, async (out) => {
     await out.write(`${plan.instruction}\n\n`);
@@ -150,7 +153,7 @@ async function writeOnce(
         await out.write(u);
         body.haystackChars += u.length;
       }
-      ({ answers, facts } = plan.body.result());
+      ({ answers, distractors, facts } = plan.body.result());
     }
     body.end = out.chars;
     await out.write(`\n\n${plan.question}`);
@@ -164,6 +167,7 @@ async function writeOnce(
     rounds: round,
     needles,
     answers,
+    distractors,
     facts,
     body,
   };

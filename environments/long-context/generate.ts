@@ -116,7 +116,7 @@ export async function makeTask(spec: TaskSpec, config: LongContextConfig, env: B
     blobFile: built.blob.path,
     answers: built.answers,
     answer: built.answers.join(', '),
-    distractors: plan.distractors,
+    distractors: built.distractors,
     needles: built.needles,
     question: plan.question,
     targetTokens: spec.targetTokens,

@@ -11,6 +11,8 @@ import { ensureBlob, makeTask, taskSpec } from '../../environments/long-context/
 import { buildEnv, longContext } from '../../environments/long-context/index.js';
 import { TASK_KINDS, type TaskKind } from '../../environments/long-context/kinds/types.js';
 import type { LongContextTaskData } from '../../environments/long-context/taskData.js';
+import type { ScoredTask } from '../../rewards/api.js';
+import { needleRecall } from '../../rewards/builtin/needle-recall.js';
 import { config, gutenberg, measuredDepths, promptOf, tempBlobDir } from './helpers.js';
 
 const blobs = tempBlobDir();
@@ -179,6 +181,16 @@ describe('aggregation bodies (built-in filler, estimated lengths)', () => {
     return promptOf(t, blobs.dir).slice(d.body!.start, d.body!.end);
   };
 
+  /** needle-recall (default config) of `completion` on the task data `d`. */
+  const recallOf = async (completion: string, d: LongContextTaskData) =>
+    (
+      await needleRecall.score(
+        { completion, completionTokens: 0 },
+        { id: 't', data: d as unknown as Record<string, unknown> } as ScoredTask,
+        needleRecall.configSchema.parse({}),
+      )
+    ).value;
+
   it('common-words: the answers are exactly the words that occur most, each commonFreq times', async () => {
     const env = await buildEnv(cfg, blobs.dir);
     const t = await makeTask(
@@ -197,6 +209,10 @@ describe('aggregation bodies (built-in filler, estimated lengths)', () => {
     expect(new Set(ranked.slice(0, 10).map(([w]) => w))).toEqual(new Set(d.answers));
     expect(ranked[10]![1]).toBeLessThan(ranked[9]![1]);
     for (const w of d.answers as string[]) expect(counts.get(w)).toBe(d.facts![w]);
+    // Every other word of the list is a distractor (issue 13: listing the list does not pay).
+    expect(new Set(d.distractors)).toEqual(new Set(ranked.slice(10).map(([w]) => w)));
+    expect(await recallOf(ranked.map(([w]) => w).join(' '), d)).toBeLessThan(0.1);
+    expect(await recallOf((d.answers as string[]).join(' '), d)).toBe(1);
   });
 
   it('frequent-words: the answers are the top words by count in the stored text', async () => {
@@ -209,7 +225,29 @@ describe('aggregation bodies (built-in filler, estimated lengths)', () => {
     const counts = new Map<string, number>();
     for (const w of wordsOf(t).split(' ')) counts.set(w, (counts.get(w) ?? 0) + 1);
     const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-    expect(ranked.slice(0, 3).map(([w]) => w)).toEqual(data(t).answers);
+    const d = data(t);
+    expect(ranked.slice(0, 3).map(([w]) => w)).toEqual(d.answers);
+    // The other words of the text are distractors (issue 13): the top 10 listed for the top 3 earns
+    // 3/10, the top 3 alone earns 1.
+    expect(new Set(d.distractors)).toEqual(new Set(ranked.slice(3).map(([w]) => w)));
+    expect(
+      await recallOf(
+        ranked
+          .slice(0, 10)
+          .map(([w]) => w)
+          .join(', '),
+        d,
+      ),
+    ).toBeCloseTo(0.3, 10);
+    expect(
+      await recallOf(
+        ranked
+          .slice(0, 3)
+          .map(([w]) => w)
+          .join(', '),
+        d,
+      ),
+    ).toBe(1);
   });
 
   it('without a tokenizer the length is an estimate at the configured characters per token', async () => {

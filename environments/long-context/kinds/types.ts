@@ -38,8 +38,12 @@ export interface Insert {
 export interface GeneratedBody {
   /** Units (each with its own leading separator) that together fill about `budgetChars`. */
   units(budgetChars: number): Iterable<string>;
-  /** Answers and per-answer facts of the last `units` run; call after the iterator is exhausted. */
-  result(): { answers: string[]; facts: Record<string, number> };
+  /**
+   * Answers, distractors (the body's other words: listing them beside the answers costs precision in
+   * needle-recall, so enumerating the body does not pay) and per-answer facts of the last `units` run;
+   * call after the iterator is exhausted.
+   */
+  result(): { answers: string[]; distractors: string[]; facts: Record<string, number> };
 }
 
 /** One task kind's plan for one task. */

@@ -31,7 +31,11 @@ const digits = (n: number) => String(n).length;
 
 /** Plans a CWE task. */
 export function planCommonWords(opts: CommonWordsOptions, rng: Rng): KindPlan {
-  let last: { answers: string[]; facts: Record<string, number> } = { answers: [], facts: {} };
+  let last: { answers: string[]; distractors: string[]; facts: Record<string, number> } = {
+    answers: [],
+    distractors: [],
+    facts: {},
+  };
   const seed = rng.int(0, 2 ** 31);
   const body: GeneratedBody = {
     *units(budgetChars) {
@@ -72,7 +76,14 @@ export function planCommonWords(opts: CommonWordsOptions, rng: Rng): KindPlan {
         for (let k = 0; k < (occurrences[id] as number); k++) ids[p++] = id;
       }
       r.shuffle(ids);
-      last = { answers: common, facts: Object.fromEntries(common.map((w) => [w, freq])) };
+      last = {
+        answers: common,
+        // Every other word of the list (each rare word written at least once).
+        distractors: vocab
+          .slice(common.length)
+          .filter((_, i) => (occurrences[common.length + i] as number) > 0),
+        facts: Object.fromEntries(common.map((w) => [w, freq])),
+      };
       for (let i = 0; i < ids.length; i++) {
         yield `${i === 0 ? '' : ' '}${i + 1}. ${vocab[ids[i] as number]}`;
       }
@@ -94,7 +105,11 @@ export function planCommonWords(opts: CommonWordsOptions, rng: Rng): KindPlan {
 
 /** Plans an FWE task. */
 export function planFrequentWords(opts: FrequentWordsOptions, rng: Rng): KindPlan {
-  let last: { answers: string[]; facts: Record<string, number> } = { answers: [], facts: {} };
+  let last: { answers: string[]; distractors: string[]; facts: Record<string, number> } = {
+    answers: [],
+    distractors: [],
+    facts: {},
+  };
   const seed = rng.int(0, 2 ** 31);
   const vocab = distinctWords(rng, Math.max(opts.vocab, opts.words + 1), 2);
   const cdf = new Float64Array(vocab.length);
@@ -116,6 +131,10 @@ export function planFrequentWords(opts: FrequentWordsOptions, rng: Rng): KindPla
       const answers = top.slice(0, opts.words).map((i) => vocab[i] as string);
       last = {
         answers,
+        // Every other word the text holds: listing the runners-up beside the answers costs precision.
+        distractors: top
+          .slice(opts.words)
+          .flatMap((i) => ((counts[i] as number) > 0 ? [vocab[i] as string] : [])),
         facts: Object.fromEntries(top.slice(0, opts.words + 1).map((i) => [vocab[i], counts[i]])),
       };
     },
