@@ -4,9 +4,11 @@
  *
  * Rules, on the final assistant turn: `think` — the completion opens with closed reasoning (a
  * `<think>…</think>` block, or reasoning ended by a lone `</think>` when the chat template opened the
- * block); the other rules read the answer text after the reasoning (`rewards/answerText.ts`), which
- * an unclosed `<think>` or a sample cut at the token limit does not have: `boxed` — a non-empty
- * `\boxed{}`; `single-boxed` — exactly one `\boxed{}` (drafts inside the reasoning do not count);
+ * block) that holds a letter or digit (an empty `<think></think>` is no reasoning); the other rules
+ * read the answer text after the reasoning (`rewards/answerText.ts`), which an unclosed `<think>` or
+ * a sample cut at the token limit does not have: `boxed` — a `\boxed{}` that states something
+ * (`boxStatesSomething`: not `\boxed{\text{}}`, `\boxed{\,}`, `\boxed{.}`); `single-boxed` — exactly
+ * one `\boxed{}` (drafts inside the reasoning do not count);
  * `no-trailing-text` — nothing but punctuation, `$` or closing tags after the last `\boxed{}`.
  * Config: `require` (default ["boxed"]), `mode` ("fraction", default, or "all"). Details list each
  * rule's verdict.
@@ -42,13 +44,30 @@ interface Parts {
   answer: string | null;
 }
 
+/** Reasoning with its tags removed holds a letter or digit (`<think></think>`, `<think>\n</think>` do not). */
+const hasThought = (reasoning: string) => /[\p{L}\p{N}]/u.test(reasoning.replace(/<\/?think>/g, ''));
+
+/**
+ * A box content that states something: a letter, digit or command (`\pi`, `\emptyset`) once spacing
+ * (`\,`, `\quad`, `~`), empty groups (`{}`, `\text{}`, `\text{ }`), braces and spaces are removed.
+ * `\boxed{\text{}}`, `\boxed{{}}`, `\boxed{\,}`, `\boxed{.}` are empty boxes.
+ */
+export function boxStatesSomething(content: string): boolean {
+  let c = content.replace(/\\(?:[,;:! ]|q?quad\b)|~/g, ' ');
+  for (let prev = ''; prev !== c; ) {
+    prev = c;
+    c = c.replace(/(?:\\[a-zA-Z]+\s*)?\{\s*\}/g, '');
+  }
+  return /[\p{L}\p{N}\\]/u.test(c);
+}
+
 const RULES: Record<FormatRule, (p: Parts) => boolean> = {
   think: ({ form }) => {
     const reasoning = form.reasoning.trim();
-    if (form.text === null || reasoning === '') return false;
+    if (form.text === null || !hasThought(reasoning)) return false;
     return reasoning.startsWith('<think>') || !reasoning.includes('<think>');
   },
-  boxed: ({ answer }) => answer !== null && (lastBoxed(answer) ?? '').trim() !== '',
+  boxed: ({ answer }) => answer !== null && boxStatesSomething(lastBoxed(answer) ?? ''),
   'single-boxed': ({ answer }) =>
     answer !== null && (answer.match(/\\(?:boxed|fbox)\s*\{/g) ?? []).length === 1,
   'no-trailing-text': ({ answer }) => {

@@ -122,6 +122,25 @@ describe('built-in reward checkers', () => {
     ).toBe(0);
   });
 
+  it('format: empty tags earn nothing — an empty think block, an empty or blank box (issue 13)', async () => {
+    const rule = async (completion: string, r: string) =>
+      (await score('format', traj(completion), task(), { require: [r] })).value;
+    for (const empty of [
+      '<think></think>',
+      '<think> </think>',
+      '<think>\n\n</think>\n',
+      '</think>',
+      ' </think>',
+    ])
+      expect(await rule(`${empty}\\boxed{3}`, 'think')).toBe(0);
+    expect(await rule('<think>3 + 4</think>\\boxed{7}', 'think')).toBe(1);
+    expect(await rule('7</think>\\boxed{7}', 'think')).toBe(1);
+    for (const blank of ['\\text{}', '{}', '{ }', '\\,', '\\quad', '.', '\\mathrm{ }', '~', '\\text{\\,}'])
+      expect(await rule(`\\boxed{${blank}}`, 'boxed')).toBe(0);
+    for (const stated of ['7', '\\pi', '\\emptyset', '\\{\\}', '\\text{yes}', 'x', '-\\infty'])
+      expect(await rule(`\\boxed{${stated}}`, 'boxed')).toBe(1);
+  });
+
   it('length-penalty follows DAPO soft overlong punishment', async () => {
     const cfg = { maxTokens: 100, cacheTokens: 20 };
     expect((await score('length-penalty', traj('', 80), task(), cfg)).value).toBe(0);
