@@ -146,6 +146,27 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['0', '\\frac{1}{2^{40}}', false, 'zero vs a tiny fraction'],
   ['0.0000001', '0', false, 'absolute tolerance is for float noise only'],
   ['\\sin(\\pi)', '0', false, 'unevaluated: an expression for a plain number'],
+  // issue 13: an approximation written exactly is not what it approximates (exact forms agree
+  // within evaluation noise only; sample points span [0.15, 4])
+  ['\\pi + 10^{-7}', '\\pi', false, 'approximation: pi shifted within relTol'],
+  ['\\frac{355}{113}x', '\\pi x', false, 'approximation: a rational for pi, with a variable'],
+  ['\\frac{1393}{985}\\cdot 2', '2\\sqrt{2}', false, 'approximation: a rational for sqrt 2, closed'],
+  ['2x + 10^{-9}', '2x', false, 'approximation: a tiny shift'],
+  ['x(1 + 10^{-8})', 'x', false, 'approximation: a tiny factor'],
+  [
+    '1+x+\\frac{x^2}{2}+\\frac{x^3}{6}+\\frac{x^4}{24}+\\frac{x^5}{120}+\\frac{x^6}{720}+\\frac{x^7}{5040}+\\frac{x^8}{40320}+\\frac{x^9}{362880}+\\frac{x^{10}}{3628800}+\\frac{x^{11}}{39916800}+\\frac{x^{12}}{479001600}',
+    'e^{x}',
+    false,
+    'approximation: a Taylor polynomial of degree 12',
+  ],
+  [
+    'x - \\frac{x^3}{6} + \\frac{x^5}{120} - \\frac{x^7}{5040} + \\frac{x^9}{362880} - \\frac{x^{11}}{39916800}',
+    '\\sin x',
+    false,
+    'approximation: a Taylor polynomial of sin',
+  ],
+  ['\\frac{\\sqrt{3}}{2}x', '\\sin(\\pi/3)x', true, 'two exact forms of one value'],
+  ['0.3333333x', '\\frac{x}{3}', true, 'a rounded decimal coefficient: relTol applies'],
   // issue 13: a decimal equals an exact number only when every digit it writes is right
   ['1000000.5', '1000000', false, 'tolerance abuse: a wrong decimal within relTol of a large integer'],
   ['2.9999999', '3', false, 'tolerance abuse: last digit wrong, within relTol'],

@@ -2,7 +2,7 @@
  * Sample points for comparing expressions with free variables, and the rule that decides agreement.
  *
  * Points are drawn for each comparison (seeded by the pair, so a verdict is reproducible and
- * symmetric) with magnitudes log-uniform in [0.15, 4] and both signs for every variable (variable i
+ * symmetric) with magnitudes log-uniform in [0.15, 4], stratified so they span it, and both signs for every variable (variable i
  * is negative at point k when bit i of k is set), so `|x|` and `\sqrt{x^2}` differ from `x`. A point
  * where both sides are undefined (NaN, real root of a negative) or both exactly 0 (compute-engine
  * chops values below 1e-10 to 0) says nothing and is skipped: never counted as agreement.
@@ -43,12 +43,30 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** The sample points of one comparison: `SAMPLE_POINTS` assignments of every variable. */
+/**
+ * The sample points of one comparison: `SAMPLE_POINTS` assignments of every variable. Each variable's
+ * magnitudes are stratified: the log range is cut into SAMPLE_POINTS equal strata and each point takes
+ * one (in a shuffled order per variable), so every comparison reaches both ends of [0.15, 4] — a
+ * truncated Taylor series of `e^x`, close to it only near 0, is never sampled at small points alone.
+ */
 export function samplePoints(seed: string, vars: readonly string[]): Record<string, number>[] {
   const rand = mulberry32(hash(seed));
   const [lo, hi] = [Math.log(0.15), Math.log(4)];
+  const strata = vars.map(() => {
+    const order = Array.from({ length: SAMPLE_POINTS }, (_, j) => j);
+    for (let j = order.length - 1; j > 0; j--) {
+      const r = Math.floor(rand() * (j + 1));
+      [order[j], order[r]] = [order[r]!, order[j]!];
+    }
+    return order;
+  });
   return Array.from({ length: SAMPLE_POINTS }, (_, k) =>
-    Object.fromEntries(vars.map((v, i) => [v, ((k >> i) & 1 ? -1 : 1) * Math.exp(lo + (hi - lo) * rand())])),
+    Object.fromEntries(
+      vars.map((v, i) => {
+        const u = (strata[i]![k]! + rand()) / SAMPLE_POINTS;
+        return [v, ((k >> i) & 1 ? -1 : 1) * Math.exp(lo + (hi - lo) * u)];
+      }),
+    ),
   );
 }
 

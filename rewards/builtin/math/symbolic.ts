@@ -88,12 +88,22 @@ function numericValue(expr: BoxedExpression): Value {
 /** Outcome of a symbolic comparison; `unparsed` when either side is not valid LaTeX. */
 export type SymbolicVerdict = 'equal' | 'different' | 'unparsed';
 
+/** Relative tolerance between two expressions written exactly (no decimal point): evaluation noise only. */
+export const EXACT_FORMS_REL_TOL = 1e-9;
+
+/** A decimal point between digits or before one (`0.5x`, `.5`): the expression holds a rounded value. */
+const hasDecimal = (s: string) => /\d\.\d|(?<![\d.])\.\d/.test(s);
+
 /**
- * Compares two LaTeX expressions. Closed expressions compare by value within `relTol` (exactly when
- * both are integer arithmetic); with free variables, both are evaluated at the points of
- * `valuesAgree` and must agree at every point where either is defined.
+ * Compares two LaTeX expressions. Closed expressions compare by value (exactly when both are integer
+ * arithmetic); with free variables, both are evaluated at the points of `valuesAgree` and must agree
+ * at every point where either is defined. The tolerance is `relTol` only when a side writes a decimal
+ * (a rounded value); two exact forms agree within evaluation noise only (`EXACT_FORMS_REL_TOL`), so an
+ * approximation — a truncated series for `e^x`, `\frac{355}{113}x` for `\pi x`, `\pi + 10^{-7}` — is
+ * not the function or number it approximates (issue 13).
  */
-export function symbolicEqual(a: string, b: string, relTol: number, absTol: number): SymbolicVerdict {
+export function symbolicEqual(a: string, b: string, givenRelTol: number, absTol: number): SymbolicVerdict {
+  const relTol = hasDecimal(a) || hasDecimal(b) ? givenRelTol : Math.min(givenRelTol, EXACT_FORMS_REL_TOL);
   const current = ce(); // one engine for both sides: expressions of two engines do not mix
   const ea = parseLatex(a, current);
   const eb = parseLatex(b, current);
