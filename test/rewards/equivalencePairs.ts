@@ -146,6 +146,16 @@ export const EQUIVALENCE_PAIRS: [string, string, boolean, string][] = [
   ['0', '\\frac{1}{2^{40}}', false, 'zero vs a tiny fraction'],
   ['0.0000001', '0', false, 'absolute tolerance is for float noise only'],
   ['\\sin(\\pi)', '0', false, 'unevaluated: an expression for a plain number'],
+  // issue 13: values named once each pair by name (or in order), not in any order
+  ['a = 3, b = 4', 'a = 4, b = 3', false, 'named values swapped'],
+  ['x_1 = 2, x_2 = 5', 'x_1 = 5, x_2 = 2', false, 'indexed names swapped'],
+  ['4, 3', 'a = 3, b = 4', false, 'names dropped and order swapped'],
+  ['p = 4, q = 3', 'a = 3, b = 4', false, 'other names, order swapped'],
+  ['\\{4, 3\\}', 'a = 3, b = 4', false, 'a set does not escape the names'],
+  ['b = 4, a = 3', 'a = 3, b = 4', true, 'same names, another order'],
+  ['3, 4', 'a = 3, b = 4', true, 'names dropped, order kept'],
+  ['y = 3, x = 0.5', 'x = \\frac{1}{2}, y = 3', true, 'by name, values equivalent'],
+  ['x = 4, x = 3', 'x = 3, x = 4', true, 'solutions of one variable, any order'],
   // issue 13: an approximation written exactly is not what it approximates (exact forms agree
   // within evaluation noise only; sample points span [0.15, 4])
   ['\\pi + 10^{-7}', '\\pi', false, 'approximation: pi shifted within relTol'],

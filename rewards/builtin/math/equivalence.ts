@@ -86,6 +86,8 @@ type Structure = {
   items: string[];
   open?: string;
   close?: string;
+  /** Of a list of assignments (`a=3,b=4`), each item's name (null for an unnamed item). */
+  names?: (string | null)[];
 };
 
 /** True when the bracket at 0 closes exactly at the end of `s`. */
@@ -126,14 +128,38 @@ function structure(s: string): Structure | null {
       if (items.length >= 2) return { kind: 'tuple', items, open: first, close: last };
     }
   }
-  const items = splitTopLevel(s, ',').flatMap(expandPm).map(dropAssignment);
-  if (items.length >= 2 && items.every((x) => x !== '')) return { kind: 'list', items };
+  const parts = splitTopLevel(s, ',').flatMap(expandPm);
+  const items = parts.map(dropAssignment);
+  if (items.length >= 2 && items.every((x) => x !== ''))
+    return { kind: 'list', items, names: parts.map((p) => ASSIGNED.exec(p)?.[1] ?? null) };
   return null;
 }
 
+/** An item `name=value` of a list: the name (`x`, `x_1`, `x_{12}`) and the value. */
+const ASSIGNED = /^([a-zA-Z](?:_\{?\w+\}?)?)=([^=<>]+)$/;
+
 /** `x=1` → `1` inside a list (`x=1,y=2` is the solution list `1, 2`); other items unchanged. */
-const dropAssignment = (item: string): string =>
-  /^[a-zA-Z](?:_\{?\w+\}?)?=([^=<>]+)$/.exec(item)?.[1] ?? item;
+const dropAssignment = (item: string): string => ASSIGNED.exec(item)?.[2] ?? item;
+
+/** The names of a list that names every item, each once (`a=3,b=4`); else null (`x=3,x=4`, `3, 4`). */
+const distinctNames = (x: Structure): string[] | null =>
+  x.names?.every((n) => n !== null) && new Set(x.names).size === x.names.length
+    ? (x.names as string[])
+    : null;
+
+/**
+ * Pairs of items to compare when a list names each item once (issue 13: dropping the names made any
+ * assignment of the values match, `a=3,b=4` for `a=4,b=3`): by name when both lists use the same
+ * names (`b=4,a=3` for `a=3,b=4`), else in the order written (`3, 4` for `a=3,b=4`, not `4, 3`).
+ * Null when neither list names its items distinctly (solutions in any order: `x=3,x=4`, `3, 4`).
+ */
+function namedPairs(sa: Structure, sb: Structure): [string, string][] | null {
+  const [na, nb] = [distinctNames(sa), distinctNames(sb)];
+  if (!na && !nb) return null;
+  if (na && nb && na.every((n) => nb.includes(n)))
+    return na.map((n, i) => [sa.items[i]!, sb.items[nb.indexOf(n)]!]);
+  return sa.items.map((x, i) => [x, sb.items[i]!]);
+}
 
 /** Most `\\pm` signs expanded in one answer (2^3 = 8 variants); more are left as written. */
 const MAX_PM_SIGNS = 3;
@@ -294,6 +320,9 @@ function compareNormalized(
     const bracketed = sa.open !== undefined && sb.open !== undefined;
     if (bracketed && (sa.open !== sb.open || sa.close !== sb.close)) return [false, sa.kind];
     if (kinds.size > 1 && !kinds.has('list')) return [false, sa.kind];
+    // A named list against another list or a set: the names decide (a set does not escape them).
+    const pairs = [...kinds].every((k) => k === 'list' || k === 'set') ? namedPairs(sa, sb) : null;
+    if (pairs) return [pairs.every(([x, y]) => same(x, y)), 'list'];
     const equal = ordered
       ? sa.items.every((x, i) => same(x, sb.items[i]!))
       : matchUnordered(sa.items, sb.items, same);
