@@ -3,7 +3,7 @@
  * permutation drawn afresh for every epoch (pass over the set), so a run cycles through every task
  * once per epoch and any position can be reached without replaying the ones before it.
  */
-import { keyedRng, permutation } from './math/random.js';
+import { keyedRng, permutation } from './random.js';
 
 /** Yields data-set indices forever; `keyOf(epoch)` seeds that epoch's permutation. Throws for n < 1. */
 export function* epochOrder(n: number, start: number, keyOf: (epoch: number) => string): Generator<number> {

@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { keyedRng, randInt } from '../../environments/math/random.js';
+import { keyedRng, randInt } from '../../environments/random.js';
 import { EnvSpec } from '../../workflows/config.js';
 
 const WORD: ((r: () => number) => [string, number])[] = [

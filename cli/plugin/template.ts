@@ -39,8 +39,9 @@ export default [environment, checker];
     'tasks.ts': `/**
  * The tasks: two integers to add, drawn from a generator seeded by (seed, split, index), so the same
  * run seed gives the same tasks in the same order on every worker, and any index can be computed
- * without the ones before it.
+ * without the ones before it (\`keyedRng\`: the seeded stream multigym's own environments use).
  */
+import { keyedRng } from 'multigym';
 
 /** What a task holds: JSON only (strings, finite numbers, booleans, null, arrays, plain objects). */
 export interface SumTask {
@@ -48,30 +49,9 @@ export interface SumTask {
   b: number;
 }
 
-/** 32-bit FNV-1a hash of the parts: the seed of one task. */
-function hash(...parts: (string | number)[]): number {
-  let h = 0x811c9dc5;
-  for (const ch of parts.join('\\u0000')) {
-    h ^= ch.codePointAt(0)!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let t = seed;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Task \`index\` of (seed, split): operands in [0, max]. */
 export function taskAt(seed: number, split: string, index: number, max: number): SumTask {
-  const rand = mulberry32(hash(seed, split, index));
+  const rand = keyedRng([seed, split, index].join('\\u0000'));
   return { a: Math.floor(rand() * (max + 1)), b: Math.floor(rand() * (max + 1)) };
 }
 `,

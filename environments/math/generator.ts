@@ -15,7 +15,7 @@
  *
  * A problem depends only on (seed, split, index), so task streams are reproducible and splits differ.
  */
-import { keyedRng, randInt } from './random.js';
+import { keyedRng, randInt } from '../random.js';
 
 /** Highest level the generator knows. */
 export const MAX_LEVEL = 7;

@@ -18,7 +18,7 @@
  */
 
 import type { GroundTruthCall, ToolTaskData } from '../../rewards/builtin/tool-task.js';
-import { keyedRng, randInt } from '../math/random.js';
+import { keyedRng, randInt } from '../random.js';
 import { functionSpecOf } from './tools/api.js';
 import { calculate } from './tools/builtin/calculator.js';
 import { addDays, dayOfWeek, daysBetween, formatDate, parseDate } from './tools/builtin/dates.js';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ToolTaskData } from '../../rewards/builtin/tool-task.js';
 import type { Task, TaskContext } from '../api.js';
-import { keyedRng, permutation } from '../math/random.js';
+import { keyedRng, permutation } from '../random.js';
 import { BfclRecord, bfclTaskData, loadBfcl } from './bfcl.js';
 import type { ToolUseConfig } from './config.js';
 import { generateToolTask } from './generator.js';

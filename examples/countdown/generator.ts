@@ -3,33 +3,13 @@
  * `+ - * /` (every step a positive integer), so every task is solvable. Each task is a pure function
  * of (seed, split, index): any worker computes the same one, and `start` skips ahead for free.
  */
+import { keyedRng } from 'multigym';
 
 /** A countdown task: JSON only. `solution` is one expression that reaches `target` (the demonstration). */
 export interface CountdownTask {
   numbers: number[];
   target: number;
   solution: string;
-}
-
-/** 32-bit FNV-1a of the parts. */
-function hash(...parts: (string | number)[]): number {
-  let h = 0x811c9dc5;
-  for (const ch of parts.join('\u0000')) {
-    h ^= ch.codePointAt(0)!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** mulberry32: seeded floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let t = seed;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Task `index` of (seed, split) with `count` numbers in [1, max]. */
@@ -40,7 +20,7 @@ export function countdownTask(
   count: number,
   max: number,
 ): CountdownTask {
-  const rand = mulberry32(hash('countdown', seed, split, index));
+  const rand = keyedRng(['countdown', seed, split, index].join('\u0000'));
   const pick = (n: number) => Math.floor(rand() * n);
   const numbers = Array.from({ length: count }, () => 1 + pick(max));
   // Combine a shuffled copy left to right; keep each step a positive integer.

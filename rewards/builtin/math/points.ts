@@ -7,6 +7,8 @@
  * where both sides are undefined (NaN, real root of a negative) or both exactly 0 (compute-engine
  * chops values below 1e-10 to 0) says nothing and is skipped: never counted as agreement.
  */
+
+import { keyedRng } from '../../../environments/random.js';
 import { closeEnough } from './numbers.js';
 
 /** A complex value (im 0 for reals); null when the expression has no numeric value there. */
@@ -22,27 +24,6 @@ export const MIN_INFORMATIVE_POINTS = 3;
 /** Relative tolerance floor at sample points (floating-point evaluation of two different forms). */
 const POINT_REL_TOL = 1e-9;
 
-/** FNV-1a hash of a string (32 bits), the seed of `mulberry32`. */
-function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** Mulberry32 PRNG: uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let t = seed;
-  return () => {
-    t = (t + 0x6d2b79f5) | 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The sample points of one comparison: `SAMPLE_POINTS` assignments of every variable. Each variable's
  * magnitudes are stratified: the log range is cut into SAMPLE_POINTS equal strata and each point takes
@@ -50,7 +31,7 @@ function mulberry32(seed: number): () => number {
  * truncated Taylor series of `e^x`, close to it only near 0, is never sampled at small points alone.
  */
 export function samplePoints(seed: string, vars: readonly string[]): Record<string, number>[] {
-  const rand = mulberry32(hash(seed));
+  const rand = keyedRng(seed);
   const [lo, hi] = [Math.log(0.15), Math.log(4)];
   const strata = vars.map(() => {
     const order = Array.from({ length: SAMPLE_POINTS }, (_, j) => j);
