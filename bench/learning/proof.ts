@@ -243,7 +243,9 @@ async function train(
 ): Promise<{ steps: StepRecord[]; seconds: number }> {
   const all = [...new Map(schedule.flat().map((e) => [e.name, e])).values()];
   const cfg = runConfig(runId, all, algorithm);
-  await call('validateRun', { config: cfg });
+  // Outside an activity context: validateRun then checks the config only. Inside one it also asks the
+  // Temporal server which environments have pollers (commit 2d5b8d4), and here there is no server.
+  await acts.validateRun({ config: cfg });
   await call('startRun', { runId, config: cfg });
   await policy.reset({ run_id: runId });
   const cursors: Record<string, number> = {};
