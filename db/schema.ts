@@ -128,6 +128,78 @@ export const rewards = pgTable(
   (t) => [uniqueIndex('rewards_business_key').on(t.rolloutId, t.checker)],
 );
 
+/**
+ * Summary of one group (the rollouts of one task at one step and phase), kept by triggers on
+ * `rollouts` (migration 0004): whatever writes, re-scores or deletes rollouts, this row follows in
+ * the same statement (inserted rows are added to it; an update or delete recomputes it). The reward-log aggregates read these rows (one per group instead of
+ * G rollouts) when a query filters only by phase, environment and step. Sums are over `ok`
+ * rollouts where the column says so; see `db/logs/aggregates.ts` for the definitions.
+ */
+export const groupStats = pgTable(
+  'group_stats',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    phase: text('phase').notNull(),
+    step: integer('step').notNull(),
+    env: text('env').notNull(),
+    taskId: text('task_id').notNull(),
+    /** Rollouts of the group, whatever their status. */
+    n: integer('n').notNull(),
+    /** Rollouts with status `ok` (they carry a reward). */
+    nOk: integer('n_ok').notNull(),
+    /** `ok` rollouts with reward ≥ 1 − 1e-6. */
+    nPass: integer('n_pass').notNull(),
+    /** Sum of the `ok` rewards (0 when none is ok). */
+    sumReward: doublePrecision('sum_reward').notNull(),
+    sumReward2: doublePrecision('sum_reward2').notNull(),
+    /** Least and greatest `ok` reward; null when none is ok. */
+    minReward: doublePrecision('min_reward'),
+    maxReward: doublePrecision('max_reward'),
+    sumCompletionTokens: bigint('sum_completion_tokens', { mode: 'number' }).notNull(),
+    maxCompletionTokens: integer('max_completion_tokens').notNull(),
+    sumThinkingTokens: bigint('sum_thinking_tokens', { mode: 'number' }).notNull(),
+    /** Rollouts with finish_reason `length`. */
+    truncated: integer('truncated').notNull(),
+    checkerErrors: integer('checker_errors').notNull(),
+    infraErrors: integer('infra_errors').notNull(),
+    rejected: integer('rejected').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.phase, t.step, t.env, t.taskId] })],
+);
+
+/**
+ * Summary of one reward component (checker) over one group, kept by triggers on `rollouts` and
+ * `rewards` (migration 0004) like `group_stats`. "Answered" calls are those with status `ok` or
+ * `not_applicable`.
+ */
+export const groupCheckerStats = pgTable(
+  'group_checker_stats',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    phase: text('phase').notNull(),
+    step: integer('step').notNull(),
+    env: text('env').notNull(),
+    taskId: text('task_id').notNull(),
+    checker: text('checker').notNull(),
+    /** Answered calls. */
+    n: integer('n').notNull(),
+    /** Answered calls with a value (the mean's denominator). */
+    nValue: integer('n_value').notNull(),
+    /** Sum of the answered calls' values (0 when none has one). */
+    sumValue: doublePrecision('sum_value').notNull(),
+    /** Answered calls with value ≥ 1 − 1e-6. */
+    nPass: integer('n_pass').notNull(),
+    notApplicable: integer('not_applicable').notNull(),
+    checkerErrors: integer('checker_errors').notNull(),
+    infraErrors: integer('infra_errors').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.phase, t.step, t.env, t.taskId, t.checker] })],
+);
+
 /** Metrics of one training step (the worker's train metrics plus per-environment reward stats). */
 export const stepMetrics = pgTable(
   'step_metrics',

@@ -2,7 +2,11 @@
  * Reward-log aggregates: per step and environment (or per environment over a step range), per reward
  * checker, and the policy worker's train metrics per step. Each is one SQL query over the rollouts a
  * filter keeps (`filter.ts`); groups (task × step) are formed in SQL and only a small histogram of
- * (group size, passes) comes back, from which pass@k is computed exactly.
+ * (group size, passes) comes back, from which pass@k is computed exactly. A filter that keeps whole
+ * groups (phase, environment, step; checker for checker stats) reads the per-group summary rows that
+ * triggers keep (`group_stats`, `group_checker_stats`, migration 0004): one row per group, not G
+ * rollouts or G × components reward rows; other filters read the rollouts. Both give the same numbers
+ * (test/logs/groupStats.test.ts).
  *
  * Definitions (ok rollouts only, unless said otherwise):
  * - mean reward: mean total reward; pass rate: share with total reward ≥ 1 (− 1e-6);
@@ -16,8 +20,8 @@
  */
 import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { rewards, rollouts, stepMetrics } from '../schema.js';
-import { type LogFilter, rolloutCondition } from './filter.js';
+import { groupCheckerStats, groupStats, rewards, rollouts, stepMetrics } from '../schema.js';
+import { groupCondition, keepsWholeGroups, type LogFilter, rolloutCondition } from './filter.js';
 import { stepBounds } from './runs.js';
 
 /** Stats of the rollouts of one (step, environment), or of one environment over a step range. */
@@ -91,8 +95,19 @@ export async function rolloutStats(
   opts: { by: 'step' | 'env'; k?: number },
 ): Promise<RolloutStats[]> {
   const byStep = opts.by === 'step';
-  const where = rolloutCondition(runId, f);
-  const g = sql`select ${rollouts.step} as step, ${rollouts.env} as env,
+  const stepCol = byStep ? sql`step` : sql`null::int`;
+  const groupBy = byStep ? sql`step, env, n_ok, n_pass` : sql`env, n_ok, n_pass`;
+  // Whole groups: one summary row per group (kept by triggers) instead of its G rollouts.
+  const g = keepsWholeGroups(f)
+    ? sql`select ${groupStats.step} as step, ${groupStats.env} as env, ${groupStats.n} as n,
+        ${groupStats.nOk} as n_ok, ${groupStats.nPass} as n_pass, ${groupStats.sumReward} as sum_r,
+        ${groupStats.sumReward2} as sum_r2, ${groupStats.maxReward} - ${groupStats.minReward} as spread,
+        ${groupStats.sumCompletionTokens} as sum_tokens, ${groupStats.maxCompletionTokens} as max_tokens,
+        ${groupStats.sumThinkingTokens} as sum_thinking, ${groupStats.truncated} as truncated,
+        ${groupStats.checkerErrors} as checker_errors, ${groupStats.infraErrors} as infra_errors,
+        ${groupStats.rejected} as rejected
+      from ${groupStats} where ${groupCondition(groupStats, runId, f)}`
+    : sql`select ${rollouts.step} as step, ${rollouts.env} as env,
       count(*) as n,
       count(*) filter (where ${rollouts.status} = 'ok') as n_ok,
       count(*) filter (where ${rollouts.status} = 'ok' and ${rollouts.reward} >= ${PASS}) as n_pass,
@@ -106,10 +121,8 @@ export async function rolloutStats(
       count(*) filter (where ${rollouts.status} = 'checker_error') as checker_errors,
       count(*) filter (where ${rollouts.status} = 'infra_error') as infra_errors,
       count(*) filter (where ${rollouts.status} = 'rejected') as rejected
-    from ${rollouts} where ${where}
-    group by ${rollouts.step}, ${rollouts.env}, ${rollouts.taskId}`;
-  const stepCol = byStep ? sql`step` : sql`null::int`;
-  const groupBy = byStep ? sql`step, env, n_ok, n_pass` : sql`env, n_ok, n_pass`;
+    from ${rollouts} where ${rolloutCondition(runId, f)}
+    group by ${rollouts.phase}, ${rollouts.step}, ${rollouts.env}, ${rollouts.taskId}`;
   const result = await db.execute(sql`with g as (${g})
     select ${stepCol} as step, env, n_ok::int as "nOk", n_pass::int as "nPass", count(*)::int as groups,
       (count(*) filter (where n_ok >= 2 and spread <= 1e-9))::int as "zeroVar",
@@ -228,25 +241,44 @@ export interface CheckerStats {
 /** Stats of each reward component per step and environment, over the rollouts the filter keeps. */
 export async function checkerStats(db: Database, runId: string, f: LogFilter): Promise<CheckerStats[]> {
   const answered = sql`${rewards.status} in ('ok', 'not_applicable')`;
-  const rows = await db
-    .select({
-      step: rollouts.step,
-      env: rollouts.env,
-      checker: rewards.checker,
-      mean: sql<number | null>`(avg(${rewards.value}) filter (where ${answered}))::float8`,
-      passRate: sql<
-        number | null
-      >`(avg(case when ${rewards.value} >= ${PASS} then 1.0 else 0.0 end) filter (where ${answered}))::float8`,
-      n: sql<number>`(count(*) filter (where ${answered}))::int`,
-      notApplicable: sql<number>`(count(*) filter (where ${rewards.status} = 'not_applicable'))::int`,
-      checkerErrors: sql<number>`(count(*) filter (where ${rewards.status} = 'checker_error'))::int`,
-      infraErrors: sql<number>`(count(*) filter (where ${rewards.status} = 'infra_error'))::int`,
-    })
-    .from(rewards)
-    .innerJoin(rollouts, eq(rewards.rolloutId, rollouts.id))
-    .where(and(rolloutCondition(runId, f), f.checker ? inArray(rewards.checker, f.checker) : undefined))
-    .groupBy(rollouts.step, rollouts.env, rewards.checker)
-    .orderBy(asc(rollouts.step), asc(rollouts.env), asc(rewards.checker));
+  const c = groupCheckerStats;
+  const rows = keepsWholeGroups(f, { checkerStats: true })
+    ? // Whole groups: the per-group checker summaries (kept by triggers) instead of every reward row.
+      await db
+        .select({
+          step: c.step,
+          env: c.env,
+          checker: c.checker,
+          mean: sql<number | null>`(sum(${c.sumValue}) / nullif(sum(${c.nValue}), 0))::float8`,
+          passRate: sql<number | null>`(sum(${c.nPass})::float8 / nullif(sum(${c.n}), 0))::float8`,
+          n: sql<number>`sum(${c.n})::int`,
+          notApplicable: sql<number>`sum(${c.notApplicable})::int`,
+          checkerErrors: sql<number>`sum(${c.checkerErrors})::int`,
+          infraErrors: sql<number>`sum(${c.infraErrors})::int`,
+        })
+        .from(c)
+        .where(groupCondition(c, runId, f))
+        .groupBy(c.step, c.env, c.checker)
+        .orderBy(asc(c.step), asc(c.env), asc(c.checker))
+    : await db
+        .select({
+          step: rollouts.step,
+          env: rollouts.env,
+          checker: rewards.checker,
+          mean: sql<number | null>`(avg(${rewards.value}) filter (where ${answered}))::float8`,
+          passRate: sql<
+            number | null
+          >`(avg(case when ${rewards.value} >= ${PASS} then 1.0 else 0.0 end) filter (where ${answered}))::float8`,
+          n: sql<number>`(count(*) filter (where ${answered}))::int`,
+          notApplicable: sql<number>`(count(*) filter (where ${rewards.status} = 'not_applicable'))::int`,
+          checkerErrors: sql<number>`(count(*) filter (where ${rewards.status} = 'checker_error'))::int`,
+          infraErrors: sql<number>`(count(*) filter (where ${rewards.status} = 'infra_error'))::int`,
+        })
+        .from(rewards)
+        .innerJoin(rollouts, eq(rewards.rolloutId, rollouts.id))
+        .where(and(rolloutCondition(runId, f), f.checker ? inArray(rewards.checker, f.checker) : undefined))
+        .groupBy(rollouts.step, rollouts.env, rewards.checker)
+        .orderBy(asc(rollouts.step), asc(rollouts.env), asc(rewards.checker));
   return rows.map((r) => ({
     ...r,
     mean: r.mean === null ? null : Number(r.mean),

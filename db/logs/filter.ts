@@ -5,8 +5,9 @@
  * Values reach SQL only as bound parameters (drizzle's `sql` template), never spliced into the text.
  */
 import { and, eq, gte, inArray, like, lte, type SQL, sql } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
-import { rewards, rollouts } from '../schema.js';
+import { type groupCheckerStats, type groupStats, rewards, rollouts } from '../schema.js';
 
 /** Statuses a rollout can have (`rollouts.status`); only `ok` rollouts carry a reward. */
 export const ROLLOUT_STATUSES = ['ok', 'checker_error', 'infra_error', 'rejected'] as const;
@@ -170,9 +171,41 @@ export function rolloutCondition(runId: string, f: LogFilter): SQL {
   )!;
 }
 
-/** `train`, `eval` (any `eval:N`), `eval:N` or `all`. */
-export function phaseCondition(phase: string): SQL | undefined {
+/** `train`, `eval` (any `eval:N`), `eval:N` or `all`, on `column` (default `rollouts.phase`). */
+export function phaseCondition(phase: string, column: PgColumn = rollouts.phase): SQL | undefined {
   if (phase === 'all') return undefined;
-  if (phase === 'eval') return like(rollouts.phase, 'eval:%');
-  return eq(rollouts.phase, phase);
+  if (phase === 'eval') return like(column, 'eval:%');
+  return eq(column, phase);
+}
+
+/**
+ * Whether a filter keeps whole groups (it names only phase, environments, steps and, for checker
+ * stats, checkers), so the per-group summary tables (`group_stats`, `group_checker_stats`) answer it
+ * exactly. Filters on a rollout's own fields (status, reward, policy version, text) need the rollouts.
+ */
+export function keepsWholeGroups(f: LogFilter, opts: { checkerStats?: boolean } = {}): boolean {
+  return (
+    f.status === undefined &&
+    f.grep === undefined &&
+    f.policy_version === undefined &&
+    f.min_reward === undefined &&
+    f.max_reward === undefined &&
+    (f.checker === undefined || opts.checkerStats === true)
+  );
+}
+
+/** A group-level filter (see `keepsWholeGroups`) on a summary table's columns. */
+export function groupCondition(
+  table: typeof groupStats | typeof groupCheckerStats,
+  runId: string,
+  f: LogFilter,
+): SQL {
+  return and(
+    eq(table.runId, runId),
+    phaseCondition(f.phase, table.phase),
+    f.env ? inArray(table.env, f.env) : undefined,
+    f.step?.from !== undefined ? gte(table.step, f.step.from) : undefined,
+    f.step?.to !== undefined ? lte(table.step, f.step.to) : undefined,
+    f.checker && 'checker' in table ? inArray(table.checker, f.checker) : undefined,
+  )!;
 }

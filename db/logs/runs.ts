@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { rewards, rollouts, runs, stepMetrics } from '../schema.js';
+import { groupCheckerStats, groupStats, rewards, rollouts, runs, stepMetrics } from '../schema.js';
 import { type LogFilter, LogQueryError, phaseCondition } from './filter.js';
 
 /** Latest per-environment stats of a run (from its last finished step's metrics). */
@@ -130,35 +130,37 @@ async function runRow(db: Database, runId: string): Promise<RunRow> {
 export async function runDetail(db: Database, runId: string): Promise<RunDetail> {
   const row = await runRow(db, runId);
   const [summary] = await summarize(db, [row]);
+  // From the per-group summaries (kept by triggers): one row per group, not G rollouts.
   const phases = await db
-    .selectDistinct({ phase: rollouts.phase })
-    .from(rollouts)
-    .where(eq(rollouts.runId, runId))
+    .selectDistinct({ phase: groupStats.phase })
+    .from(groupStats)
+    .where(eq(groupStats.runId, runId))
     .then((rs) => rs.map((r) => r.phase).sort());
+  const train = and(eq(groupStats.runId, runId), eq(groupStats.phase, 'train'));
   const envRows = await db
     .select({
-      env: rollouts.env,
-      firstStep: sql<number>`min(${rollouts.step})::int`,
-      lastStep: sql<number>`max(${rollouts.step})::int`,
-      rollouts: sql<number>`count(*)::int`,
+      env: groupStats.env,
+      firstStep: sql<number>`min(${groupStats.step})::int`,
+      lastStep: sql<number>`max(${groupStats.step})::int`,
+      rollouts: sql<number>`sum(${groupStats.n})::int`,
     })
-    .from(rollouts)
-    .where(and(eq(rollouts.runId, runId), eq(rollouts.phase, 'train')))
-    .groupBy(rollouts.env)
-    .orderBy(rollouts.env);
+    .from(groupStats)
+    .where(train)
+    .groupBy(groupStats.env)
+    .orderBy(groupStats.env);
   // Components as scored at each environment's latest step: one step's rewards, not the whole run's.
+  const c = groupCheckerStats;
   const checkers = await db
-    .selectDistinct({ env: rollouts.env, checker: rewards.checker })
-    .from(rewards)
-    .innerJoin(rollouts, eq(rewards.rolloutId, rollouts.id))
+    .selectDistinct({ env: c.env, checker: c.checker })
+    .from(c)
     .where(
       and(
-        eq(rollouts.runId, runId),
-        eq(rollouts.phase, 'train'),
-        sql`(${rollouts.env}, ${rollouts.step}) in (select ${rollouts.env}, max(${rollouts.step}) from ${rollouts} where ${rollouts.runId} = ${runId} and ${rollouts.phase} = 'train' group by ${rollouts.env})`,
+        eq(c.runId, runId),
+        eq(c.phase, 'train'),
+        sql`(${c.env}, ${c.step}) in (select ${groupStats.env}, max(${groupStats.step}) from ${groupStats} where ${train} group by ${groupStats.env})`,
       ),
     )
-    .orderBy(rollouts.env, rewards.checker);
+    .orderBy(c.env, c.checker);
   return {
     ...summary!,
     config: row.config,
@@ -217,11 +219,11 @@ export async function checkFilter(db: Database, runId: string, f: LogFilter): Pr
   if (f.step) {
     const [r] = await db
       .select({
-        first: sql<number | null>`min(${rollouts.step})`,
-        last: sql<number | null>`max(${rollouts.step})`,
+        first: sql<number | null>`min(${groupStats.step})`,
+        last: sql<number | null>`max(${groupStats.step})`,
       })
-      .from(rollouts)
-      .where(base);
+      .from(groupStats)
+      .where(and(eq(groupStats.runId, runId), phaseCondition(f.phase, groupStats.phase)));
     const first = r?.first === null || r?.first === undefined ? null : Number(r.first);
     const last = r?.last === null || r?.last === undefined ? null : Number(r.last);
     const outside =
