@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { groupCheckerStats, groupStats, rewards, rollouts, runs, stepMetrics } from '../schema.js';
+import { groupCheckerStats, groupStats, rewards, type rollouts, runs, stepMetrics } from '../schema.js';
 import { type LogFilter, LogQueryError, phaseCondition } from './filter.js';
 
 /** Latest per-environment stats of a run (from its last finished step's metrics). */
@@ -177,53 +177,57 @@ export async function runDetail(db: Database, runId: string): Promise<RunDetail>
 
 /**
  * Checks that a filter names an existing run and, where given, environments, checkers and steps of
- * it; throws a `LogQueryError` (`not_found`) that lists what exists. Returns the run's detail.
+ * it; throws a `LogQueryError` (`not_found`) that lists what exists. Each check is one lookup in the
+ * per-group summaries; the run's whole detail is read only to word an error.
  */
-export async function checkFilter(db: Database, runId: string, f: LogFilter): Promise<RunDetail> {
-  const run = await runDetail(db, runId);
-  const phase = phaseCondition(f.phase);
-  const base = and(eq(rollouts.runId, runId), phase);
-  const envNames = [...new Set([...run.envs, ...run.rolloutEnvs.map((e) => e.env)])];
+export async function checkFilter(db: Database, runId: string, f: LogFilter): Promise<void> {
+  const row = await runRow(db, runId);
+  const g = groupStats;
+  const c = groupCheckerStats;
+  const configEnvs = ((row.config as { environments?: { name: string }[] }).environments ?? []).map(
+    (e) => e.name,
+  );
   for (const env of f.env ?? []) {
-    if (envNames.includes(env)) continue;
+    if (configEnvs.includes(env)) continue;
     const [hit] = await db
       .select({ one: sql`1` })
-      .from(rollouts)
-      .where(and(base, eq(rollouts.env, env)))
+      .from(g)
+      .where(and(eq(g.runId, runId), phaseCondition(f.phase, g.phase), eq(g.env, env)))
       .limit(1);
-    if (!hit)
-      throw new LogQueryError(
-        `run "${runId}" has no environment "${env}"; it has: ${envNames.join(', ') || '(none yet)'}`,
-        'env',
-        'not_found',
-        envNames,
-      );
+    if (hit) continue;
+    const run = await runDetail(db, runId);
+    const envNames = [...new Set([...run.envs, ...run.rolloutEnvs.map((e) => e.env)])];
+    throw new LogQueryError(
+      `run "${runId}" has no environment "${env}"; it has: ${envNames.join(', ') || '(none yet)'}`,
+      'env',
+      'not_found',
+      envNames,
+    );
   }
-  const checkerNames = [...new Set(run.checkers.map((c) => c.checker))];
   for (const checker of f.checker ?? []) {
-    if (checkerNames.includes(checker)) continue;
     const [hit] = await db
       .select({ one: sql`1` })
-      .from(rewards)
-      .innerJoin(rollouts, eq(rewards.rolloutId, rollouts.id))
-      .where(and(base, eq(rewards.checker, checker)))
+      .from(c)
+      .where(and(eq(c.runId, runId), phaseCondition(f.phase, c.phase), eq(c.checker, checker)))
       .limit(1);
-    if (!hit)
-      throw new LogQueryError(
-        `run "${runId}" has no reward checker "${checker}"; it has: ${checkerNames.join(', ') || '(none yet)'}`,
-        'checker',
-        'not_found',
-        checkerNames,
-      );
+    if (hit) continue;
+    const run = await runDetail(db, runId);
+    const checkerNames = [...new Set(run.checkers.map((x) => x.checker))];
+    throw new LogQueryError(
+      `run "${runId}" has no reward checker "${checker}"; it has: ${checkerNames.join(', ') || '(none yet)'}`,
+      'checker',
+      'not_found',
+      checkerNames,
+    );
   }
   if (f.step) {
     const [r] = await db
       .select({
-        first: sql<number | null>`min(${groupStats.step})`,
-        last: sql<number | null>`max(${groupStats.step})`,
+        first: sql<number | null>`min(${g.step})`,
+        last: sql<number | null>`max(${g.step})`,
       })
-      .from(groupStats)
-      .where(and(eq(groupStats.runId, runId), phaseCondition(f.phase, groupStats.phase)));
+      .from(g)
+      .where(and(eq(g.runId, runId), phaseCondition(f.phase, g.phase)));
     const first = r?.first === null || r?.first === undefined ? null : Number(r.first);
     const last = r?.last === null || r?.last === undefined ? null : Number(r.last);
     const outside =
@@ -241,7 +245,6 @@ export async function checkFilter(db: Database, runId: string, f: LogFilter): Pr
         first === null ? null : { first, last },
       );
   }
-  return run;
 }
 
 /** Steps (1-based) within `f.step` as SQL bounds on a step column; shared by the aggregates. */
