@@ -140,8 +140,8 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
     );
     const statusOf = (t: Trajectory, s: ScoreOutcome | undefined) => (s ? s.status : t.status);
     const errorOf = (t: Trajectory, s: ScoreOutcome | undefined) => s?.error ?? t.error;
-    // One multi-row insert per group and one for its rewards (row by row cost 2G round trips). Only
-    // rollouts inserted now get reward rows: a conflicting (already written) rollout keeps its own.
+    // One statement per group writes its rollouts and their rewards (db/groupWrite.ts). Only rollouts
+    // inserted now get reward rows: a conflicting (already written) rollout keeps its own.
     await writeGroup(() =>
       insertGroup(
         deps.db,
@@ -169,7 +169,7 @@ export function rolloutActivities(deps: ActivityDeps): Pick<Activities, 'rollout
           reward: scored[sample]?.total ?? null,
           extra: t.extra ? noNulJson(t.extra) : null,
         })),
-        (id, sample) => rewardValues(id, scored[sample]?.components ?? [], noNulJson),
+        (sample) => rewardValues(scored[sample]?.components ?? [], noNulJson),
       ),
     );
     const rows = trajectories.map((t, i) => ({

@@ -80,9 +80,8 @@ export function scoreOne(
 }
 
 /** Reward-row values of a scored rollout. */
-export function rewardValues(rolloutId: number, components: RewardComponent[], clean: <T>(v: T) => T) {
+export function rewardValues(components: RewardComponent[], clean: <T>(v: T) => T) {
   return components.map((c) => ({
-    rolloutId,
     checker: c.name,
     weight: c.weight,
     status: c.status,

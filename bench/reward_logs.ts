@@ -2,10 +2,14 @@
  * Reward logs, written and read, each beside a plain baseline measured in the same run:
  *
  * 1. Writes: groups of scored rollouts through the activities' write path (`db/groupWrite.ts`: one
- *    transaction, one multi-row insert of the rollouts and one of their reward rows, via drizzle), on
- *    PostgreSQL and on PGlite, beside the same rows written by hand-written parameterised SQL on a
- *    plain `pg` pool (PGlite: its own `query`) with the same transactions and concurrency. Prints
- *    rollouts/s, reward rows/s and the ratio baseline ÷ activity path (1.0 = no overhead).
+ *    statement per group writing its rollouts and their reward rows, a named prepared statement with
+ *    the token arrays in binary on PostgreSQL), on PostgreSQL and on PGlite, beside the plain baseline:
+ *    the same rows written the plain way on a plain `pg` pool (PGlite: its own `query`) with the same
+ *    concurrency — a transaction of four round trips (begin; a multi-row `INSERT … VALUES` of the
+ *    rollouts returning their ids; one of their reward rows; commit), unnamed statements, every value
+ *    a parameter as the driver formats it (token ids and log-probs as JS arrays, which `pg` sends as
+ *    array literals; JSON columns stringified). Prints rollouts/s, reward rows/s and the ratio
+ *    activity path ÷ baseline time (1.0 = as fast as the baseline, below 1 = faster).
  * 2. Reads: a run of `--rows` reward rows (default 1M; 4 components per rollout, 4 environments,
  *    64 tasks × 8 samples per step) generated in SQL, then the dashboard's queries (run detail,
  *    per-step aggregates, per-environment aggregates, per-checker stats, a filtered rollout page) timed
@@ -68,7 +72,7 @@ const CHECKERS = ['math-equivalence', 'format', 'length-penalty', 'budget', 'too
 function groupRows(
   runId: string,
   g: number,
-): { rows: RolloutInsert[]; rewardsOf: (id: number, sample: number) => RewardInsert[] } {
+): { rows: RolloutInsert[]; rewardsOf: (sample: number) => RewardInsert[] } {
   const rows = Array.from({ length: G }, (_, sample) => ({
     runId,
     step: 1 + Math.floor(g / 64),
@@ -94,9 +98,8 @@ function groupRows(
     reward: sample % 2,
     extra: null,
   }));
-  const rewardsOf = (rolloutId: number, sample: number): RewardInsert[] =>
+  const rewardsOf = (sample: number): RewardInsert[] =>
     CHECKERS.slice(0, K).map((checker, j) => ({
-      rolloutId,
       checker,
       weight: 1,
       status: 'ok',
@@ -129,15 +132,7 @@ const ROLLOUT_COLUMNS = [
   ['reward', 'reward'],
   ['extra', 'extra'],
 ] as const;
-const JSON_COLUMNS = new Set([
-  'turns',
-  'promptTokenIds',
-  'completionTokenIds',
-  'logprobs',
-  'completionMask',
-  'extra',
-  'details',
-]);
+const JSON_COLUMNS = new Set(['turns', 'extra', 'details']);
 const REWARD_COLUMNS = [
   ['rollout_id', 'rolloutId'],
   ['checker', 'checker'],
@@ -148,7 +143,10 @@ const REWARD_COLUMNS = [
   ['details', 'details'],
 ] as const;
 
-/** `INSERT … VALUES ($1, …), (…)` and its parameters, JSON columns serialised as drizzle does. */
+/**
+ * `INSERT … VALUES ($1, …), (…)` and its parameters: JSON columns stringified, number arrays as they
+ * are (`pg` formats them as array literals).
+ */
 function multiRow(
   table: string,
   columns: readonly (readonly [string, string])[],
@@ -178,7 +176,9 @@ type Query = (text: string, params: unknown[]) => Promise<{ rows: Record<string,
 async function rawGroup(query: Query, g: ReturnType<typeof groupRows>) {
   const ins = multiRow('rollouts', ROLLOUT_COLUMNS, g.rows, 'on conflict do nothing returning id, sample');
   const inserted = (await query(ins.text, ins.params)).rows;
-  const rewardRows = inserted.flatMap((r) => g.rewardsOf(Number(r.id), Number(r.sample)));
+  const rewardRows = inserted.flatMap((r) =>
+    g.rewardsOf(Number(r.sample)).map((w) => ({ ...w, rolloutId: Number(r.id) })),
+  );
   const rw = multiRow('rewards', REWARD_COLUMNS, rewardRows, 'on conflict do nothing');
   await query(rw.text, rw.params);
 }
@@ -231,7 +231,7 @@ async function writeBench(
   const r = median(rawS);
   console.log(
     `${name} writes (${GROUPS} groups × ${G} rollouts × ${K} components, ${concurrency} concurrent, median of ${REPS}):\n` +
-      `  activity path (drizzle): ${(rolloutsN / d).toFixed(0)} rollouts/s, ${(rewardsN / d).toFixed(0)} reward rows/s (${d.toFixed(2)} s; reps ${drizzleS.map((x) => x.toFixed(2)).join(', ')})\n` +
+      `  activity path:           ${(rolloutsN / d).toFixed(0)} rollouts/s, ${(rewardsN / d).toFixed(0)} reward rows/s (${d.toFixed(2)} s; reps ${drizzleS.map((x) => x.toFixed(2)).join(', ')})\n` +
       `  plain baseline:          ${(rolloutsN / r).toFixed(0)} rollouts/s, ${(rewardsN / r).toFixed(0)} reward rows/s (${r.toFixed(2)} s; reps ${rawS.map((x) => x.toFixed(2)).join(', ')})\n` +
       `  activity path ÷ baseline time: ${(d / r).toFixed(2)}×`,
   );
@@ -303,8 +303,8 @@ async function generate(db: DatabaseHandle['db'], runId: string, rewardRows: num
       prompt_token_ids, completion_token_ids, logprobs, prompt_tokens, completion_tokens, finish_reason, reward)
     select ${runId}, s, (array['math','code-sandbox','tool-use','long-context'])[e], 't' || t, x,
       case when (s * 31 + t * 7 + x) % 97 = 0 then 'checker_error' else 'ok' end, 'train', s - 1,
-      repeat('answer ', 40), '[]'::jsonb, ${JSON.stringify(promptIds.slice(0, 64))}::jsonb, ${JSON.stringify(completionIds.slice(0, 64))}::jsonb,
-      ${JSON.stringify(logprobs.slice(0, 64))}::jsonb, 64, 20 + (s * 13 + t * 5 + x) % 200,
+      repeat('answer ', 40), '[]'::jsonb, ${`{${promptIds.slice(0, 64).join(',')}}`}::int4[], ${`{${completionIds.slice(0, 64).join(',')}}`}::int4[],
+      ${`{${logprobs.slice(0, 64).join(',')}}`}::float8[], 64, 20 + (s * 13 + t * 5 + x) % 200,
       case when (t + x) % 11 = 0 then 'length' else 'stop' end,
       case when (s * 31 + t * 7 + x) % 97 = 0 then null else ((s + t + x) % 3) / 2.0 end
     from generate_series(1, ${steps}) s, generate_series(1, 4) e, generate_series(1, 64) t, generate_series(0, 7) x`);

@@ -3,8 +3,9 @@
  *
  * Every write is keyed by business ids so a retried activity changes nothing twice:
  * rollouts are unique on (run, step, env, task, sample), rewards on (rollout, checker), step metrics
- * on (run, step), policy versions on (run, version). Token-level data (ids, log-probs, masks) is kept
- * as JSON arrays: the batch for a train step is rebuilt from here, never carried by Temporal.
+ * on (run, step), policy versions on (run, version). Token-level data is kept as native arrays (ids
+ * `int4[]`, log-probs `float8[]`, masks `int2[]`; `number[]` in TypeScript): the batch for a train step
+ * is rebuilt from here, never carried by Temporal.
  */
 import {
   bigint,
@@ -15,6 +16,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -83,10 +85,11 @@ export const rollouts = pgTable(
     policyVersion: integer('policy_version').notNull(),
     completion: text('completion').notNull(),
     turns: jsonb('turns').notNull(),
-    promptTokenIds: jsonb('prompt_token_ids').$type<number[]>().notNull(),
-    completionTokenIds: jsonb('completion_token_ids').$type<number[]>().notNull(),
-    logprobs: jsonb('logprobs').$type<number[]>().notNull(),
-    completionMask: jsonb('completion_mask').$type<(0 | 1)[] | null>(),
+    promptTokenIds: integer('prompt_token_ids').array().notNull(),
+    completionTokenIds: integer('completion_token_ids').array().notNull(),
+    /** float8, so a log-prob reads back exactly as the policy sent it (-0 and subnormals included). */
+    logprobs: doublePrecision('logprobs').array().notNull(),
+    completionMask: smallint('completion_mask').array().$type<(0 | 1)[]>(),
     promptTokens: integer('prompt_tokens').notNull(),
     completionTokens: integer('completion_tokens').notNull(),
     thinkingTokens: integer('thinking_tokens').notNull().default(0),

@@ -286,7 +286,26 @@ describe('migration 0004', () => {
       expect(rowsOf(await old.db.execute(sql`select to_regclass('group_stats')::text as t`))).toEqual([
         { t: null },
       ]);
+      // The rows go through today's drizzle schema, whose token columns are arrays (0005): the columns
+      // take those types while they are written, then go back to the jsonb they were before 0005.
+      const tokenColumns = (to: 'arrays' | 'jsonb') =>
+        sql.raw(
+          `alter table rollouts ${Object.entries({
+            prompt_token_ids: 'int4[]',
+            completion_token_ids: 'int4[]',
+            logprobs: 'float8[]',
+            completion_mask: 'int2[]',
+          })
+            .map(([c, t]) =>
+              to === 'jsonb'
+                ? `alter column ${c} type jsonb using to_jsonb(${c})`
+                : `alter column ${c} type ${t} using translate(${c}::text, '[]', '{}')::${t}`,
+            )
+            .join(', ')}`,
+        );
+      await old.db.execute(tokenColumns('arrays'));
       await insertRun(old.db, 'run-a', 'a');
+      await old.db.execute(tokenColumns('jsonb'));
       await old.close();
 
       const now = await openDatabase({ pgliteDir });
