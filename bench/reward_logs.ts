@@ -9,7 +9,9 @@
  *    rollouts returning their ids; one of their reward rows; commit), unnamed statements, every value
  *    a parameter as the driver formats it (token ids and log-probs as JS arrays, which `pg` sends as
  *    array literals; JSON columns stringified). Prints rollouts/s, reward rows/s and the ratio
- *    activity path ÷ baseline time (1.0 = as fast as the baseline, below 1 = faster).
+ *    activity path ÷ baseline time (1.0 = as fast as the baseline, below 1 = faster). Then, on
+ *    PostgreSQL, the ceiling with no client at all: the same rows copied inside the server by one
+ *    statement on one backend, and split over two backends at once (`serverCeiling`).
  * 2. Reads: a run of `--rows` reward rows (default 1M; 4 components per rollout, 4 environments,
  *    64 tasks × 8 samples per step) generated in SQL, then the dashboard's queries (run detail,
  *    per-step aggregates, per-environment aggregates, per-checker stats, a filtered rollout page) timed
@@ -237,6 +239,48 @@ async function writeBench(
   );
 }
 
+/**
+ * PostgreSQL's own cost of the same rows with no client: the rollouts (and reward rows) the activity
+ * path wrote for run `from` copied into a new run by one statement per backend, `backends` backends at
+ * once, triggers and indexes included. No client formats, sends or parses anything, so this bounds
+ * what any client can write on this machine. Returns seconds.
+ */
+async function serverCeiling(url: string, from: string, backends: number): Promise<number> {
+  const cols =
+    'step, env, task_id, sample, status, error, phase, policy_version, completion, turns, prompt_token_ids, ' +
+    'completion_token_ids, logprobs, completion_mask, prompt_tokens, completion_tokens, thinking_tokens, ' +
+    'finish_reason, reasoning_budget, reward, advantage, extra';
+  const clients = await Promise.all(
+    Array.from({ length: backends }, async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }),
+  );
+  try {
+    const to = `bench-ceiling-${backends}`;
+    await clients[0]!.query(`insert into runs (id, name, config) values ($1, $1, '{}'::jsonb)`, [to]);
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      clients.map((c, i) =>
+        c.query(
+          // New ids drawn up front, so the reward rows follow their rollout by an index lookup.
+          `with src as materialized (select r.*, nextval('rollouts_id_seq') as new_id from rollouts r
+                                      where run_id = $1 and mod(abs(hashtext(task_id)), $3) = $4),
+             ins as (insert into rollouts (id, run_id, ${cols}) select new_id, $2, ${cols} from src)
+           insert into rewards (rollout_id, checker, weight, status, value, error, details)
+           select src.new_id, w.checker, w.weight, w.status, w.value, w.error, w.details
+             from src join rewards w on w.rollout_id = src.id`,
+          [from, to, backends, i],
+        ),
+      ),
+    );
+    return ms(t0) / 1000;
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
 const spread = (g: ReturnType<typeof groupRows>) => [g.rows, g.rewardsOf] as const;
 
 // ── 1. writes ────────────────────────────────────────────────────────────────────────────────────
@@ -263,6 +307,13 @@ try {
       CONCURRENCY,
     );
     await pool.end();
+    const rewardsN = GROUPS * G * K;
+    for (const backends of [1, 2]) {
+      const t = await serverCeiling(pgDb.url, 'bench-w-drizzle-0', backends);
+      console.log(
+        `  PostgreSQL alone (no client: the rows copied by ${backends} statement(s) on ${backends} backend(s)): ${(rewardsN / t).toFixed(0)} reward rows/s (${t.toFixed(2)} s)`,
+      );
+    }
 
     const dir = mkdtempSync(join(tmpdir(), 'multigym-bench-pglite-'));
     const lite = await openDatabase({ pgliteDir: dir });
