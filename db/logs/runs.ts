@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { groupCheckerStats, groupStats, rewards, type rollouts, runs, stepMetrics } from '../schema.js';
+import { groupCheckerStats, groupStats, type rollouts, runs, stepMetrics } from '../schema.js';
 import { type LogFilter, LogQueryError, phaseCondition } from './filter.js';
 
 /** Latest per-environment stats of a run (from its last finished step's metrics). */
