@@ -117,7 +117,7 @@ def child(args: argparse.Namespace) -> None:
         DistributedTrainer,
         init_distributed,
     )
-    from multigym_worker.handover import hand_over
+    from multigym_worker.handover import hand_over, weight_tensors
     from multigym_worker.optim import Schedule
     from multigym_worker.sampling import Sampler, SamplingParams
     from multigym_worker.trainer import OptimConfig, Trainer, TrainSeq
@@ -167,11 +167,31 @@ def child(args: argparse.Namespace) -> None:
         t_train = timed(lambda: trainer.train_step(seqs, hyper), ctx.device, args.reps)
     train_peak = peak_gb(ctx.device)
 
+    # FSDP's sharded checkpoint (DCP): every rank writes and reads its own slices of the fp32 weights
+    # and AdamW moments (multigym_worker/fsdp.py save_train_state / load_train_state)
+    t_dcp_save = t_dcp_load = dcp_gb = None
+    if args.dcp and args.parallel == "fsdp" and not args.skip_train:
+        from multigym_worker.fsdp import load_train_state, save_train_state
+
+        where = Path(args.dcp) / f"world{ctx.world_size}"
+        dist.barrier()
+        t0 = time.perf_counter()
+        save_train_state(trainer.model, trainer.opt, where)
+        sync(ctx.device)
+        dist.barrier()
+        t_dcp_save = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        load_train_state(trainer.model, trainer.opt, where)
+        sync(ctx.device)
+        dist.barrier()
+        t_dcp_load = time.perf_counter() - t0
+        dcp_gb = sum(f.stat().st_size for f in where.rglob("*") if f.is_file()) / 1e9
+
     # the overlapped mode's hand-over: rank 0's weights to every other rank (bf16 replica)
     t_hand = None
     if ctx.world_size > 1:
         t_hand = timed(lambda: hand_over(model, 1, src=0), ctx.device, args.reps)
-    nbytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    nbytes = sum(t.numel() * t.element_size() for t in weight_tensors(model))  # a tied head once
 
     rows = args.gen_batch * (ctx.world_size if args.gen_weak else 1)
     sampler = DistributedSampler(Sampler(model, tok, max_batch=rows), ctx)
@@ -203,6 +223,9 @@ def child(args: argparse.Namespace) -> None:
             "gen_new_tok_s": new_tokens[0] / t_gen if t_gen else None,
             "handover_s": t_hand,
             "handover_gb_s": nbytes / t_hand / 1e9 if t_hand else None,
+            "dcp_save_s": t_dcp_save,
+            "dcp_load_s": t_dcp_load,
+            "dcp_gb": dcp_gb,
         }
         print("RESULT " + json.dumps(res), flush=True)
     torch.distributed.destroy_process_group()
@@ -256,6 +279,8 @@ def parent(args: argparse.Namespace, rest: list[str]) -> None:
             )
         if r["handover_s"]:
             parts.append(f"weight hand-over {r['handover_s'] * 1e3:.1f} ms ({r['handover_gb_s']:.1f} GB/s)")
+        if r.get("dcp_save_s"):
+            parts.append(f"DCP save {r['dcp_save_s']:.2f} s, load {r['dcp_load_s']:.2f} s ({r['dcp_gb']:.2f} GB)")
         print(" ".join(parts))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
@@ -283,6 +308,7 @@ def main() -> None:
     )
     shared.add_argument("--skip-train", action="store_true", help="time generation only")
     shared.add_argument("--skip-gen", action="store_true", help="time the GRPO step only")
+    shared.add_argument("--dcp", default=None, help="with --parallel fsdp: time a DCP save + load of the train state under DIR")
     args, rest = p.parse_known_args()
     if args.smoke and not args.child:
         smoke = ["--model", "tiny", "--device", "cpu", "--train-batch", "8", "--micro-batch", "2"]
