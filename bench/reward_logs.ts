@@ -19,7 +19,8 @@
  *    (`avg(reward)` per step and environment; `avg(value)` per step, environment and checker).
  *
  *   npx tsx bench/reward_logs.ts [--groups 1500] [--group-size 8] [--components 4] [--concurrency 8]
- *                                [--rows 1000000] [--reps 3] [--pglite-query]
+ *                                [--rows 1000000] [--reps 3] [--pglite-query] [--skip-writes] [--skip-reads]
+ *                                [--no-summary-triggers]  (PostgreSQL writes without migration 0004's triggers)
  *
  * Needs PostgreSQL at TEST_DATABASE_URL (a fresh database is created and dropped). Medians of `--reps`
  * interleaved repetitions; the load average is printed at start and end (the machine is shared).
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     'pglite-query': { type: 'boolean', default: false },
     'skip-writes': { type: 'boolean', default: false },
+    'no-summary-triggers': { type: 'boolean', default: false },
     'skip-reads': { type: 'boolean', default: false },
   },
 });
@@ -285,6 +287,11 @@ const spread = (g: ReturnType<typeof groupRows>) => [g.rows, g.rewardsOf] as con
 
 // ── 1. writes ────────────────────────────────────────────────────────────────────────────────────
 const pgDb = await createTestDatabase('mgbench_logs');
+// What the per-group summaries (migration 0004) cost the writes: the same run without their triggers.
+if (args['no-summary-triggers'])
+  await pgDb.db.execute(
+    sql`alter table rollouts disable trigger user; alter table rewards disable trigger user`,
+  );
 try {
   if (!args['skip-writes']) {
     const pool = new pg.Pool({ connectionString: pgDb.url, max: 10 });

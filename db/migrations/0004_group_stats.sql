@@ -45,9 +45,11 @@ ALTER TABLE "group_stats" ADD CONSTRAINT "group_stats_run_id_runs_id_fk" FOREIGN
 -- re-score, a test's seed, psql) keeps them exact in the same transaction. Inserted rows are added
 -- to their group's row (sums, counts, least/greatest: no read of the table); an update or a delete
 -- recomputes each group it touched from its rollouts, one group at a time through the business
--- keys' indexes. Every statement names its group by equality or a LATERAL join, so the plan is an
--- index lookup per group whatever the planner guesses about a transition table's size.
-CREATE FUNCTION "multigym_recompute_group"(k_run text, k_phase text, k_step int, k_env text, k_task text, with_checkers boolean) RETURNS void LANGUAGE plpgsql AS $$
+-- keys' indexes. Every statement names its group by equality or a LATERAL lookup kept as one (OFFSET 0
+-- stops the planner flattening it into a join), and the functions run with enable_seqscan off: a
+-- plan cached by a pooled session while the tables were small (a seq scan and a hash join then look
+-- cheapest) would otherwise scan the whole table for every group once it has grown.
+CREATE FUNCTION "multigym_recompute_group"(k_run text, k_phase text, k_step int, k_env text, k_task text, with_checkers boolean) RETURNS void LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   DELETE FROM group_stats g
    WHERE g.run_id = k_run AND g.phase = k_phase AND g.step = k_step AND g.env = k_env AND g.task_id = k_task;
@@ -112,7 +114,7 @@ BEGIN
       infra_errors = g.infra_errors + excluded.infra_errors, rejected = g.rejected + excluded.rejected;
   RETURN NULL;
 END $$;--> statement-breakpoint
-CREATE FUNCTION "multigym_rewards_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "multigym_rewards_inserted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   INSERT INTO group_checker_stats AS g (run_id, phase, step, env, task_id, checker, n, n_value, sum_value, n_pass,
       not_applicable, checker_errors, infra_errors)
@@ -125,7 +127,7 @@ BEGIN
       count(*) FILTER (WHERE w.status = 'checker_error'),
       count(*) FILTER (WHERE w.status = 'infra_error')
     FROM new_rows w
-    CROSS JOIN LATERAL (SELECT o.run_id, o.phase, o.step, o.env, o.task_id FROM rollouts o WHERE o.id = w.rollout_id) r
+    CROSS JOIN LATERAL (SELECT o.run_id, o.phase, o.step, o.env, o.task_id FROM rollouts o WHERE o.id = w.rollout_id OFFSET 0) r
    GROUP BY r.run_id, r.phase, r.step, r.env, r.task_id, w.checker
   ON CONFLICT (run_id, phase, step, env, task_id, checker) DO UPDATE SET
       n = g.n + excluded.n, n_value = g.n_value + excluded.n_value, sum_value = g.sum_value + excluded.sum_value,
@@ -134,7 +136,7 @@ BEGIN
   RETURN NULL;
 END $$;--> statement-breakpoint
 -- An update or delete: each group touched is recomputed (with its checker rows when asked).
-CREATE FUNCTION "multigym_rollouts_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "multigym_rollouts_changed"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE k record;
 BEGIN
   IF TG_OP = 'UPDATE' THEN
@@ -149,23 +151,23 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;--> statement-breakpoint
-CREATE FUNCTION "multigym_rewards_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "multigym_rewards_changed"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE k record;
 BEGIN
   FOR k IN SELECT DISTINCT r.run_id, r.phase, r.step, r.env, r.task_id
              FROM (SELECT rollout_id FROM old_rows UNION SELECT rollout_id FROM new_rows) w
-             CROSS JOIN LATERAL (SELECT o.run_id, o.phase, o.step, o.env, o.task_id FROM rollouts o WHERE o.id = w.rollout_id) r LOOP
+             CROSS JOIN LATERAL (SELECT o.run_id, o.phase, o.step, o.env, o.task_id FROM rollouts o WHERE o.id = w.rollout_id OFFSET 0) r LOOP
     PERFORM multigym_recompute_group(k.run_id, k.phase, k.step, k.env, k.task_id, true);
   END LOOP;
   RETURN NULL;
 END $$;--> statement-breakpoint
 -- The delete trigger on rewards has no new_rows: it reads old_rows only.
-CREATE FUNCTION "multigym_rewards_deleted"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "multigym_rewards_deleted"() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE k record;
 BEGIN
   FOR k IN SELECT DISTINCT r.run_id, r.phase, r.step, r.env, r.task_id
              FROM old_rows w
-             CROSS JOIN LATERAL (SELECT o.run_id, o.phase, o.step, o.env, o.task_id FROM rollouts o WHERE o.id = w.rollout_id) r LOOP
+             CROSS JOIN LATERAL (SELECT o.run_id, o.phase, o.step, o.env, o.task_id FROM rollouts o WHERE o.id = w.rollout_id OFFSET 0) r LOOP
     PERFORM multigym_recompute_group(k.run_id, k.phase, k.step, k.env, k.task_id, true);
   END LOOP;
   RETURN NULL;
