@@ -178,33 +178,9 @@ CREATE TRIGGER "rollouts_summary_delete" AFTER DELETE ON "rollouts" REFERENCING 
 CREATE TRIGGER "rewards_summary_insert" AFTER INSERT ON "rewards" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION multigym_rewards_inserted();--> statement-breakpoint
 CREATE TRIGGER "rewards_summary_update" AFTER UPDATE ON "rewards" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION multigym_rewards_changed();--> statement-breakpoint
 CREATE TRIGGER "rewards_summary_delete" AFTER DELETE ON "rewards" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION multigym_rewards_deleted();--> statement-breakpoint
--- Rows written before this migration, set-based.
-INSERT INTO group_stats (run_id, phase, step, env, task_id, n, n_ok, n_pass, sum_reward, sum_reward2, min_reward, max_reward,
-    sum_completion_tokens, max_completion_tokens, sum_thinking_tokens, truncated, checker_errors, infra_errors, rejected)
-SELECT r.run_id, r.phase, r.step, r.env, r.task_id, count(*),
-    count(*) FILTER (WHERE r.status = 'ok'),
-    count(*) FILTER (WHERE r.status = 'ok' AND r.reward >= 1 - 1e-6),
-    coalesce(sum(r.reward) FILTER (WHERE r.status = 'ok'), 0),
-    coalesce(sum(r.reward * r.reward) FILTER (WHERE r.status = 'ok'), 0),
-    min(r.reward) FILTER (WHERE r.status = 'ok'), max(r.reward) FILTER (WHERE r.status = 'ok'),
-    sum(r.completion_tokens), max(r.completion_tokens), sum(r.thinking_tokens),
-    count(*) FILTER (WHERE r.finish_reason = 'length'),
-    count(*) FILTER (WHERE r.status = 'checker_error'),
-    count(*) FILTER (WHERE r.status = 'infra_error'),
-    count(*) FILTER (WHERE r.status = 'rejected')
-  FROM rollouts r GROUP BY r.run_id, r.phase, r.step, r.env, r.task_id;--> statement-breakpoint
-INSERT INTO group_checker_stats (run_id, phase, step, env, task_id, checker, n, n_value, sum_value, n_pass,
-    not_applicable, checker_errors, infra_errors)
-SELECT r.run_id, r.phase, r.step, r.env, r.task_id, w.checker,
-    count(*) FILTER (WHERE w.status IN ('ok', 'not_applicable')),
-    count(w.value) FILTER (WHERE w.status IN ('ok', 'not_applicable')),
-    coalesce(sum(w.value) FILTER (WHERE w.status IN ('ok', 'not_applicable')), 0),
-    count(*) FILTER (WHERE w.status IN ('ok', 'not_applicable') AND w.value >= 1 - 1e-6),
-    count(*) FILTER (WHERE w.status = 'not_applicable'),
-    count(*) FILTER (WHERE w.status = 'checker_error'),
-    count(*) FILTER (WHERE w.status = 'infra_error')
-  FROM rollouts r JOIN rewards w ON w.rollout_id = r.id
- GROUP BY r.run_id, r.phase, r.step, r.env, r.task_id, w.checker;--> statement-breakpoint
+-- Rows written before this migration: each group recomputed as an update would (one index range a group).
+SELECT multigym_recompute_group(run_id, phase, step, env, task_id, true)
+  FROM (SELECT DISTINCT run_id, phase, step, env, task_id FROM rollouts) d;--> statement-breakpoint
 COMMENT ON TABLE "group_stats" IS 'Summary of one group (a task''s rollouts at one step and phase), kept by triggers on rollouts: inserts add to it, updates and deletes recompute it. The reward-log aggregates read it when filtering only by phase, env and step.';--> statement-breakpoint
 COMMENT ON TABLE "group_checker_stats" IS 'Summary of one reward component (checker) over one group, kept by triggers on rollouts and rewards like group_stats. Answered = status ok or not_applicable.';--> statement-breakpoint
 COMMENT ON COLUMN "group_stats"."run_id" IS 'The run (runs.id).';--> statement-breakpoint
