@@ -178,19 +178,19 @@ export function phaseCondition(phase: string, column: PgColumn = rollouts.phase)
   return eq(column, phase);
 }
 
+/** Filter fields that name whole groups (and `k`, pass@k's parameter, which filters nothing). */
+const GROUP_FIELDS = new Set(['phase', 'env', 'step', 'k']);
+
 /**
  * Whether a filter keeps whole groups (it names only phase, environments, steps and, for checker
  * stats, checkers), so the per-group summary tables (`group_stats`, `group_checker_stats`) answer it
- * exactly. Filters on a rollout's own fields (status, reward, policy version, text) need the rollouts.
+ * exactly. Any other field (status, reward, policy version, text, or one added later) needs the
+ * rollouts: the list is of what is known safe, not of what is not.
  */
 export function keepsWholeGroups(f: LogFilter, opts: { checkerStats?: boolean } = {}): boolean {
-  return (
-    f.status === undefined &&
-    f.grep === undefined &&
-    f.policy_version === undefined &&
-    f.min_reward === undefined &&
-    f.max_reward === undefined &&
-    (f.checker === undefined || opts.checkerStats === true)
+  return Object.entries(f).every(
+    ([field, value]) =>
+      value === undefined || GROUP_FIELDS.has(field) || (field === 'checker' && opts.checkerStats === true),
   );
 }
 

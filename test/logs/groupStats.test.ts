@@ -14,7 +14,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, type DatabaseHandle, migrationsFolder, openDatabase } from '../../db/client.js';
 import { checkerStats, rolloutStats, rowsOf } from '../../db/logs/aggregates.js';
-import { type LogFilter, LogQuery, ROLLOUT_STATUSES } from '../../db/logs/filter.js';
+import { keepsWholeGroups, type LogFilter, LogQuery, ROLLOUT_STATUSES } from '../../db/logs/filter.js';
 import { runDetail } from '../../db/logs/runs.js';
 import { groupCheckerStats, groupStats, rewards, rollouts, runs } from '../../db/schema.js';
 import { keyedRng } from '../../environments/random.js';
@@ -236,6 +236,30 @@ async function changeAndCheck(db: Database) {
   expect(await db.select().from(groupCheckerStats).where(eq(groupCheckerStats.runId, 'run-a'))).toEqual([]);
   await expectSummariesExact(db, 'run-b');
 }
+
+describe('which filters the summaries answer', () => {
+  it('phase, env, step and k (and checker, for checker stats); nothing else', () => {
+    const steps = LogQuery.extend({ k: LogQuery.shape.step }).parse({
+      phase: 'eval',
+      env: 'math',
+      step: '2..3',
+    });
+    expect(keepsWholeGroups(steps)).toBe(true);
+    expect(keepsWholeGroups({ ...steps, k: 2 } as LogFilter)).toBe(true);
+    expect(keepsWholeGroups(filter({ checker: 'format' }))).toBe(false);
+    expect(keepsWholeGroups(filter({ checker: 'format' }), { checkerStats: true })).toBe(true);
+    for (const [field, value] of <[string, string][]>[
+      ['status', 'ok'],
+      ['min_reward', '0'],
+      ['max_reward', '1'],
+      ['policy_version', '1..2'],
+      ['grep', 'x'],
+    ])
+      expect(keepsWholeGroups(filter({ [field]: value }), { checkerStats: true }), field).toBe(false);
+    // A field the list does not know (one added later) sends the query to the rollouts.
+    expect(keepsWholeGroups({ ...filter(), future: 'x' } as LogFilter)).toBe(false);
+  });
+});
 
 describe('group summaries on PGlite', () => {
   let handle: DatabaseHandle;
