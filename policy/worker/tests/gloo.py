@@ -50,3 +50,27 @@ def run_ranks(fn: Callable[..., Any], world: int, *args: Any) -> Any:
     with tempfile.TemporaryDirectory() as d:
         mp.spawn(_entry, args=(fn, world, free_port(), d, args), nprocs=world, join=True)
         return torch.load(Path(d) / "result.pt", weights_only=False)
+
+
+def assert_same_update(
+    name: str,
+    start: dict[str, torch.Tensor],
+    one: dict[str, torch.Tensor],
+    two: dict[str, torch.Tensor],
+    lr: float,
+    steps: int,
+) -> None:
+    """Asserts that two runs of the same `steps` AdamW updates from the weights `start` (one process;
+    several ranks) moved every tensor alike, when their gradients agree only to float rounding (the
+    ranks sum in another order). Adam divides each element's step by that element's own RMS, so an
+    element whose gradient is ~0 steps by about ±lr with the sign of its rounding noise (seen: 1 to 2
+    elements of a tensor off by 3e-5 at lr 1e-3 on one CPU, none on another: 1.5e-4 of a small
+    tensor's update norm). So the updates are compared norm-relative (1e-3; a wrong reduction is off by
+    order 1), and no element may differ by more than 2·lr a step (AdamW: Loshchilov & Hutter 2019,
+    "Decoupled Weight Decay Regularization", Algorithm 2)."""
+    for k, w in one.items():
+        d1, d2 = w - start[k], two[k] - start[k]
+        err = float((d2 - d1).norm())
+        assert err <= 1e-3 * float(d1.norm()) + 1e-7, (name, k, err, float(d1.norm()))
+        worst = float((two[k] - w).abs().max())
+        assert worst <= 2 * lr * steps, (name, k, worst)
